@@ -1,0 +1,1 @@
+"""Infrastructure without science: devices, seeds, parameters, recorded metrics, caches, training."""

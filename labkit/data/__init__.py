@@ -1,0 +1,1 @@
+"""Datasets and simulators; a simulator returns its ground truth beside the data."""

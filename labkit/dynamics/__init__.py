@@ -1,0 +1,1 @@
+"""Learning dynamics and representational geometry."""

@@ -1,0 +1,1 @@
+"""Neural fields and neuron designs."""

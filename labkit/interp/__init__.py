@@ -1,0 +1,1 @@
+"""Interpretability of artificial neurons."""

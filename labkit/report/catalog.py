@@ -1,0 +1,117 @@
+"""The catalog: one YAML file (``labkit/catalog.yaml``) listing every notebook of the lab.
+
+Each entry names the notebook (``track/name``), its title and track, the seed papers it follows,
+its parameter profiles (``smoke`` for tests and CI; ``default`` is the notebook's own values;
+``full`` where a GPU can reach the papers' scale), and its checks: recorded numbers held to
+thresholds, which decide whether a run passed.
+"""
+from __future__ import annotations
+
+import difflib
+import operator
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOG_FILE = Path(__file__).resolve().parent.parent / "catalog.yaml"
+
+OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+
+
+class CatalogError(ValueError):
+    """The catalog file, or a name looked up in it, is wrong."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    op: str
+    threshold: Any
+    key: bool = True  # shown on the gallery card
+
+    def evaluate(self, recorded: dict[str, Any]) -> dict[str, Any]:
+        value = recorded.get(self.name)
+        passed = False
+        if value is not None:
+            try:
+                passed = bool(OPERATORS[self.op](value, self.threshold))
+            except TypeError:
+                passed = False
+        return {"name": self.name, "value": value, "op": self.op, "threshold": self.threshold, "passed": passed}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    track: str
+    notebook: str
+    papers: tuple[str, ...]
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
+    summary: str = ""
+
+    @property
+    def path(self) -> Path:
+        return notebooks_dir() / self.notebook
+
+    def profile(self, name: str) -> dict[str, Any]:
+        if name == "default":
+            return {}
+        if name not in self.profiles:
+            have = ", ".join(["default", *self.profiles])
+            raise CatalogError(f"notebook {self.id!r} has no profile {name!r}; it has: {have}.")
+        return dict(self.profiles[name])
+
+
+def notebooks_dir() -> Path:
+    """``$LABKIT_NOTEBOOKS`` if set, else the ``notebooks/`` folder beside the package."""
+    env = os.environ.get("LABKIT_NOTEBOOKS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    missing = [k for k in ("id", "title", "track", "notebook", "papers") if k not in raw]
+    if missing:
+        raise CatalogError(f"catalog entry {raw.get('id', raw)!r} lacks {', '.join(missing)}.")
+    checks = []
+    for c in raw.get("checks", []):
+        if c.get("op") not in OPERATORS:
+            raise CatalogError(f"catalog entry {raw['id']!r}: check {c.get('name')!r} has op {c.get('op')!r}; "
+                               f"expected one of {', '.join(OPERATORS)}.")
+        checks.append(Check(c["name"], c["op"], c["threshold"], c.get("key", True)))
+    profiles = raw.get("profiles") or {}
+    if "smoke" not in profiles:
+        raise CatalogError(f"catalog entry {raw['id']!r} has no smoke profile.")
+    return Entry(id=raw["id"], title=raw["title"], track=raw["track"], notebook=raw["notebook"],
+                 papers=tuple(raw["papers"]), profiles={k: dict(v or {}) for k, v in profiles.items()},
+                 checks=tuple(checks), summary=raw.get("summary", ""))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> tuple[Entry, ...]:
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    entries = tuple(_entry(raw) for raw in data["notebooks"])
+    ids = [e.id for e in entries]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise CatalogError(f"catalog ids must be unique; repeated: {', '.join(sorted(dupes))}.")
+    return entries
+
+
+def load_catalog(path: str | Path | None = None) -> list[Entry]:
+    return list(_load(str(path or CATALOG_FILE)))
+
+
+def get_entry(notebook_id: str) -> Entry:
+    entries = {e.id: e for e in load_catalog()}
+    if notebook_id in entries:
+        return entries[notebook_id]
+    close = difflib.get_close_matches(notebook_id, list(entries), n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known ids: {', '.join(entries)}."
+    raise CatalogError(f"unknown notebook id {notebook_id!r}{hint}")

@@ -1,0 +1,133 @@
+"""Offline HTML for reports and the gallery.
+
+nbconvert's stock templates load require.js, MathJax and mermaid from CDNs, and plotly's notebook
+renderer draws through require.js: such a page is blank offline. The ``labkit`` template (in
+``templates/labkit``) embeds plotly.js once in the page head instead and loads nothing else; figures
+come from :class:`labkit.viz.theme.LabkitRenderer`, which calls the global ``Plotly``.
+"""
+from __future__ import annotations
+
+import html
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+CSS = """
+.lk-summary{font-family:Inter,Helvetica,Arial,sans-serif;max-width:1100px;margin:16px auto;padding:16px 20px;
+  border:1px solid #ddd;border-radius:8px;background:#fafafa}
+.lk-summary h1{font-size:22px;margin:0 0 8px 0}
+.lk-badge{display:inline-block;padding:2px 10px;border-radius:12px;color:white;font-weight:600;font-size:13px}
+.lk-ok{background:#009E73}.lk-failed{background:#D55E00}.lk-notrun{background:#888}
+.lk-summary table,.lk-gallery table{border-collapse:collapse;font-size:14px;margin:8px 0}
+.lk-summary td,.lk-summary th,.lk-gallery td,.lk-gallery th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+.lk-pass{color:#009E73;font-weight:600}.lk-fail{color:#D55E00;font-weight:600}
+.lk-error{white-space:pre-wrap;color:#a33;font-family:monospace;font-size:13px}
+.lk-gallery{font-family:Inter,Helvetica,Arial,sans-serif;max-width:1300px;margin:20px auto;padding:0 20px}
+"""
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def badge(status: str) -> str:
+    cls = {"ok": "lk-ok", "failed": "lk-failed"}.get(status, "lk-notrun")
+    return f'<span class="lk-badge {cls}">{html.escape(status)}</span>'
+
+
+def checks_table(checks: list[dict[str, Any]]) -> str:
+    if not checks:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(c['name'])}</td><td>{_fmt(c['value'])}</td><td>{html.escape(c['op'])} {_fmt(c['threshold'])}</td>"
+        f"<td class='{'lk-pass' if c['passed'] else 'lk-fail'}'>{'passed' if c['passed'] else 'FAILED'}</td></tr>"
+        for c in checks)
+    return f"<table><tr><th>check</th><th>value</th><th>needs</th><th></th></tr>{rows}</table>"
+
+
+def summary_html(metrics: dict[str, Any], entry=None) -> str:
+    params = ", ".join(f"{html.escape(k)}={_fmt(v)}" for k, v in metrics.get("parameters", {}).items()) or "notebook defaults"
+    papers = ""
+    if entry is not None and entry.papers:
+        papers = "<p><b>Follows:</b> " + "; ".join(html.escape(p) for p in entry.papers) + "</p>"
+    error = f"<p class='lk-error'>{html.escape(metrics['error'])}</p>" if metrics.get("error") else ""
+    return (f"<div class='lk-summary'><h1>{html.escape(metrics.get('title', metrics['id']))} {badge(metrics['status'])}</h1>"
+            f"<p><code>{html.escape(metrics['id'])}</code> · profile <b>{html.escape(metrics.get('profile', ''))}</b> · "
+            f"{metrics.get('duration_s', 0):.1f} s on {html.escape(str(metrics.get('device')))} · labkit "
+            f"{html.escape(metrics.get('labkit_version', ''))} · commit {html.escape(metrics.get('git_commit', ''))}</p>"
+            f"<p><b>Parameters:</b> {params}</p>{papers}{error}{checks_table(metrics.get('checks', []))}"
+            f"<p><a href='{'../' * (metrics['id'].count('/') + 1)}index.html'>back to the gallery</a></p></div>")
+
+
+def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
+    """A self-contained page for an executed notebook (or, with ``nb=None``, for a run that never started)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    if nb is None:
+        nb = nbformat.v4.new_notebook()
+    nb.metadata.pop("widgets", None)
+    exporter = HTMLExporter(template_name="labkit", extra_template_basedirs=[str(TEMPLATES)])
+    resources = {"labkit_plotly_js": plotly_js(), "labkit_css": CSS, "labkit_summary": summary_html(metrics, entry)}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def gallery_html(rows: list[dict[str, Any]], title: str = "labkit reports") -> str:
+    """The index page: one row per catalog notebook with its status, time, key numbers and link."""
+    body = []
+    for r in rows:
+        link = f"<a href='{html.escape(r['link'])}'>report</a>" if r.get("link") else ""
+        numbers = "<br>".join(
+            f"<span class='{'lk-pass' if c['passed'] else 'lk-fail'}'>{'✓' if c['passed'] else '✗'}</span> "
+            f"{html.escape(c['name'])} = {_fmt(c['value'])} ({html.escape(c['op'])} {_fmt(c['threshold'])})"
+            for c in r.get("checks", []))
+        error = f"<div class='lk-error'>{html.escape(r['error'][:600])}</div>" if r.get("error") else ""
+        duration = f"{r['duration_s']:.1f} s" if r.get("duration_s") is not None else ""
+        body.append(f"<tr><td><b>{html.escape(r['title'])}</b><br><code>{html.escape(r['id'])}</code></td>"
+                    f"<td>{html.escape(r['track'])}</td><td>{badge(r['status'])}{error}</td><td>{duration}</td>"
+                    f"<td>{html.escape(str(r.get('device', '')))}</td><td>{html.escape(str(r.get('profile', '')))}</td>"
+                    f"<td>{numbers}</td><td>{link}</td></tr>")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body><div class='lk-gallery'><h1>{html.escape(title)}</h1>"
+            f"<p>Each notebook of the lab, executed as a report. Open a report for its figures and numbers.</p>"
+            f"<table><tr><th>notebook</th><th>track</th><th>status</th><th>time</th><th>device</th><th>profile</th>"
+            f"<th>key numbers</th><th></th></tr>{''.join(body)}</table></div></body></html>")
+
+
+def write_gallery(out: str | Path) -> Path:
+    """Rebuild ``out/index.html`` from the catalog and every ``metrics.json`` under ``out``."""
+    import os
+    import tempfile
+
+    from labkit.report.catalog import load_catalog
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for entry in load_catalog():
+        mfile = out / entry.id / "metrics.json"
+        if mfile.exists():
+            m = json.loads(mfile.read_text())
+            rows.append({**m, "title": entry.title, "track": entry.track, "link": f"{entry.id}/report.html"})
+        else:
+            rows.append({"id": entry.id, "title": entry.title, "track": entry.track, "status": "not run"})
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index-", suffix=".html")
+    with os.fdopen(fd, "w") as f:
+        f.write(gallery_html(rows))
+    target = out / "index.html"
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,192 @@
+"""Run one catalog notebook with papermill into a report folder, atomically.
+
+A run writes, under ``<out>/<id>/``: the executed notebook, a self-contained offline HTML page
+(``report.html``), and ``metrics.json`` (recorded numbers, parameters, status, duration, device,
+labkit version, git commit, checks). Everything is written into a hidden folder beside the target
+and renamed into place at the end, so an interrupted run never leaves a report that looks complete.
+A bad parameter raises :class:`~labkit.core.params.ParameterError` and writes nothing.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from labkit.core.params import ParameterError
+from labkit.report.catalog import Entry
+from labkit.report.html import export_html
+
+DEFAULT_OUT = Path("reports")
+
+
+@dataclass
+class RunResult:
+    id: str
+    status: str
+    duration_s: float
+    folder: Path
+    error: str | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The names and default values of the notebook's ``parameters`` cell."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{path} must have exactly one cell tagged 'parameters', found {len(cells)}.")
+    defaults: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
+
+
+def coerce_parameter(name: str, value: Any, default: Any) -> Any:
+    """Turn a command-line value into the type of the notebook's default, or raise ParameterError."""
+    if isinstance(value, str) and not isinstance(default, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            pass
+    kind = type(default)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, (list, tuple))
+        value = kind(value) if ok else value
+    elif default is None:
+        ok = True
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                 list: "a list", tuple: "a list"}
+        raise ParameterError(f"Parameter {name!r} must be {names.get(kind, kind.__name__)} "
+                             f"(its default is {default!r}), got {value!r}.")
+    return value
+
+
+def resolve_parameters(entry: Entry, profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The profile's values updated by the user's, each checked against the notebook's parameters."""
+    defaults = notebook_parameters(entry.path)
+    params = entry.profile(profile)
+    for name, value in {**params, **overrides}.items():
+        if name not in defaults:
+            raise ParameterError(f"Unknown parameter {name!r} for {entry.id}; it takes: {', '.join(defaults)}.")
+        params[name] = coerce_parameter(name, value, defaults[name])
+    return params
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=True))
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.parent / f".old-{final.name}-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profile: str = "default",
+                 out: str | Path = DEFAULT_OUT, progress_bar: bool = False, timeout: int | None = None) -> RunResult:
+    """Execute ``entry``'s notebook into ``out/<id>/`` and return what happened."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from labkit import __version__
+
+    params = resolve_parameters(entry, profile, overrides or {})
+    out = Path(out)
+    final = out / entry.id
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    recorded_file = tmp / "recorded.json"
+    env_before = {k: os.environ.get(k) for k in ("LABKIT_METRICS", "LABKIT_REPORT")}
+    os.environ["LABKIT_METRICS"] = str(recorded_file.resolve())
+    os.environ["LABKIT_REPORT"] = "1"
+    start = time.perf_counter()
+    error = None
+    try:
+        try:
+            pm.execute_notebook(str(entry.path), str(tmp / "notebook.ipynb"), parameters=params,
+                                kernel_name="python3", progress_bar=progress_bar, log_output=False,
+                                cwd=str(entry.path.parent), execution_timeout=timeout)
+        except PapermillExecutionError as exc:
+            if exc.ename == "ParameterError":
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise ParameterError(exc.evalue) from None
+            error = f"{exc.ename}: {exc.evalue}"
+        except Exception as exc:  # a kernel that died, a timeout
+            error = f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    duration = time.perf_counter() - start
+    recorded = {"metrics": {}, "meta": {}}
+    if recorded_file.exists():
+        recorded = json.loads(recorded_file.read_text())
+        recorded_file.unlink()
+    checks = [c.evaluate(recorded["metrics"]) for c in entry.checks]
+    failed_checks = [c["name"] for c in checks if not c["passed"]]
+    if error is None and failed_checks:
+        error = "checks failed: " + ", ".join(
+            f"{c['name']} = {c['value']!r} (needs {c['op']} {c['threshold']})" for c in checks if not c["passed"])
+    status = "ok" if error is None else "failed"
+    metrics = {
+        "id": entry.id, "title": entry.title, "track": entry.track, "status": status, "error": error,
+        "profile": profile, "parameters": params, "metrics": recorded["metrics"], "checks": checks,
+        "duration_s": round(duration, 2), "device": recorded["meta"].get("device", "unknown"),
+        "labkit_version": __version__, "git_commit": git_commit(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    nb_path = tmp / "notebook.ipynb"
+    if nb_path.exists():
+        nb = nbformat.read(nb_path, as_version=4)
+        (tmp / "report.html").write_text(export_html(nb, metrics, entry))
+    else:
+        (tmp / "report.html").write_text(export_html(None, metrics, entry))
+    _write_json(tmp / "metrics.json", metrics)
+    _swap_into_place(tmp, final)
+    return RunResult(entry.id, status, duration, final, error, checks, recorded["metrics"])

@@ -1,0 +1,1 @@
+"""Biological neurons and spiking networks."""
