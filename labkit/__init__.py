@@ -11,6 +11,7 @@ from labkit.core.device import resolve_device
 from labkit.core.seed import seed_everything
 from labkit.core.params import ParameterError, check_params
 from labkit.core.metrics import record, recorded
+from labkit.core.exercise import ExerciseFailed, check_answer
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,6 @@ __all__ = [
     "ParameterError",
     "record",
     "recorded",
+    "check_answer",
+    "ExerciseFailed",
 ]
