@@ -12,10 +12,7 @@ from pathlib import Path
 
 from labkit.core.params import ParameterError
 from labkit.report.catalog import CatalogError, get_entry, load_catalog
-
-
-class UsageError(ValueError):
-    """Bad command-line input: exit code 2."""
+from labkit.report.errors import UsageError
 
 
 def _parser() -> argparse.ArgumentParser:

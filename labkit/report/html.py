@@ -7,8 +7,10 @@ come from :class:`labkit.viz.theme.LabkitRenderer`, which calls the global ``Plo
 """
 from __future__ import annotations
 
+import copy
 import html
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,32 @@ def summary_html(metrics: dict[str, Any], entry=None) -> str:
             f"<p><a href='{'../' * (metrics['id'].count('/') + 1)}index.html'>back to the gallery</a></p></div>")
 
 
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]+?)(?<!\\)\$")
+
+
+def _to_mathml(latex: str, display: str) -> str | None:
+    try:
+        from latex2mathml.converter import convert
+
+        return convert(latex.strip(), display=display)
+    except Exception:  # an unsupported macro: keep the LaTeX source
+        return None
+
+
+def math_to_mathml(markdown: str) -> str:
+    """Replace ``$...$`` and ``$$...$$`` in markdown by MathML, which browsers draw with no script.
+
+    This stands in for MathJax, which nbconvert would load from a CDN. Code spans and fenced code
+    are left alone; an expression the converter does not understand stays as LaTeX source.
+    """
+    parts = re.split(r"(```.*?```|`[^`]*`)", markdown, flags=re.DOTALL)
+    for k in range(0, len(parts), 2):
+        text = _DISPLAY_MATH.sub(lambda m: "\n\n" + (_to_mathml(m.group(1), "block") or m.group(0)) + "\n\n", parts[k])
+        parts[k] = _INLINE_MATH.sub(lambda m: _to_mathml(m.group(1), "inline") or m.group(0), text)
+    return "".join(parts)
+
+
 def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
     """A self-contained page for an executed notebook (or, with ``nb=None``, for a run that never started)."""
     import nbformat
@@ -78,7 +106,11 @@ def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
 
     if nb is None:
         nb = nbformat.v4.new_notebook()
+    nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = math_to_mathml(cell.source)
     exporter = HTMLExporter(template_name="labkit", extra_template_basedirs=[str(TEMPLATES)])
     resources = {"labkit_plotly_js": plotly_js(), "labkit_css": CSS, "labkit_summary": summary_html(metrics, entry)}
     body, _ = exporter.from_notebook_node(nb, resources=resources)

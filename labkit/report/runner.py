@@ -99,6 +99,18 @@ def resolve_parameters(entry: Entry, profile: str, overrides: dict[str, Any]) ->
     return params
 
 
+def _quiet_kernel_manager(log_path: Path):
+    """A kernel manager whose kernel writes its own stderr (start-up warnings) to a log file."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw.setdefault("stderr", open(log_path, "ab"))
+            return await super().start_kernel(**kw)
+
+    return QuietKernelManager
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
@@ -110,6 +122,17 @@ def git_commit() -> str:
 
 def _write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=True))
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    """Delete what runs killed midway left behind (their process is gone)."""
+    for stale in folder.glob(f".tmp-{name}-*"):
+        try:
+            os.kill(int(stale.name.rsplit("-", 1)[1]), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(stale, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -133,6 +156,7 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     out = Path(out)
     final = out / entry.id
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(final.parent, final.name)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -146,7 +170,8 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
         try:
             pm.execute_notebook(str(entry.path), str(tmp / "notebook.ipynb"), parameters=params,
                                 kernel_name="python3", progress_bar=progress_bar, log_output=False,
-                                cwd=str(entry.path.parent), execution_timeout=timeout)
+                                cwd=str(entry.path.parent), execution_timeout=timeout,
+                                kernel_manager_class=_quiet_kernel_manager(tmp / "kernel.log"))
         except PapermillExecutionError as exc:
             if exc.ename == "ParameterError":
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -168,6 +193,9 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     if recorded_file.exists():
         recorded = json.loads(recorded_file.read_text())
         recorded_file.unlink()
+    kernel_log = tmp / "kernel.log"
+    if kernel_log.exists() and error is None:
+        kernel_log.unlink()
     checks = [c.evaluate(recorded["metrics"]) for c in entry.checks]
     failed_checks = [c["name"] for c in checks if not c["passed"]]
     if error is None and failed_checks:

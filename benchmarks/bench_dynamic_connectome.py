@@ -1,0 +1,112 @@
+"""Benchmark: labkit's batched HALS NTF against tensorly's ``non_negative_parafac_hals``.
+
+Workload (../shared/PERFORMANCE.md): planted non-negative rank-R tensors (uniform [0, 1) factors),
+5% Gaussian noise (relative Frobenius norm), clipped at zero, at three sizes. Both solvers start from
+the *same* random factors and run until their own convergence test stops them (tensorly: absolute
+error change < 1e-7; labkit: relative error change < 1e-6). The "noise floor" target is 0.1% above the
+lower of the two final errors; we report the time each needs to reach it (a re-run capped at the
+iteration count that first reaches it, median of repeats), the final errors and the ratios.
+
+Both run single-threaded (torch.set_num_threads(1), BLAS capped with threadpoolctl) so the ratio is
+not an artefact of how the shared 2-core machine is loaded. tensorly is a benchmark-only dependency.
+
+    .venv/bin/python benchmarks/bench_dynamic_connectome.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from labkit.neuro.dynamic_connectome.ntf import ntf_hals, random_init
+
+
+def planted(shape, rank, noise, seed):
+    rng = np.random.default_rng(seed)
+    fs = [rng.random((n, rank)) for n in shape]
+    X0 = np.einsum("ir,jr,kr->ijk", *fs)
+    E = rng.standard_normal(X0.shape)
+    X = np.clip(X0 + noise * np.linalg.norm(X0) / np.linalg.norm(E) * E, 0.0, None)
+    return X, float(np.linalg.norm(X - X0) / np.linalg.norm(X))
+
+
+def median_time(fn, repeats):
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def run_tensorly(X, rank, init, n_iter, tol, backend="numpy"):
+    import tensorly as tl
+    from tensorly.cp_tensor import CPTensor
+    from tensorly.decomposition import non_negative_parafac_hals
+
+    tl.set_backend(backend)
+    T = tl.tensor(X)
+    cp0 = CPTensor((tl.ones(rank, **tl.context(T)), [tl.tensor(f.copy()) for f in init]))
+    _, errs = non_negative_parafac_hals(T, rank, init=cp0, n_iter_max=n_iter, tol=tol, return_errors=True)
+    tl.set_backend("numpy")
+    return np.array([float(e) for e in errs])
+
+
+def run_labkit(X, rank, init, n_iter, tol, extrapolate=True):
+    res = ntf_hals(X, rank, init=init, max_iter=n_iter, tol=tol, extrapolate=extrapolate, dtype=torch.float32)
+    return res.errors[0, : int(res.n_iter[0])].numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="the smallest two sizes, one repeat")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    sizes = [((100, 100, 20), 4), ((200, 200, 40), 6), ((300, 300, 40), 8)]
+    if args.quick:
+        sizes = sizes[:2]
+    repeats = 1 if args.quick else 3
+    peers = [("tensorly (numpy)", "numpy"), ("tensorly (pytorch backend)", "pytorch")]
+    rows = []
+    with threadpool_limits(1):
+        for shape, rank in sizes:
+            X, floor = planted(shape, rank, 0.05, seed=0)
+            init = [f[0].double().numpy() for f in random_init(shape, rank, 1, seed=1, dtype=torch.float64)]
+            full = {"labkit": run_labkit(X, rank, init, 1000, 1e-6),
+                    "labkit, plain HALS": run_labkit(X, rank, init, 1000, 1e-6, extrapolate=False)}
+            for name, backend in peers:
+                full[name] = run_tensorly(X, rank, init, 1000, 1e-7, backend)
+            target = 1.001 * min(e[-1] for e in full.values())
+            hit = {k: int(np.argmax(e <= target)) + 1 if (e <= target).any() else None for k, e in full.items()}
+            t = {}
+            if hit["labkit"]:
+                t["labkit"] = median_time(lambda: run_labkit(X, rank, init, hit["labkit"], 0.0), repeats)
+            if hit["labkit, plain HALS"]:
+                t["labkit, plain HALS"] = median_time(
+                    lambda: run_labkit(X, rank, init, hit["labkit, plain HALS"], 0.0, extrapolate=False), repeats)
+            for name, backend in peers:
+                if hit[name]:
+                    t[name] = median_time(lambda: run_tensorly(X, rank, init, hit[name], 0.0, backend), repeats)
+            for name in full:
+                rows.append((f"{shape[0]}x{shape[1]}x{shape[2]} r{rank}", name, floor, target, hit[name],
+                             t.get(name), full[name][-1], len(full[name])))
+            print(f"done {shape} rank {rank}", flush=True)
+
+    print("\nTime to the noise floor (target = 1.001 x the lowest final error), single thread each;")
+    print("time ratio = solver's time / labkit's time (above 1: labkit is faster); err ratio likewise for final errors")
+    print(f"{'tensor':<18} {'solver':<28} {'iters':>5} {'time (s)':>9} {'final err':>10} {'iters run':>9} "
+          f"{'time ratio':>10} {'err ratio':>9}")
+    for shape in dict.fromkeys(r[0] for r in rows):
+        mine = next(r for r in rows if r[0] == shape and r[1] == "labkit")
+        for r in (x for x in rows if x[0] == shape):
+            speed = (r[5] / mine[5]) if (r[5] and mine[5]) else float("nan")
+            print(f"{r[0]:<18} {r[1]:<28} {str(r[4]):>5} {r[5] if r[5] is not None else float('nan'):9.3f} "
+                  f"{r[6]:10.6f} {r[7]:9d} {speed:10.2f} {r[6] / mine[6]:9.4f}")
+        print(f"{'':<18} (planted noise floor {mine[2]:.5f}; target {mine[3]:.5f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Fitting a field to a picture: one loop for every field (labkit's shared ``train``).
+
+Each step is one full-batch Adam step on the mean squared error over all pixels, so the loss at
+step ``t`` *is* the reconstruction error of the field before that step, and its PSNR,
+``-10 log10(MSE)`` for values in ``[0, 1]``, is the curve drawn against steps and seconds. The
+learning rate follows a cosine from ``lr`` down to ``lr / 100`` (NeuRBF's schedule; it helps every
+field here settle at the end of a short budget). Wall-clock time is measured around the steps
+only, never around the scoring.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field as dc_field
+
+import numpy as np
+import torch
+
+from labkit.core.train import train
+from labkit.fields.neural_fields.data import Picture, psnr, ssim
+from labkit.fields.neural_fields.models import NeuralField, build_field
+
+
+@dataclass
+class FitResult:
+    """What one fit produced: the PSNR curve against steps and seconds, and the final reconstruction."""
+
+    kind: str
+    n_params: int
+    steps: np.ndarray          # 0 .. n_steps-1
+    seconds: np.ndarray        # wall-clock time at the end of each step (s)
+    psnr_curve: np.ndarray     # PSNR (dB) of the field before each step
+    reconstruction: np.ndarray  # (R, R, C), clipped to [0, 1]
+    psnr: float
+    ssim: float
+    setup_seconds: float = 0.0  # data-dependent initialisation (k-means, neighbour tables)
+    options: dict = dc_field(default_factory=dict)
+
+    def seconds_to(self, db: float) -> float:
+        """Seconds (setup included) until the curve first reaches ``db``; ``inf`` if it never does."""
+        hit = np.flatnonzero(self.psnr_curve >= db)
+        return float(self.setup_seconds + self.seconds[hit[0]]) if hit.size else math.inf
+
+    def steps_to(self, db: float) -> float:
+        hit = np.flatnonzero(self.psnr_curve >= db)
+        return float(hit[0]) if hit.size else math.inf
+
+
+@torch.no_grad()
+def render(model: NeuralField, picture: Picture, chunk: int = 1 << 16) -> np.ndarray:
+    """The field evaluated at every pixel centre, as an ``(R, R, C)`` array (not clipped)."""
+    model.eval()
+    coords = picture.coords
+    if coords.shape[0] <= chunk:
+        out = model(coords)
+    else:
+        out = torch.cat([model(coords[i:i + chunk]) for i in range(0, coords.shape[0], chunk)])
+    R = picture.resolution
+    return out.reshape(R, R, -1).cpu().numpy().astype(np.float64)
+
+
+def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = None, device="cpu",
+        desc: str | None = None) -> FitResult:
+    """Fit ``model`` to ``picture`` with ``steps`` full-batch Adam steps; return a :class:`FitResult`."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    lr = model.default_lr if lr is None else float(lr)
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    device = torch.device(device)
+    model = model.to(device)
+    pic = picture.to(device)
+    t0 = time.perf_counter()
+    model.prepare(pic)
+    setup = time.perf_counter() - t0
+    groups = model.param_groups(lr)
+    opt = torch.optim.Adam(groups)
+    n = int(steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t / n)))
+    coords, target = pic.coords, pic.values
+    stamps = np.empty(int(steps))
+
+    def loss_fn(step):
+        return torch.mean((model(coords) - target) ** 2)
+
+    def callback(step, loss):
+        sched.step()
+        model.on_step(step)
+        stamps[step] = time.perf_counter() - start
+
+    model.train()
+    start = time.perf_counter()
+    losses = train(model, loss_fn, int(steps), optimizer=opt, desc=desc or model.kind, callback=callback)
+    recon = render(model, pic)
+    img = picture.image
+    return FitResult(kind=model.kind, n_params=model.n_params, steps=np.arange(int(steps)), seconds=stamps,
+                     psnr_curve=-10 * np.log10(np.maximum(losses, 1e-12)),
+                     reconstruction=np.clip(recon, 0, 1), psnr=psnr(img, recon), ssim=ssim(img, recon),
+                     setup_seconds=setup)
+
+
+def fit_field(kind: str, picture: Picture, n_params: int, steps: int, *, lr: float | None = None, device="cpu",
+              seed: int = 0, **options) -> tuple[NeuralField, FitResult]:
+    """Build a ``kind`` field of at most ``n_params`` parameters for ``picture`` and fit it."""
+    torch.manual_seed(seed)
+    model = build_field(kind, n_params, picture.channels, resolution=picture.resolution, seed=seed, **options)
+    result = fit(model, picture, steps, lr=lr, device=device)
+    result.options = dict(options)
+    return model, result

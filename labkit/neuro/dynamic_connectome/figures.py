@@ -1,0 +1,220 @@
+"""Figures for the dynamic connectome (builders only: they never simulate or fit)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from labkit.viz.theme import COLORS
+
+__all__ = ["traces_figure", "epoch_affinity_figure", "rank_scan_figure", "convergence_figure", "factors_figure",
+           "factor_figure", "comparison_figure", "static_figure"]
+
+_EPOCH_FILL = ["rgba(0,0,0,0.0)", "rgba(230,159,0,0.18)", "rgba(0,114,178,0.14)", "rgba(0,158,115,0.16)",
+               "rgba(204,121,167,0.16)", "rgba(86,180,233,0.16)"]
+
+
+def _blocks(epoch_of_sample, times):
+    """(start time, end time, epoch) of each run of equal epochs."""
+    e = np.asarray(epoch_of_sample)
+    edges = np.flatnonzero(np.diff(e)) + 1
+    starts = np.r_[0, edges]
+    ends = np.r_[edges, len(e)]
+    dt = times[1] - times[0] if len(times) > 1 else 1.0
+    return [(times[s], times[t - 1] + dt, int(e[s])) for s, t in zip(starts, ends)]
+
+
+def _shade_epochs(fig, epoch_of_sample, times, names, *, row=None, col=None, label=True):
+    for k, (t0, t1, e) in enumerate(_blocks(epoch_of_sample, times)):
+        kw = dict(row=row, col=col) if row is not None else {}
+        fig.add_vrect(x0=t0, x1=t1, fillcolor=_EPOCH_FILL[e % len(_EPOCH_FILL)], line_width=0, layer="below",
+                      annotation_text=names[e] if label else None, annotation_position="top left",
+                      annotation_font_size=11, **kw)
+
+
+def _order(labels):
+    return np.lexsort((np.arange(len(labels)), labels))
+
+
+def traces_figure(traces, time, epoch_of_sample, epoch_names, communities, *, animal: int = 0,
+                  sort_epoch: int = 1) -> go.Figure:
+    """One animal's fluorescence as a heatmap (neurons sorted by their community in ``sort_epoch``),
+    with the epochs marked, above three example traces (one per community of that epoch)."""
+    x = np.asarray(traces)[animal]
+    labels = np.asarray(communities)[sort_epoch]
+    order = _order(labels)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06)
+    z = (x - x.mean(1, keepdims=True)) / np.maximum(x.std(1, keepdims=True), 1e-12)
+    fig.add_trace(go.Heatmap(z=z[order], x=time, y=np.arange(len(order)), colorscale="Viridis", zmin=-2, zmax=4,
+                             colorbar=dict(title="z-scored<br>fluorescence", len=0.55, y=0.72)), row=1, col=1)
+    for k in range(int(labels.max()) + 1):
+        i = int(np.flatnonzero(labels == k)[0])
+        fig.add_trace(go.Scatter(x=time, y=x[i], mode="lines", line=dict(width=1, color=COLORS[k % len(COLORS)]),
+                                 name=f"a neuron of community {k} ({epoch_names[sort_epoch]})"), row=2, col=1)
+    _shade_epochs(fig, epoch_of_sample, time, epoch_names, row=2, col=1)
+    bounds = np.flatnonzero(np.diff(labels[order])) + 0.5
+    for b in bounds:
+        fig.add_hline(y=b, line_color="white", line_width=1, row=1, col=1)
+    fig.update_yaxes(title_text=f"neuron (by community<br>in '{epoch_names[sort_epoch]}')", autorange="reversed",
+                     row=1, col=1)
+    fig.update_yaxes(title_text="fluorescence", row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(title=f"Calcium traces of animal {animal}: communities co-activate only in their own epoch",
+                      height=680, legend=dict(orientation="h", y=-0.12, x=0))
+    return fig
+
+
+def epoch_affinity_figure(matrices, epoch_names, communities) -> go.Figure:
+    """Mean affinity matrix of each epoch type (over its windows and all animals), neurons sorted by
+    that epoch's true communities: the block structure changes from epoch to epoch."""
+    E = len(epoch_names)
+    fig = make_subplots(rows=1, cols=E, subplot_titles=[f"{n}<br>(sorted by its communities)" for n in epoch_names],
+                        horizontal_spacing=0.05)
+    vmax = float(np.percentile(np.concatenate([m.ravel() for m in matrices]), 99))
+    for e in range(E):
+        o = _order(np.asarray(communities)[e])
+        fig.add_trace(go.Heatmap(z=np.asarray(matrices[e])[np.ix_(o, o)], colorscale="Viridis", zmin=0, zmax=vmax,
+                                 showscale=(e == E - 1), colorbar=dict(title="affinity")), row=1, col=e + 1)
+        fig.update_xaxes(title_text="neuron", row=1, col=e + 1)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{e + 1 if e else ''}", row=1, col=e + 1)
+    fig.update_yaxes(title_text="neuron", row=1, col=1)
+    fig.update_layout(title="Window affinities averaged within each epoch type", height=430)
+    return fig
+
+
+def rank_scan_figure(scan: dict, chosen: int | None = None) -> go.Figure:
+    """Relative error of every restart and the restarts' similarity, against the rank."""
+    ranks, errs, sims = scan["ranks"], np.asarray(scan["errors"]), np.asarray(scan["similarity"])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["reconstruction error", "stability across restarts"],
+                        horizontal_spacing=0.12)
+    xs = np.repeat(ranks, errs.shape[1])
+    fig.add_trace(go.Scatter(x=xs, y=errs.ravel(), mode="markers", name="each restart",
+                             marker=dict(color=COLORS[0], size=7, opacity=0.6)), row=1, col=1)
+    fig.add_trace(go.Scatter(x=ranks, y=errs.min(1), mode="lines", name="best restart",
+                             line=dict(color=COLORS[0])), row=1, col=1)
+    fig.add_trace(go.Scatter(x=ranks, y=sims, mode="lines+markers", name="similarity to the best fit",
+                             line=dict(color=COLORS[1]), marker=dict(size=8)), row=1, col=2)
+    if chosen is not None:
+        for c in (1, 2):
+            fig.add_vline(x=chosen, line_dash="dot", line_color="#888", row=1, col=c)
+    fig.update_xaxes(title_text="rank (number of components)", dtick=1)
+    fig.update_yaxes(title_text="relative error ‖X − X̂‖ / ‖X‖", row=1, col=1)
+    fig.update_yaxes(title_text="factor similarity (1 = same model)", range=[0, 1.05], row=1, col=2)
+    fig.update_layout(title="Choosing the rank" + (f" (dotted: rank {chosen})" if chosen else ""), height=420,
+                      legend=dict(orientation="h", y=-0.25, x=0))
+    return fig
+
+
+def convergence_figure(errors) -> go.Figure:
+    """Error history of the kept NTF fit."""
+    e = np.asarray(errors)
+    fig = go.Figure(go.Scatter(x=np.arange(1, len(e) + 1), y=e, mode="lines+markers", marker=dict(size=5),
+                               name="relative error"))
+    fig.update_layout(title="NTF convergence (best restart)", xaxis_title="iteration",
+                      yaxis_title="relative error ‖X − X̂‖ / ‖X‖", height=360)
+    return fig
+
+
+def _circle_layout(labels):
+    """Neurons on a circle, grouped by community."""
+    order = _order(labels)
+    n = len(labels)
+    ang = np.empty(n)
+    gaps = np.r_[0, np.cumsum(np.diff(labels[order]) != 0)]
+    ang[order] = 2 * np.pi * (np.arange(n) + 1.5 * gaps) / (n + 1.5 * (gaps[-1] + 1))
+    return np.cos(ang), np.sin(ang)
+
+
+def _add_motif_graph(fig, motif, labels, names, row, col, top: float = 0.08, showlegend=False):
+    m = np.asarray(motif)
+    n = m.shape[0]
+    x, y = _circle_layout(np.asarray(labels))
+    iu = np.triu_indices(n, 1)
+    w = m[iu]
+    keep = w >= np.quantile(w, 1 - top) if w.size else np.zeros(0, bool)
+    xe, ye = [], []
+    for i, j in zip(iu[0][keep], iu[1][keep]):
+        xe += [x[i], x[j], None]
+        ye += [y[i], y[j], None]
+    fig.add_trace(go.Scatter(x=xe, y=ye, mode="lines", line=dict(color="rgba(80,80,80,0.35)", width=1),
+                             hoverinfo="skip", showlegend=False), row=row, col=col)
+    for k in range(int(np.max(labels)) + 1):
+        sel = np.flatnonzero(labels == k)
+        fig.add_trace(go.Scatter(x=x[sel], y=y[sel], mode="markers", text=[names[i] for i in sel],
+                                 hovertemplate="%{text}<extra>community " + str(k) + "</extra>",
+                                 marker=dict(size=9, color=COLORS[k % len(COLORS)], line=dict(width=0.5, color="#333")),
+                                 name=f"community {k}", showlegend=showlegend), row=row, col=col)
+    fig.update_xaxes(visible=False, row=row, col=col)
+    fig.update_yaxes(visible=False, scaleanchor=None, row=row, col=col)
+
+
+def factor_figure(model, data, r: int, window_time=None, top: float = 0.08) -> go.Figure:
+    """One factor: its motif graph (strongest ``top`` fraction of pairs drawn, neurons coloured by
+    detected community), its time course over the epochs, and its animal loadings."""
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.44, 0.22], horizontal_spacing=0.07,
+                        subplot_titles=[f"motif {r}: communities", "time course", "animal loadings"])
+    _add_motif_graph(fig, model.motifs_[r], model.communities_[r], data.neurons, 1, 1, top=top, showlegend=True)
+    _time_panel(fig, model, data, r, 1, 2, window_time)
+    a = model.animal_factors_[:, r]
+    fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=1, col=3)
+    fig.update_xaxes(title_text="animal", dtick=1, row=1, col=3)
+    fig.update_yaxes(title_text="loading", row=1, col=3)
+    fig.update_layout(title=f"Factor {r} (weight {model.weights_[r]:.3g})", height=400,
+                      legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+def _time_panel(fig, model, data, r, row, col, window_time=None):
+    aff = model.affinity_
+    centers = (aff.window_start + aff.window / 2.0) * data.dt if window_time is None else window_time
+    _shade_epochs(fig, data.epoch_of_sample, data.time, data.epoch_names, row=row, col=col)
+    fig.add_trace(go.Scatter(x=centers, y=model.time_factors_[:, r], mode="lines+markers", marker=dict(size=5),
+                             line=dict(color=COLORS[3]), showlegend=False), row=row, col=col)
+    fig.update_xaxes(title_text="time (s; window centres)", row=row, col=col)
+    fig.update_yaxes(title_text="loading", row=row, col=col)
+
+
+def factors_figure(model, data, top: float = 0.08) -> go.Figure:
+    """Every factor in one figure: rows = factors; columns = motif graph, time course, animal loadings."""
+    R = model.time_factors_.shape[1]
+    titles = []
+    for r in range(R):
+        titles += [f"factor {r}: motif communities", f"factor {r}: time course", f"factor {r}: animals"]
+    fig = make_subplots(rows=R, cols=3, column_widths=[0.3, 0.48, 0.22], horizontal_spacing=0.08,
+                        vertical_spacing=0.09 if R < 5 else 0.05, subplot_titles=titles)
+    for r in range(R):
+        _add_motif_graph(fig, model.motifs_[r], model.communities_[r], data.neurons, r + 1, 1, top=top)
+        _time_panel(fig, model, data, r, r + 1, 2)
+        a = model.animal_factors_[:, r]
+        fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=r + 1, col=3)
+        fig.update_xaxes(title_text="animal", dtick=1, row=r + 1, col=3)
+        fig.update_yaxes(title_text="loading", row=r + 1, col=3)
+    fig.update_layout(title="NTF factors: who interacts (motif), when (time course), in whom (animals)",
+                      height=330 * R + 80, showlegend=False)
+    return fig
+
+
+def comparison_figure(evaluation: dict) -> go.Figure:
+    """Community recovery (ARI) per epoch: dynamic (the matched NTF motif) against the static connectome."""
+    pe = evaluation["per_epoch"]
+    names = [p["epoch"] for p in pe]
+    fig = go.Figure([go.Bar(x=names, y=[p["ari"] for p in pe], name="dynamic (matched NTF motif)", marker_color=COLORS[0]),
+                     go.Bar(x=names, y=[p["static_ari"] for p in pe], name="static (one correlation matrix)",
+                            marker_color=COLORS[1])])
+    fig.add_hline(y=0.8, line_dash="dot", line_color="#888", annotation_text="check: 0.8",
+                  annotation_position="top right")
+    fig.update_layout(title="Recovering each epoch's communities", barmode="group", xaxis_title="epoch type",
+                      yaxis_title="adjusted Rand index with the truth", yaxis_range=[-0.1, 1.1], height=400,
+                      legend=dict(orientation="h", y=-0.25, x=0))
+    return fig
+
+
+def static_figure(static, labels) -> go.Figure:
+    """The static functional connectome, neurons sorted by its own Louvain communities."""
+    o = _order(np.asarray(labels))
+    fig = go.Figure(go.Heatmap(z=np.asarray(static)[np.ix_(o, o)], colorscale="Viridis",
+                               colorbar=dict(title="correlation<br>(≥ 0)")))
+    fig.update_layout(title="Static functional connectome (all time, all animals), sorted by its communities",
+                      xaxis_title="neuron", yaxis_title="neuron", height=480, width=560)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    return fig

@@ -1,0 +1,160 @@
+"""Trace-based STDP on a sparse synapse table, and NALSM's astrocyte that sets its depression.
+
+Pair-based STDP with exponential traces (Ivanov & Michmizos 2021, eqs. 4-6; official code
+``NALSM_STDP.py``). Every neuron and input channel ``j`` keeps a trace::
+
+    x_j <- exp(-dt / tau_trace) * (x_j + a * s_j(t))          (a = 0.1, tau_trace = 10 ms)
+
+and a synapse ``j -> i`` changes, at each step, by::
+
+    dw_ij = lr_post(j) * x_j * s_i(t)   +   lr_pre(j) * x_i * s_j(t)
+
+(the traces are read before this step's spikes are added, so only strictly ordered pairs count).
+For an excitatory or input presynaptic neuron, post-after-pre potentiates with the fixed rate
+``eta`` and pre-after-post depresses with ``-A``; for an inhibitory one the roles flip (``-A`` makes
+inhibition stronger, ``+eta`` weaker). Weights are clipped to [0, w_max] (excitatory),
+[-w_max, 0] (inhibitory) and [-w_max, w_max] (input).
+
+NALSM's astrocyte (eq. 7; ``NALSM_ASTRO.py``) integrates liquid spikes against input spikes and sets
+the depression rate, a global feedback on all synapses::
+
+    A <- A + (w_A * (sum_i s_i^liquid(t) - sum_m s_m^input(t)) + b_A - A) / tau_A,
+
+with ``A(0) = b_A = eta`` and ``tau_A = 100 ms``. When the liquid fires more than its input, ``A``
+grows, depression outweighs potentiation and the liquid calms down; when it fires less, ``A`` falls
+below ``eta`` and potentiation wins. Plain STDP ("STDP-only" liquid) keeps ``A = eta``.
+
+The rule is event-driven: each step touches only the outgoing synapses of neurons that spiked
+(the pre-after-post term) and the incoming synapses of neurons that spiked (post-after-pre), through
+an index of each neuron's incoming synapses. The weight table is either shared (one network) or
+per sample (``B`` copies, as in NALSM's plasticity during every sample presentation).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from labkit.spiking.population import Synapses
+
+
+@dataclass(frozen=True)
+class STDPParams:
+    """NALSM's STDP defaults (official code): eta = 0.15, trace jump a = 0.1, tau = 10 ms, w_max = 3."""
+
+    eta: float = 0.15
+    a_trace: float = 0.1
+    tau_trace: float = 10.0
+    w_max: float = 3.0
+    lr_decay: float = 1.0   # per-step factor on all learning rates (NALSM: 0.99 during sample presentations)
+
+    def __post_init__(self):
+        if self.eta < 0 or self.a_trace < 0 or self.tau_trace <= 0 or self.w_max <= 0:
+            raise ValueError(f"eta and a_trace must be non-negative, tau_trace and w_max positive, got {self}.")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}.")
+
+
+@dataclass(frozen=True)
+class AstrocyteParams:
+    """NALSM's astrocyte: gain w_A (0.015 for 1,000-neuron liquids), tau_A = 100 ms, bias offset 0."""
+
+    gain: float = 0.015
+    tau: float = 100.0
+    bias_offset: float = 0.0
+
+    def __post_init__(self):
+        if self.gain < 0 or self.tau <= 0:
+            raise ValueError(f"the astrocyte gain must be non-negative and its tau positive, got gain={self.gain}, tau={self.tau}.")
+
+
+def weight_bounds(syn: Synapses, n_res: int, excitatory, w_max: float):
+    """Per-synapse lower and upper weight bounds of a liquid (by the presynaptic neuron's kind)."""
+    dev = syn.post.device
+    exc = torch.as_tensor(excitatory, dtype=torch.bool, device=dev)
+    src_kind = torch.full((syn.n_src,), 2, dtype=torch.long, device=dev)  # 2: input channel
+    src_kind[:n_res] = torch.where(exc, 0, 1)                             # 0: excitatory, 1: inhibitory
+    lo_k = torch.tensor([0.0, -w_max, -w_max], device=dev)
+    hi_k = torch.tensor([w_max, 0.0, w_max], device=dev)
+    kind = src_kind.index_select(0, syn.pre)
+    return lo_k[kind], hi_k[kind]
+
+
+class AstroSTDP:
+    """STDP, optionally with NALSM's astrocyte, as an ``on_step`` hook of :meth:`LIFNetwork.run`.
+
+    weight: the weights to modify in place, (nnz,) shared (then batch must be 1) or (B, nnz).
+    """
+
+    def __init__(self, syn: Synapses, weight: torch.Tensor, n_res: int, excitatory, *, batch: int = 1,
+                 stdp: STDPParams = STDPParams(), astro: AstrocyteParams | None = None, dt: float = 1.0):
+        if weight.ndim == 1 and batch != 1:
+            raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample weights (batch, nnz).")
+        if weight.ndim == 2 and weight.shape[0] != batch:
+            raise ValueError(f"per-sample weights must have batch={batch} rows, got shape {tuple(weight.shape)}.")
+        dev = weight.device
+        self.syn, self.n_res, self.batch, self.stdp, self.astro = syn, n_res, batch, stdp, astro
+        self.w = weight
+        self.w_flat = weight.view(-1)
+        self.lo, self.hi = weight_bounds(syn, n_res, excitatory, stdp.w_max)
+        self.inh = torch.zeros(syn.n_src, dtype=torch.bool, device=dev)
+        self.inh[:n_res] = ~torch.as_tensor(excitatory, dtype=torch.bool, device=dev)
+        self.decay = math.exp(-dt / stdp.tau_trace)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new sample: zero traces, astrocyte and learning rates back to their initial values."""
+        dev = self.w.device
+        self.x = torch.zeros(self.batch * self.syn.n_src, device=dev)  # traces, flat (b * n_src + j)
+        self.eta = self.stdp.eta
+        self.a = torch.full((self.batch,), self.stdp.eta, device=dev)
+        if self.astro is not None:
+            self.gain = self.astro.gain
+            self.bias = self.stdp.eta * (1.0 + self.astro.bias_offset)
+
+    def __call__(self, t, res_src, res_b, in_src, in_b) -> None:
+        src = res_src if in_src is None else torch.cat([res_src, in_src])
+        b = res_b if in_b is None else torch.cat([res_b, in_b])
+        n_src = self.syn.n_src
+        if src.numel():
+            self._update(src, b, res_src, res_b)
+            # traces: x <- decay * (x + a s)
+            self.x.index_add_(0, b * n_src + src, torch.full(src.shape, self.stdp.a_trace, device=src.device))
+        self.x.mul_(self.decay)
+        if self.astro is not None:
+            if self.batch == 1:
+                diff = float(res_src.numel() - (in_src.numel() if in_src is not None else 0))
+            else:
+                diff = torch.bincount(res_b, minlength=self.batch).to(self.a.dtype)
+                if in_b is not None:
+                    diff = diff - torch.bincount(in_b, minlength=self.batch).to(self.a.dtype)
+            self.a += (self.gain * diff + self.bias - self.a) / self.astro.tau
+            self.gain *= self.stdp.lr_decay
+            self.bias *= self.stdp.lr_decay
+        if self.stdp.lr_decay != 1.0:
+            self.eta *= self.stdp.lr_decay
+            self.a *= self.stdp.lr_decay
+
+    def _update(self, src, b, post_i, post_b) -> None:
+        syn, n_src, nnz = self.syn, self.syn.n_src, self.syn.nnz
+        # pre-after-post, on the outgoing synapses of every spiking source:
+        # lr_pre = -A (excitatory or input source) or +eta (inhibitory), times the target's trace
+        e1, len1 = syn.outgoing(src)
+        b1 = torch.repeat_interleave(b, len1, output_size=e1.numel())
+        a1 = self.a.index_select(0, b1)
+        lr_pre = torch.where(self.inh.index_select(0, syn.pre.index_select(0, e1)), self.eta, -a1)
+        d1 = lr_pre * self.x.index_select(0, b1 * n_src + syn.post.index_select(0, e1))
+        # post-after-pre, on the incoming synapses of every spiking liquid neuron:
+        # lr_post = +eta (excitatory or input source) or -A (inhibitory), times the source's trace
+        e2, len2 = syn.incoming(post_i)
+        b2 = torch.repeat_interleave(post_b, len2, output_size=e2.numel())
+        pre2 = syn.pre.index_select(0, e2)
+        lr_post = torch.where(self.inh.index_select(0, pre2), -self.a.index_select(0, b2), self.eta)
+        d2 = lr_post * self.x.index_select(0, b2 * n_src + pre2)
+        e = torch.cat([e1, e2])
+        pos = e if self.w.ndim == 1 else torch.cat([b1, b2]) * nnz + e
+        self.w_flat.index_add_(0, pos, torch.cat([d1, d2]))
+        clipped = torch.minimum(torch.maximum(self.w_flat.index_select(0, pos), self.lo.index_select(0, e)),
+                                self.hi.index_select(0, e))
+        self.w_flat.index_copy_(0, pos, clipped)

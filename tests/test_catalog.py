@@ -1,0 +1,59 @@
+"""The catalog and the notebooks it lists: well-formed, stored without outputs, one parameters cell."""
+import nbformat
+import pytest
+
+from labkit.report.catalog import OPERATORS, CatalogError, get_entry, load_catalog
+from labkit.report.runner import notebook_parameters, resolve_parameters
+
+ENTRIES = load_catalog()
+IDS = [e.id for e in ENTRIES]
+
+
+def test_catalog_has_the_tour_and_unique_ids():
+    assert "tour" in IDS and len(IDS) == len(set(IDS))
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_entry_is_complete(entry):
+    assert entry.path.exists(), f"{entry.id}: notebook {entry.notebook} is missing"
+    assert entry.title and entry.papers and entry.checks
+    assert entry.id == "tour" or entry.id == f"{entry.track}/{entry.path.stem}"
+    for check in entry.checks:
+        assert check.op in OPERATORS
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_notebook_is_stored_clean_with_one_parameters_cell(entry):
+    nb = nbformat.read(entry.path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), f"{entry.id} is stored with outputs"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{entry.id} has {len(tagged)} parameters cells"
+    params = notebook_parameters(entry.path)
+    assert "seed" in params and params.get("device") == "auto"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_profiles_name_real_parameters(entry):
+    for profile in entry.profiles:
+        resolve_parameters(entry, profile, {})
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_checks_cell_is_marked_for_nbval(entry):
+    nb = nbformat.read(entry.path, as_version=4)
+    marked = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert marked, f"{entry.id} has no cell marked # NBVAL_CHECK_OUTPUT"
+    recorded_in_marked = "".join(c.source for c in marked)
+    for check in entry.checks:
+        assert f'"{check.name}"' in recorded_in_marked, f"{entry.id}: check {check.name} is not recorded in the checks cell"
+
+
+def test_unknown_id_suggests_close_matches():
+    with pytest.raises(CatalogError, match="did you mean tour"):
+        get_entry("tuor")
+
+
+def test_unknown_profile():
+    with pytest.raises(CatalogError, match="no profile 'huge'"):
+        get_entry("tour").profile("huge")

@@ -1,0 +1,213 @@
+"""Unit tests of labkit.core: devices, seeds, parameter checks, recorded metrics, the cache, exercises."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import labkit
+from labkit.core import cache, metrics
+from labkit.core.params import ParameterError, check_params, check_value
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+def test_auto_device_is_usable():
+    dev = labkit.resolve_device("auto")
+    assert torch.zeros(2, device=dev).sum().item() == 0.0
+
+
+def test_cpu_device():
+    assert labkit.resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_absent_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        labkit.resolve_device("cuda")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "tpu", 3, "cuda:x"])
+def test_unknown_device_is_rejected(bad):
+    with pytest.raises(ValueError, match="device"):
+        labkit.resolve_device(bad)
+
+
+# --- seeds ---------------------------------------------------------------------------------------
+
+def test_same_seed_same_numbers():
+    rng1 = labkit.seed_everything(7)
+    a = (torch.rand(3), np.random.rand(3), rng1.random(3))
+    rng2 = labkit.seed_everything(7)
+    b = (torch.rand(3), np.random.rand(3), rng2.random(3))
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    labkit.seed_everything(8)
+    assert not torch.equal(a[0], torch.rand(3))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_bad_seed(bad):
+    with pytest.raises(ValueError, match="seed"):
+        labkit.seed_everything(bad)
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+SPEC = {"seed": "seed", "device": "device", "n": (int, 1, 10), "lr": (float, 0.0, 1.0),
+        "mode": ["a", "b"], "flag": bool}
+
+
+def good():
+    return {"seed": 0, "device": "auto", "n": 3, "lr": 1, "mode": "a", "flag": False}
+
+
+def test_good_parameters_pass_and_ints_become_floats():
+    ns = good()
+    out = check_params(ns, SPEC)
+    assert out["lr"] == 1.0 and isinstance(ns["lr"], float)
+
+
+@pytest.mark.parametrize("name,value,fragment", [
+    ("n", 11, "'n' must be an integer in [1, 10], got 11"),
+    ("n", 2.5, "'n' must be an integer"),
+    ("n", True, "'n' must be an integer"),
+    ("lr", -0.1, "'lr' must be a number in [0.0, 1.0]"),
+    ("mode", "c", "'mode' must be one of 'a', 'b'"),
+    ("flag", 1, "'flag' must be true or false"),
+    ("seed", -3, "'seed' must be a non-negative integer"),
+    ("device", "gpu", "'device' must be one of"),
+])
+def test_bad_parameter_names_itself(name, value, fragment):
+    ns = good()
+    ns[name] = value
+    with pytest.raises(ParameterError) as err:
+        check_params(ns, SPEC)
+    assert fragment in str(err.value)
+
+
+def test_missing_parameter():
+    ns = good()
+    del ns["mode"]
+    with pytest.raises(ParameterError, match="'mode' is missing"):
+        check_params(ns, SPEC)
+
+
+def test_unknown_rule_is_a_programming_error():
+    with pytest.raises(TypeError):
+        check_value("x", 1, object())
+
+
+# --- recorded metrics ----------------------------------------------------------------------------
+
+def test_record_prints_keeps_and_writes(tmp_path, monkeypatch, capsys):
+    metrics.clear()
+    target = tmp_path / "m.json"
+    monkeypatch.setenv("LABKIT_METRICS", str(target))
+    labkit.record("accuracy", np.float32(0.5))
+    labkit.record("n_states", torch.tensor(4))
+    labkit.record("converged", True)
+    assert capsys.readouterr().out.splitlines() == ["accuracy = 0.5", "n_states = 4", "converged = True"]
+    assert labkit.recorded() == {"accuracy": 0.5, "n_states": 4, "converged": True}
+    saved = json.loads(target.read_text())
+    assert saved["metrics"]["n_states"] == 4
+    metrics.clear()
+
+
+@pytest.mark.parametrize("name,value", [("bad name", 1.0), ("x", np.zeros(3)), ("x", [1, 2])])
+def test_record_rejects_bad_input(name, value):
+    with pytest.raises((ValueError, TypeError)):
+        labkit.record(name, value)
+
+
+def test_record_nan_is_printed_as_nan(capsys):
+    labkit.record("value", math.nan)
+    assert capsys.readouterr().out.strip() == "value = nan"
+    metrics.clear()
+
+
+# --- checkpoint cache ----------------------------------------------------------------------------
+
+def test_checkpoint_builds_once_then_loads(tmp_path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"w": torch.arange(4.0), "loss": [1.0, 0.5]}
+
+    a = cache.checkpoint("model", {"n": 4}, build, code="v1", root=tmp_path)
+    b = cache.checkpoint("model", {"n": 4}, build, code="v1", root=tmp_path)
+    assert len(calls) == 1 and torch.equal(a["w"], b["w"]) and b["loss"] == [1.0, 0.5]
+    cache.checkpoint("model", {"n": 5}, build, code="v1", root=tmp_path)
+    cache.checkpoint("model", {"n": 4}, build, code="v2", root=tmp_path)
+    assert len(calls) == 3
+
+
+def test_corrupt_checkpoint_is_rebuilt_not_trusted(tmp_path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"w": torch.ones(1000)}
+
+    cache.checkpoint("m", {}, build, code="v", root=tmp_path)
+    (path,) = tmp_path.glob("m-*.pt")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip bits inside the tensor payload
+    path.write_bytes(bytes(data))
+    out = cache.checkpoint("m", {}, build, code="v", root=tmp_path)
+    assert len(calls) == 2 and torch.equal(out["w"], torch.ones(1000))
+    path.write_bytes(b"truncated")
+    cache.checkpoint("m", {}, build, code="v", root=tmp_path)
+    assert len(calls) == 3
+
+
+class Opaque:
+    """A plain Python object: torch.save pickles it, torch.load(weights_only=True) refuses it."""
+
+    built = 0
+
+    def __init__(self):
+        Opaque.built += 1
+
+
+def test_checkpoint_loads_with_weights_only(tmp_path):
+    """An entry that only unpickling arbitrary objects could read is rebuilt, never unpickled."""
+    Opaque.built = 0
+    cache.checkpoint("obj", {}, lambda: {"obj": Opaque()}, code="v", root=tmp_path)
+    cache.checkpoint("obj", {}, lambda: {"obj": Opaque()}, code="v", root=tmp_path)
+    assert Opaque.built == 2
+
+
+# --- exercises -----------------------------------------------------------------------------------
+
+def test_check_answer_passes_a_right_answer(capsys):
+    assert labkit.check_answer("rate", np.array([1.0, 2.0]), [1.0, 2.0 + 1e-9])
+    assert "✓ rate" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [None, ..., [1.0, 3.0], [1.0], [1.0, float("nan")], ["a", "b"]])
+def test_check_answer_fails_a_wrong_answer(answer):
+    with pytest.raises(labkit.ExerciseFailed):
+        labkit.check_answer("rate", answer, [1.0, 2.0], hint="think about the rate")
+
+
+# --- the tour's science --------------------------------------------------------------------------
+
+def test_lif_matches_closed_form_and_converges_with_dt():
+    from labkit.spiking.lif import LIFParams, lif_rate, simulate_lif
+
+    p = LIFParams()
+    current = np.array([2.5, 3.0, 4.0, 5.0])
+    theory = lif_rate(current, p)
+    err = {dt: np.max(np.abs(simulate_lif(current, params=p, duration=500.0, dt=dt).rate - theory) / theory)
+           for dt in (0.2, 0.05)}
+    assert err[0.05] < 0.01 and err[0.05] < err[0.2]
+    assert lif_rate([p.rheobase * 0.99], p)[0] == 0.0
+
+
+def test_lif_rejects_bad_dt():
+    from labkit.spiking.lif import simulate_lif
+
+    with pytest.raises(ValueError, match="dt"):
+        simulate_lif([1.0], dt=50.0)

@@ -1,0 +1,50 @@
+"""pyproject.toml, environment.yml and binder/ name the same dependencies, so a workshop on Binder
+or conda gets what `make` installs."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# conda-forge names that differ from PyPI's
+CONDA_TO_PYPI = {"pytorch": "torch", "distributed": "dask"}
+NOT_PACKAGES = {"python", "pip"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!\[;]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def pyproject_names() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return {_name(r) for r in reqs}
+
+
+def conda_names(path: Path) -> set[str]:
+    deps = yaml.safe_load(path.read_text())["dependencies"]
+    names = {CONDA_TO_PYPI.get(_name(d), _name(d)) for d in deps if isinstance(d, str)}
+    return names - NOT_PACKAGES
+
+
+def test_environment_yml_matches_pyproject():
+    assert conda_names(ROOT / "environment.yml") == pyproject_names()
+
+
+def test_binder_matches_pyproject_and_uses_cpu_torch():
+    assert conda_names(ROOT / "binder" / "environment.yml") == pyproject_names()
+    assert "cpu" in (ROOT / "binder" / "environment.yml").read_text().split("pytorch", 1)[1].splitlines()[0]
+
+
+def test_data_packages_are_pinned_alike_everywhere():
+    pins = re.compile(r"cect==[\d.]+ wormneuroatlas==[\d.]+")
+    found = {p.name: pins.findall(p.read_text()) for p in
+             (ROOT / "Makefile", ROOT / "binder" / "postBuild", ROOT / "environment.yml", ROOT / "README.md")}
+    assert all(found.values()), found
+    assert len({m for ms in found.values() for m in ms}) == 1, found
+
+
+def test_torch_is_installed_cpu_first_by_make():
+    make = (ROOT / "Makefile").read_text()
+    assert make.index("torch==2.13.0") < make.index('-e ".[dev]"')

@@ -1,0 +1,181 @@
+"""Tests of labkit.data.worm (the loaders) and labkit.neuro.worm_connectome (the comparisons)."""
+import numpy as np
+import pytest
+
+from labkit.data import worm
+from labkit.neuro import worm_connectome as wc
+
+
+@pytest.fixture(scope="module")
+def sp():
+    return worm.load_signal_propagation()
+
+
+def test_canonical_order_and_classes():
+    names = worm.canonical_neurons()
+    assert len(names) == 302 and len(set(names)) == 302
+    assert worm.canonical_neurons() == names  # fixed
+    assert len(worm.neuron_classes()) == 118  # White et al. (1986): 302 neurons in 118 classes
+    assert worm.neuron_class("AVAL") == "AVA" and worm.neuron_class("VA12") == "VA"
+    assert worm.neuron_class("RMDDL") == "RMD" and worm.neuron_class("RID") == "RID"
+    assert worm.neurons_in_class("RMD") == ["RMDDL", "RMDDR", "RMDL", "RMDR", "RMDVL", "RMDVR"]
+    assert len(worm.neurons_in_class("VD")) == 13 and len(worm.neurons_in_class("DD")) == 6
+    assert worm.neurons_in_class("command") == ["AVAL", "AVAR", "AVBL", "AVBR", "AVDL", "AVDR",
+                                                "AVEL", "AVER", "PVCL", "PVCR"]
+    assert len(worm.neurons_in_class("pharynx")) == 20
+
+
+@pytest.mark.parametrize("info", worm.list_connectomes(), ids=lambda i: i.name)
+def test_every_annotation_loads(info):
+    canon = set(worm.canonical_neurons())
+    for kind in info.kinds:
+        c = worm.load_connectome(info.name, kind)
+        assert c.neurons == worm.canonical_neurons()
+        assert c.weights.shape == (302, 302) and c.present.shape == (302,)
+        assert np.isfinite(c.weights).all() and (c.weights >= 0).all()
+        absent = ~c.present
+        assert not c.weights[absent].any() and not c.weights[:, absent].any()  # absent = empty rows/cols
+        assert c.weights[np.ix_(c.present, c.present)].any()
+        assert not set(c.extra.names) & canon
+        assert c.extra.to_extra.shape == (302, len(c.extra.names))
+        if kind in ("electrical", "contact"):
+            assert not c.directed and np.allclose(c.weights, c.weights.T) and c.sign is None
+        else:
+            assert c.directed
+        if c.sign is not None:
+            assert set(np.unique(c.sign)) <= {-1, 0, 1}
+            assert not c.sign[c.weights == 0].any()  # signs only where a synapse exists
+    assert c.metadata["whole_animal"] == info.whole_animal
+    if info.whole_animal and info.sex == "hermaphrodite":
+        assert c.coverage >= 270
+    if info.region == "nerve ring":
+        assert not info.whole_animal and c.coverage < 270
+
+
+def test_all_is_chemical_plus_electrical():
+    chem, gap, both = (worm.load_connectome("cook_2019_herm", k) for k in ("chemical", "electrical", "all"))
+    np.testing.assert_array_equal(both.weights, chem.weights + gap.weights)
+    male = worm.load_connectome("cook_2019_male")
+    assert "male neuron" in male.extra.category and "DVE" in male.extra.names
+
+
+def test_orientation_pre_to_post():
+    # Known wiring: AVA drives the A-type motor neurons, AVB the B-type; not the other way round.
+    c = worm.load_connectome("cook_2019_herm")
+    i = {n: k for k, n in enumerate(c.neurons)}
+    ava = [i["AVAL"], i["AVAR"]]
+    da = [i[f"DA{k}"] for k in range(1, 10)]
+    assert c.weights[np.ix_(ava, da)].sum() > 10 * c.weights[np.ix_(da, ava)].sum()
+    # GABAergic D-type motor neurons: their predicted synapse signs are mostly inhibitory.
+    dd = [i[n] for n in worm.neurons_in_class("DD") + worm.neurons_in_class("VD")]
+    signs = c.sign[dd][c.sign[dd] != 0]
+    assert (signs < 0).mean() > 0.8
+
+
+def test_subnetwork_by_names_classes_and_groups():
+    c = worm.load_connectome("cook_2019_herm")
+    sub = worm.subnetwork(c, ["AVBR", "AVAL"])
+    assert sub.neurons == ["AVAL", "AVBR"]  # canonical order, not the order asked
+    i, j = c.neurons.index("AVAL"), c.neurons.index("AVBR")
+    assert sub.weights[0, 1] == c.weights[i, j] and sub.weights[1, 0] == c.weights[j, i]
+    cmd = worm.subnetwork(c, "command")
+    assert cmd.neurons == worm.neurons_in_class("command") and cmd.weights.shape == (10, 10)
+    mixed = worm.subnetwork(c, ["AVA", "RIML"])
+    assert mixed.neurons == ["AVAL", "AVAR", "RIML"] and mixed.sign.shape == (3, 3)
+    assert worm.subnetwork(c, "head").extra.to_extra.shape[0] == len(worm.neurons_in_class("head"))
+
+
+def test_signal_propagation(sp):
+    assert sp.amplitude.shape == sp.q.shape == (302, 302) and sp.neurons == worm.canonical_neurons()
+    m = sp.measured
+    assert 10_000 < m.sum() < 302 * 301
+    assert np.isfinite(sp.q[m]).all() and np.isnan(sp.q[~m]).all()
+    assert np.isnan(np.diag(sp.amplitude)).all()
+    for n in ("AWCL", "AWCR", "CANL", "CANR"):  # not on the atlas's L/R identities
+        k = worm.canonical_neurons().index(n)
+        assert np.isnan(sp.amplitude[k]).all() and np.isnan(sp.amplitude[:, k]).all()
+    # Rows are stimulated neurons: only ~170 neurons were stimulated, while ~200 responded.
+    n_stim, n_resp = (m.any(1)).sum(), (m.any(0)).sum()
+    assert n_stim < n_resp
+    conn = sp.connected(0.05)
+    assert np.isnan(conn[~m]).all() and set(np.unique(conn[m])) <= {0.0, 1.0}
+
+
+def test_agreement_and_auc_known_facts(sp):
+    white, varshney, cook = (worm.load_connectome(n) for n in ("white_1986", "varshney_2011", "cook_2019_herm"))
+    assert worm.binary_jaccard(white, varshney) == pytest.approx(1.0)  # same curation on shared neurons
+    j = worm.binary_jaccard(white, cook)
+    assert 0.3 < j < 0.8 and j > 10 * wc.chance_jaccard(white, cook)
+    rho, n = wc.weight_rank_correlation(white, cook)
+    assert rho > 0.5 and n > 1000
+    auc = wc.anatomy_function_auc(worm.load_connectome("cook_2019_herm", "all"), sp, steps=2)
+    assert auc["auc"] > 0.6 and auc["n_connected"] > 500
+
+
+def test_roc_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(1)
+    y = rng.random(400) < 0.3
+    s = rng.integers(0, 6, 400) + y  # many ties
+    assert wc.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
+    fpr, tpr = wc.roc_curve(y, s)
+    f2, t2, _ = roc_curve(y, s)
+    np.testing.assert_allclose(fpr, f2) and np.testing.assert_allclose(tpr, t2)
+
+
+def test_rich_club_and_hubs_are_deterministic():
+    c = worm.load_connectome("witvliet_2021_8")
+    a = wc.network_measures(c, n_null=2, swaps_per_edge=1, seed=3)
+    b = wc.network_measures(c, n_null=2, swaps_per_edge=1, seed=3)
+    assert a["rich_club_rho"] == b["rich_club_rho"] and a["hubs"] == b["hubs"]
+    assert 0 < a["reciprocity"] < 1 and 0 < a["clustering"] < 1
+    cook = wc.degrees(worm.load_connectome("cook_2019_herm")).sort_values("degree", ascending=False)
+    assert sum(worm.neuron_class(n) in worm.COMMAND_INTERNEURONS for n in cook.index[:10]) >= 5
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="name must be one of.*cook_2019_herm"):
+        worm.load_connectome("cook_2019_hermaphrodite")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        worm.load_connectome("white_1986", "gap")
+    with pytest.raises(ValueError, match="kind must be one of 'contact'"):
+        worm.load_connectome("brittin_2021", "chemical")
+    with pytest.raises(ValueError, match="neuron must be one of.*AVAL"):
+        worm.neuron_class("AVAX")
+    with pytest.raises(ValueError, match="'AVX' is not a neuron, class or group name"):
+        worm.subnetwork(worm.load_connectome("white_1986"), ["AVAL", "AVX"])
+    with pytest.raises(ValueError, match="cls must be"):
+        worm.neurons_in_class("commnd")
+    with pytest.raises(ValueError, match="strain must be"):
+        worm.load_signal_propagation("N2")
+
+
+def test_missing_or_malformed_package_file(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="nothing.json"):
+        worm._package_file("cect", "cache", "nothing.json")
+    bad = tmp_path / "cect" / "cache"
+    bad.mkdir(parents=True)
+    (bad / "White_whole.json").write_text('{"nodes": ["AVAL"], "connections": {"Generic_CS": [[1, 2]]}}')
+    monkeypatch.setattr(worm, "_package_dir", lambda p: tmp_path / p)
+    with pytest.raises(ValueError, match="White_whole.json is malformed"):
+        worm._parse_cect(worm._REGISTRY["white_1986"])
+
+
+def test_cached_loads_are_fast():
+    import time
+
+    worm.load_connectome("cook_2019_herm")
+    t = time.perf_counter()
+    for info in worm.list_connectomes():
+        worm.load_connectome(info.name, info.kinds[0])
+    assert time.perf_counter() - t < 1.0
+
+
+def test_rank_helpers_match_scipy():
+    from scipy.stats import rankdata, spearmanr
+
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(0, 8, 300), rng.integers(0, 8, 300)
+    np.testing.assert_allclose(wc.rankdata(x), rankdata(x))
+    assert wc.spearman(x, y) == pytest.approx(spearmanr(x, y)[0])
