@@ -48,3 +48,12 @@ def test_data_packages_are_pinned_alike_everywhere():
 def test_torch_is_installed_cpu_first_by_make():
     make = (ROOT / "Makefile").read_text()
     assert make.index("torch==2.13.0") < make.index('-e ".[dev]"')
+
+
+def test_readme_lists_every_notebook_and_the_two_commands():
+    from labkit.report.catalog import load_catalog
+
+    readme = (ROOT / "README.md").read_text()
+    assert "make report" in readme and "make test" in readme
+    for entry in load_catalog():
+        assert f"`{entry.id}`" in readme, f"README's catalog table lacks {entry.id}"

@@ -50,3 +50,16 @@ def check_answer(name: str, answer: Any, expected: Any, *, rtol: float = 1e-5, a
             fail(f"not within tolerance (largest difference {worst:.3g}; rtol={rtol:g}, atol={atol:g}).")
     print(f"✓ {name}: correct.")
     return True
+
+
+def wrong_answer_like(value: Any) -> Any:
+    """A plausible but wrong answer of the same kind, for proving a checker can fail."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, str):
+        return value + "?"
+    if hasattr(value, "detach"):
+        return value * 1.5 + 1.0
+    arr = np.asarray(value, dtype=float)
+    wrong = arr * 1.5 + 1.0
+    return float(wrong) if arr.ndim == 0 else wrong

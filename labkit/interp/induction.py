@@ -348,28 +348,32 @@ def patch_heads(model: Transformer, clean: TokenBatch, corrupt: TokenBatch) -> n
 
 
 def detect_phase_change(losses: np.ndarray, window: int | None = None) -> dict:
-    """The step where the (smoothed) loss falls fastest, and whether that fall is abrupt.
+    """The step where the (smoothed) loss falls fastest, and whether that is a phase change.
 
     The loss is smoothed by a centred moving average of ``window`` steps (default: 5% of training);
-    the phase change is the step of the most negative slope. ``abruptness`` is the share of the total
-    fall (first to last smoothed value) that happens within one window-width on each side of it: a
-    gradual, power-law-like decline spreads the fall out; a phase change concentrates it.
+    ``step`` is where its slope is most negative. A gradual, convex decline (exponential, power law)
+    falls fastest at the very start; a phase change is a plateau then a drop, so the fastest fall lies
+    inside training and is faster than the fall at the start. ``rate_ratio`` is the fastest rate over
+    the rate in the first window, and ``detected`` is ``step`` past the first window with
+    ``rate_ratio >= 2``.
     """
     losses = np.asarray(losses, dtype=float)
-    if losses.ndim != 1 or len(losses) < 10:
-        raise ValueError(f"losses must be a 1-D array of at least 10 steps, got shape {losses.shape}.")
+    if losses.ndim != 1 or len(losses) < 20 or not np.all(np.isfinite(losses)):
+        raise ValueError(f"losses must be a finite 1-D array of at least 20 steps, got shape {losses.shape}.")
     n = len(losses)
     window = max(3, n // 20) if window is None else int(window)
+    if not 2 <= window <= n // 4:
+        raise ValueError(f"window must be between 2 and a quarter of the steps ({n // 4}), got {window}.")
     pad = window // 2
     padded = np.pad(losses, (pad, window - 1 - pad), mode="edge")
     smooth = np.convolve(padded, np.ones(window) / window, mode="valid")
-    slope = np.gradient(smooth)
-    step = int(np.argmin(slope[pad:n - pad]) + pad) if n > 2 * pad + 1 else int(np.argmin(slope))
-    total = smooth[0] - smooth[-1]
-    lo, hi = max(0, step - window), min(n - 1, step + window)
-    abrupt = float((smooth[lo] - smooth[hi]) / total) if total > 0 else 0.0
-    return {"step": step, "abruptness": abrupt, "smooth": smooth, "loss_before": float(smooth[lo]),
-            "loss_after": float(smooth[hi])}
+    interior = slice(pad, n - pad)  # the edges of a moving average are biased by the padding
+    rate = -np.gradient(smooth)
+    step = int(np.argmax(rate[interior]) + pad)
+    initial = max(float((smooth[pad] - smooth[pad + window]) / window), 1e-12)
+    ratio = float(rate[step] / initial)
+    return {"step": step, "rate": float(rate[step]), "rate_ratio": ratio,
+            "detected": bool(step > pad + window and ratio >= 2.0), "smooth": smooth, "window": window}
 
 
 # ------------------------------------------------------------------------------------ training
@@ -386,6 +390,7 @@ class InductionRun:
     induction: np.ndarray               # [n_ckpt, n_layers, n_heads]
     accuracy: np.ndarray                # [n_ckpt] in-context accuracy on the evaluation batch (no clamps)
     patterns: np.ndarray                # [n_ckpt, n_layers, n_heads, pos, pos] on the display sequence
+    display_tokens: np.ndarray | None = None     # [pos] the held-out sequence ``patterns`` are computed on
     states: list = field(default_factory=list)   # state_dicts at the checkpoints (if kept)
 
 
@@ -468,7 +473,7 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
             checkpoint(step + 1)
     model.eval()
     return InductionRun(model, losses, np.array(ckpt_steps), np.array(prev), np.array(ind), np.array(acc),
-                        np.array(pats), states)
+                        np.array(pats), held_out.tokens[0].cpu().numpy(), states)
 
 
 def eval_batch_for(run_or_cfg, n: int = 256, *, seed: int = 12345, min_len: int = 4, max_len: int | None = None,

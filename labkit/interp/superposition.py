@@ -229,3 +229,17 @@ def toy_model_data(model: ToyModel, n_samples: int = 50_000, *, seed: int = 0) -
                              feature_prob=np.full(keep.size, model.feature_prob), parents=np.full(keep.size, -1),
                              planes=full.planes, plane_codes=full.plane_codes, seed=seed,
                              meta={"represented": keep, "n_features_total": m})
+
+
+def transcoder_target(data: SparseFeatureData, d_out: int | None = None, *, seed: int = 0):
+    """The outputs of an idealised MLP that computes with the planted features.
+
+    Feature ``i`` of the input writes its own unit output direction ``g_i``, scaled by its
+    magnitude: ``y = sum_i s_i g_i``. Recovering ``g`` from ``(x, y)`` needs the sparse code of
+    ``x`` (no linear map does it when features outnumber dimensions), which is what a transcoder
+    (Dunefsky et al. 2024) learns. Returns ``(Y, out_directions)``.
+    """
+    d_out = data.dim if d_out is None else _check_int("d_out", d_out, 1)
+    G = torch.as_tensor(random_directions(data.n_features, d_out, seed=seed + 10_000), dtype=torch.float32,
+                        device=data.X.device)
+    return data.codes @ G, G

@@ -153,7 +153,7 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     from labkit import __version__
 
     params = resolve_parameters(entry, profile, overrides or {})
-    out = Path(out)
+    out = Path(out).resolve()  # papermill changes the working directory while it runs
     final = out / entry.id
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(final.parent, final.name)

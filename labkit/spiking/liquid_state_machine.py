@@ -107,12 +107,14 @@ class Liquid:
         self._check_inputs(inputs)
         t_len, n_s, _ = inputs.shape
         counts, raster = [], None
+        self.syn.dense = self.syn.to_dense()  # frozen weights: dense rows / one product per busy step
         for start in range(0, n_s, batch_size):
             x = inputs[:, start:start + batch_size].to(self.device)
             rec = self.net.run(t_len, x.shape[1], inputs=x, seed=seed + start)
             counts.append(rec.counts().cpu().numpy())
             if start == 0 and keep_raster:
                 raster = rec
+        self.syn.dense = None
         return np.concatenate(counts), raster
 
     def spikes(self, inputs: torch.Tensor, *, seed: int = 0) -> SpikeRecord:
@@ -197,12 +199,13 @@ def mnist1d_dataset(n_samples: int = 2000, seed: int = 0):
     return split_signed(x).astype(np.float32), y
 
 
-def readout_accuracy(train_x, train_y, test_x, test_y, *, c: float = 1.0, seed: int = 0) -> float:
-    """Test accuracy of a logistic-regression readout (scikit-learn) on standardised features."""
-    from sklearn.linear_model import LogisticRegression
+def readout_accuracy(train_x, train_y, test_x, test_y, *, alpha: float = 10.0) -> float:
+    """Test accuracy of a linear readout: scikit-learn's RidgeClassifier on standardised features
+    (closed form, so the same features always give the same readout)."""
+    from sklearn.linear_model import RidgeClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+    clf = make_pipeline(StandardScaler(), RidgeClassifier(alpha=alpha))
     clf.fit(np.asarray(train_x, dtype=np.float64), train_y)
     return float(clf.score(np.asarray(test_x, dtype=np.float64), test_y))

@@ -36,6 +36,9 @@ import torch
 # Above this fraction of dense out-degree, gathering dense weight rows beats the padded table
 # (measured on a 2-core CPU: ELL wins below ~5% density at N = 4,000, dense rows above).
 DENSE_ROW_THRESHOLD = 0.06
+# With a dense matrix at hand, a step uses one matrix product when synaptic events * MATMUL_RATIO
+# exceed B * n_src * n_post (an event costs a few scattered writes, a product term one fused FMA).
+MATMUL_RATIO = 300
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ class Synapses:
         self.in_edges = torch.argsort(post, stable=True)
         in_deg = torch.bincount(post, minlength=self.n_post)
         self.in_indptr = torch.cat([torch.zeros(1, dtype=torch.long, device=dev), torch.cumsum(in_deg, 0)])
-        self.dense = dense  # (n_src, n_post) weights when the dense-row layout was chosen
+        self.dense = dense  # optional (n_src, n_post) weight matrix, for dense rows or batched products
+        self.rows = dense is not None  # propagate single spikes as dense rows
 
     @classmethod
     def from_edges(cls, pre, post, weight, n_src: int, n_post: int, *, device="cpu",
@@ -134,7 +138,7 @@ class Synapses:
         order = torch.argsort(pre * n_post + post)
         syn = cls(pre[order].to(device), post[order].to(device), weight[order].to(device), n_src, n_post)
         if layout == "dense" or (layout == "auto" and pre.numel() / n_src > DENSE_ROW_THRESHOLD * n_post):
-            syn.dense = syn.to_dense()
+            syn.dense, syn.rows = syn.to_dense(), True
         return syn
 
     @property
@@ -149,7 +153,7 @@ class Synapses:
         """The same wiring with another weight vector (shares the index arrays)."""
         other = object.__new__(Synapses)
         other.__dict__.update(self.__dict__)
-        other.weight, other.dense = weight, None
+        other.weight, other.dense, other.rows = weight, None, False
         return other
 
     def to_dense(self, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -185,12 +189,21 @@ class Synapses:
         if src.numel() == 0:
             return
         if weight is None and self.dense is not None:
-            rows = self.dense.index_select(0, src)
-            if batch is None:
-                out[: self.n_post] += rows.sum(0)
-            else:
-                out.view(-1, self.n_post).index_add_(0, batch, rows)
-            return
+            n_b = out.numel() // self.n_post
+            events = src.numel() * self.nnz / self.n_src
+            if batch is not None and events * MATMUL_RATIO > n_b * self.n_src * self.n_post:
+                # many spikes: one dense product (B, n_src) @ (n_src, n_post) beats per-spike work
+                s = torch.zeros(n_b * self.n_src, dtype=self.dense.dtype, device=out.device)
+                s.index_fill_(0, batch * self.n_src + src, 1.0)
+                out.view(n_b, self.n_post).addmm_(s.view(n_b, self.n_src), self.dense)
+                return
+            if self.rows:
+                rows = self.dense.index_select(0, src)
+                if batch is None:
+                    out[: self.n_post] += rows.sum(0)
+                else:
+                    out.view(-1, self.n_post).index_add_(0, batch, rows)
+                return
         e, lengths = self.outgoing(src)
         tgt = self.post.index_select(0, e)
         if weight is None:

@@ -100,13 +100,28 @@ def _not_above(name: str, arr: np.ndarray, other_name: str, other: np.ndarray) -
 # Exact formulas (log space)
 # ----------------------------------------------------------------------------------------------
 
-def _log_comb(N: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """log C(N, k), -inf where k < 0 or k > N."""
-    N, k = np.broadcast_arrays(np.asarray(N, dtype=float), np.asarray(k, dtype=float))
+_LGAMMA_TABLE = np.zeros(0)
+
+
+def _lgamma1(x: np.ndarray) -> np.ndarray:
+    """ln Γ(x + 1) = ln x! for integer arrays x >= 0 (a cached table up to 10^7, gammaln beyond)."""
+    global _LGAMMA_TABLE
+    top = int(x.max(initial=0))
+    if top >= 10**7:
+        return gammaln(x + 1.0)
+    if top >= _LGAMMA_TABLE.size:
+        _LGAMMA_TABLE = gammaln(np.arange(max(2 * top, 1024) + 1, dtype=float) + 1.0)
+    return _LGAMMA_TABLE[x]
+
+
+def _log_comb(N, k) -> np.ndarray:
+    """log C(N, k) for integer arrays (broadcast), -inf where k < 0 or k > N."""
+    N, k = np.broadcast_arrays(np.asarray(N, dtype=np.int64), np.asarray(k, dtype=np.int64))
     ok = (k >= 0) & (k <= N)
-    out = np.full(N.shape, -np.inf)
-    out[ok] = gammaln(N[ok] + 1) - gammaln(k[ok] + 1) - gammaln(N[ok] - k[ok] + 1)
-    return out
+    Nc = np.maximum(N, 0)
+    kc = np.clip(k, 0, Nc)
+    out = _lgamma1(Nc) - _lgamma1(kc) - _lgamma1(Nc - kc)
+    return np.where(ok, out, -np.inf)
 
 
 def _log_hyper_tail(N, K, draws, theta) -> np.ndarray:
@@ -607,6 +622,17 @@ def simulate_noise(n: int, a: int, s: int, v: int, n_trials: int, *, seed: int =
 # Grids: the best threshold over the paper's settings, and simulation against theory
 # ----------------------------------------------------------------------------------------------
 
+def _log_tails(N, K, draws, bmax: int) -> np.ndarray:
+    """log P(X >= t) for t = 0..bmax+1 (rows) and each column's X ~ Hypergeometric(N, K, draws)."""
+    b = np.arange(bmax + 1)[:, None]
+    logpmf = _log_comb(K[None], b) + _log_comb((N - K)[None], draws[None] - b) - _log_comb(N, draws)[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tails = np.logaddexp.accumulate(logpmf[::-1], axis=0)[::-1]
+    tails = np.minimum(tails, 0.0)
+    tails[0] = 0.0
+    return np.vstack([tails, np.full((1, tails.shape[1]), -np.inf)])
+
+
 def paper_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(n, a, s) of the 420 settings behind the paper's threshold figure (see paper_threshold_sweep)."""
     ns = np.arange(10000, 200000, 20000)
@@ -616,18 +642,30 @@ def paper_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return N.ravel(), np.floor(SP * N + 0.5).astype(np.int64).ravel(), S.ravel()
 
 
-def best_threshold_grid(noise: float, fp_weight: float = 1.0) -> np.ndarray:
-    """The best θ (argmin of fp_weight P_FP + P_FN) for each of the paper's 420 settings at one noise level."""
+def best_threshold_grid(noise, fp_weight: float = 1.0) -> np.ndarray:
+    """The best θ (argmin of fp_weight P_FP + P_FN) for each of the paper's 420 settings.
+
+    ``noise`` is a fraction of the active cells replaced, or a sequence of them; the result has shape
+    (420,) or (len(noise), 420).
+    """
+    levels = np.atleast_1d(np.asarray(noise, dtype=float))
+    if levels.ndim != 1 or np.any(~np.isfinite(levels)) or np.any((levels < 0) | (levels > 1)):
+        raise ValueError(f"noise must be a fraction in [0, 1] (or a list of them), got {noise!r}.")
     n, a, s = paper_grid()
-    v = np.floor(float(noise) * a + 0.5).astype(np.int64)
-    if not 0 <= noise <= 1:
-        raise ValueError(f"noise must be a fraction in [0, 1], got {noise!r}.")
-    thetas = np.arange(1, int(s.max()) + 1)[:, None]
-    log_fp = log_false_match(n[None], a[None], s[None], thetas)
-    log_fn = log_false_negative(a[None], s[None], thetas, v[None])
-    log_total = np.logaddexp(np.log(fp_weight) + log_fp, log_fn)
-    log_total = np.where(thetas <= s[None], log_total, np.inf)
-    return thetas[np.argmin(log_total, axis=0), 0]
+    smax = int(s.max())
+    thetas = np.arange(1, smax + 1)[:, None]
+    log_fp = np.log(fp_weight) + _log_tails(n, s, a, smax)[1:smax + 1]      # P(overlap >= θ), θ = 1..smax
+    out = []
+    for x in levels:
+        v = np.floor(x * a + 0.5).astype(np.int64)
+        # miss when b >= s - θ + 1 synapses sit on removed cells, b ~ Hypergeometric(a, s, v)
+        tails = _log_tails(a, s, v, smax)
+        log_fn = tails[np.clip(s[None] - thetas + 1, 0, smax + 1), np.arange(s.size)[None]]
+        log_total = np.logaddexp(log_fp, log_fn)
+        log_total = np.where(thetas <= s[None], log_total, np.inf)
+        out.append(thetas[np.argmin(log_total, axis=0), 0])
+    out = np.array(out)
+    return out[0] if np.ndim(noise) == 0 else out
 
 
 # Settings for the agreement grid: (n, a, s, M) for false matches, (n, a, s, v) for false negatives.
@@ -681,3 +719,48 @@ def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: 
                          inside=bool(lo <= exact <= hi), inside_family=bool(flo <= exact <= fhi),
                          n_trials=sample.n_trials))
     return rows
+
+
+def false_match_sweeps(n_trials: int, *, seed: int = 0, device: str | torch.device = "cpu",
+                       level: float = 0.99) -> list[dict]:
+    """Exact P_FM and simulated estimates against n, a, s and θ: four panels of data for
+    :func:`labkit.spiking.sdr_figures.theory_vs_sim_panels` (one simulation per (n, a, s) gives every θ)."""
+    k = iter(range(10_000))
+
+    def sim(n, a, s):
+        return simulate_false_match(n, a, s, n_trials, seed=seed + next(k), device=device)
+
+    def mc(samples, x, thetas):
+        est = np.array([smp.at_least(t) for smp, t in zip(samples, thetas)], dtype=float)
+        lo, hi = zip(*(smp.interval(t, level) for smp, t in zip(samples, thetas)))
+        return (np.asarray(x), est, np.array(lo, dtype=float), np.array(hi, dtype=float))
+
+    panels = []
+    # against n (a = 64, s = 16): the paper's "importance of large n"
+    n_line = np.unique(np.round(np.logspace(np.log10(300), np.log10(20000), 40)).astype(int))
+    n_mc = np.array([300, 600, 1200, 2500, 5000, 10000, 20000])
+    smp = [sim(n, 64, 16) for n in n_mc]
+    panels.append(dict(title="against population size n (a=64, s=16)", xaxis="cells n", log_x=True, curves=[
+        dict(name=f"θ={t}", x=n_line, y=false_match(n_line, 64, 16, t), mc=mc(smp, n_mc, [t] * len(n_mc)))
+        for t in (4, 6, 8)]))
+    # against a (n = 2000, s = 20)
+    a_line = np.arange(5, 401, 5)
+    a_mc = np.array([20, 50, 100, 200, 300, 400])
+    smp = [sim(2000, a, 20) for a in a_mc]
+    panels.append(dict(title="against active cells a (n=2000, s=20)", xaxis="active cells a", curves=[
+        dict(name=f"θ={t}", x=a_line, y=false_match(2000, a_line, 20, t), mc=mc(smp, a_mc, [t] * len(a_mc)))
+        for t in (6, 10)]))
+    # against s at theta = s/2 (n = 10000, a = 300): the paper's "small subsample"
+    s_line = np.arange(2, 31)
+    s_mc = np.arange(2, 17, 2)
+    smp = [sim(10000, 300, s) for s in s_mc]
+    panels.append(dict(title="against synapses s, θ = s/2 (n=10000, a=300)", xaxis="synapses s", curves=[
+        dict(name="θ=⌊s/2⌋", x=s_line, y=false_match(10000, 300, s_line, s_line // 2), mc=mc(smp, s_mc, s_mc // 2))]))
+    # against theta
+    curves = []
+    for n, a, s in ((1000, 200, 25), (10000, 300, 24)):
+        th = np.arange(1, s + 1)
+        smp = sim(n, a, s)
+        curves.append(dict(name=f"n={n}, a={a}, s={s}", x=th, y=false_match(n, a, s, th), mc=mc([smp] * len(th), th, th)))
+    panels.append(dict(title="against the threshold θ", xaxis="NMDA threshold θ", curves=curves))
+    return panels

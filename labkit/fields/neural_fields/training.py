@@ -27,9 +27,9 @@ class FitResult:
 
     kind: str
     n_params: int
-    steps: np.ndarray          # 0 .. n_steps-1
-    seconds: np.ndarray        # wall-clock time at the end of each step (s)
-    psnr_curve: np.ndarray     # PSNR (dB) of the field before each step
+    steps: np.ndarray          # the steps at which the field was scored (before that step's update)
+    seconds: np.ndarray        # training wall-clock time spent before each of those steps (s)
+    psnr_curve: np.ndarray     # PSNR (dB) of the whole picture at each of those steps
     reconstruction: np.ndarray  # (R, R, C), clipped to [0, 1]
     psnr: float
     ssim: float
@@ -43,7 +43,7 @@ class FitResult:
 
     def steps_to(self, db: float) -> float:
         hit = np.flatnonzero(self.psnr_curve >= db)
-        return float(hit[0]) if hit.size else math.inf
+        return float(self.steps[hit[0]]) if hit.size else math.inf
 
 
 @torch.no_grad()
@@ -59,51 +59,86 @@ def render(model: NeuralField, picture: Picture, chunk: int = 1 << 16) -> np.nda
     return out.reshape(R, R, -1).cpu().numpy().astype(np.float64)
 
 
-def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = None, device="cpu",
-        desc: str | None = None) -> FitResult:
-    """Fit ``model`` to ``picture`` with ``steps`` full-batch Adam steps; return a :class:`FitResult`."""
+def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = None, batch_size: int | None = None,
+        eval_every: int = 25, device="cpu", seed: int = 0, desc: str | None = None) -> FitResult:
+    """Fit ``model`` to ``picture`` with ``steps`` Adam steps; return a :class:`FitResult`.
+
+    ``batch_size=None`` (or at least the pixel count) makes every step full-batch, and the PSNR curve
+    is read off the loss at every step. A smaller ``batch_size`` draws that many pixels per step
+    (without replacement, from a generator seeded by ``seed``) and scores the whole picture every
+    ``eval_every`` steps and after the last one (scoring time is not counted as training time).
+    """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}.")
-    lr = model.default_lr if lr is None else float(lr)
-    if not lr > 0:
+    lr = model.default_lr if lr is None else lr
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    n_pix = picture.coords.shape[0]
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}.")
+    full = batch_size is None or batch_size >= n_pix
     device = torch.device(device)
     model = model.to(device)
     pic = picture.to(device)
     t0 = time.perf_counter()
     model.prepare(pic)
     setup = time.perf_counter() - t0
-    groups = model.param_groups(lr)
-    opt = torch.optim.Adam(groups)
+    opt = torch.optim.Adam(model.param_groups(float(lr)))
     n = int(steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t / n)))
-    coords, target = pic.coords, pic.values
-    stamps = np.empty(int(steps))
+    target = pic.values
+    stamps = np.empty(n)
+    gen = torch.Generator().manual_seed(seed)
+    evals: dict[int, float] = {}
+    paused = [0.0]
+
+    def score(step):
+        t = time.perf_counter()
+        with torch.no_grad():
+            evals[step] = float(torch.mean((model.fit_forward() - target) ** 2))
+        model.train()
+        paused[0] += time.perf_counter() - t
 
     def loss_fn(step):
-        return torch.mean((model(coords) - target) ** 2)
+        if full:
+            return torch.mean((model.fit_forward() - target) ** 2)
+        if step % eval_every == 0:
+            score(step)
+        rows = torch.randperm(n_pix, generator=gen)[:batch_size].to(device)
+        return torch.mean((model.fit_forward(rows) - target[rows]) ** 2)
 
     def callback(step, loss):
         sched.step()
         model.on_step(step)
-        stamps[step] = time.perf_counter() - start
+        stamps[step] = time.perf_counter() - start - paused[0]
 
     model.train()
     start = time.perf_counter()
-    losses = train(model, loss_fn, int(steps), optimizer=opt, desc=desc or model.kind, callback=callback)
+    losses = train(model, loss_fn, n, optimizer=opt, desc=desc or model.kind, callback=callback)
+    if full:
+        curve_steps, mse = np.arange(n), losses
+    else:
+        curve_steps = np.array(sorted(evals))
+        mse = np.array([evals[k] for k in curve_steps])
     recon = render(model, pic)
     img = picture.image
-    return FitResult(kind=model.kind, n_params=model.n_params, steps=np.arange(int(steps)), seconds=stamps,
-                     psnr_curve=-10 * np.log10(np.maximum(losses, 1e-12)),
+    seconds = np.where(curve_steps > 0, stamps[np.maximum(curve_steps - 1, 0)], 0.0)
+    # The curve ends with the trained field (after the last step).
+    curve_steps = np.append(curve_steps, n)
+    seconds = np.append(seconds, stamps[-1])
+    mse = np.append(mse, float(np.mean((recon - img) ** 2)))
+    return FitResult(kind=model.kind, n_params=model.n_params, steps=curve_steps, seconds=seconds,
+                     psnr_curve=-10 * np.log10(np.maximum(mse, 1e-12)),
                      reconstruction=np.clip(recon, 0, 1), psnr=psnr(img, recon), ssim=ssim(img, recon),
                      setup_seconds=setup)
 
 
-def fit_field(kind: str, picture: Picture, n_params: int, steps: int, *, lr: float | None = None, device="cpu",
-              seed: int = 0, **options) -> tuple[NeuralField, FitResult]:
+def fit_field(kind: str, picture: Picture, n_params: int, steps: int, *, lr: float | None = None,
+              batch_size: int | None = None, eval_every: int = 25, device="cpu", seed: int = 0, **options) -> tuple[NeuralField, FitResult]:
     """Build a ``kind`` field of at most ``n_params`` parameters for ``picture`` and fit it."""
     torch.manual_seed(seed)
     model = build_field(kind, n_params, picture.channels, resolution=picture.resolution, seed=seed, **options)
-    result = fit(model, picture, steps, lr=lr, device=device)
+    result = fit(model, picture, steps, lr=lr, batch_size=batch_size, eval_every=eval_every, device=device, seed=seed)
     result.options = dict(options)
     return model, result

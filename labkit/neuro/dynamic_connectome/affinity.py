@@ -109,7 +109,7 @@ def derivative_z(traces, *, smooth: float = 1.0, on_constant: str = "raise", dev
     kt = torch.as_tensor(k[::-1].copy(), dtype=torch.float64, device=dev).view(1, 1, -1)
     d = torch.nn.functional.conv1d(torch.nn.functional.pad(xt, (half, half), mode="replicate"), kt)
     d = d.view(A, N, T)
-    sd = d.std(dim=-1, keepdim=True)
+    sd = d.std(dim=-1, keepdim=True, correction=0)
     scale = d.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-300)
     flat = (sd <= 1e-9 * scale).squeeze(-1)                       # (A, N)
     flat_list = [(int(a), int(n)) for a, n in torch.nonzero(flat).cpu().numpy()]

@@ -57,19 +57,22 @@ def max_cp_rank(shape) -> int:
     return int(min(i * j, i * k, j * k))
 
 
-def _check_tensor(X) -> torch.Tensor:
+def _check_tensor(X, dtype=torch.float32, device="cpu") -> torch.Tensor:
+    """X as a tensor of ``dtype`` on ``device``, after checking it in one pass (min and max)."""
     if not isinstance(X, (np.ndarray, torch.Tensor)):
         raise ValueError(f"X must be a NumPy array or torch tensor, got {type(X).__name__}.")
     if X.ndim != 3:
         raise ValueError(f"X must be a three-way tensor (I, J, K), got {X.ndim} dimensions.")
     if min(X.shape) < 1:
         raise ValueError(f"X must have no empty dimension, got shape {tuple(X.shape)}.")
-    Xt = torch.as_tensor(X)
-    if not torch.isfinite(Xt).all():
+    Xt = torch.as_tensor(X).to(device=device, dtype=dtype)
+    lo, hi = torch.aminmax(Xt)                  # NaN propagates into both; inf shows in one
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError("X must be finite: it contains NaN or infinite entries.")
-    if (Xt < 0).any():
-        raise ValueError(f"X must be non-negative, got a minimum of {float(Xt.min()):.3g}.")
-    if float(Xt.abs().max()) == 0.0:
+    if lo < 0:
+        raise ValueError(f"X must be non-negative, got a minimum of {lo:.3g}.")
+    if hi == 0.0:
         raise ValueError("X must not be all zeros: there is nothing to factorize.")
     return Xt
 
@@ -88,16 +91,16 @@ def _hals_sweeps(F, M, G, inner_iter):
     """Return F (S, n, R) after `inner_iter` HALS sweeps over its columns (Cichocki & Phan 2009, eq. 17)."""
     R = F.shape[-1]
     tiny = torch.finfo(F.dtype).tiny * 1e6
-    # Scale column r of G and of M by 1/G[r, r] once, so each column update is three operations.
+    # Scale column r of G and of M by 1/G[r, r] once, so each column update is three operations:
+    # a_r <- max(0, a_r + M[:, r]/G[r, r] - A G[:, r]/G[r, r]).
     inv = 1.0 / torch.diagonal(G, dim1=-2, dim2=-1).clamp_min(tiny)       # (S, R)
-    Gs = (G * inv[:, None, :]).contiguous()
-    Ms = (M * inv[:, None, :]).permute(0, 2, 1).contiguous()             # (S, R, n)
+    Gv = (G * inv[:, None, :]).transpose(1, 2).unsqueeze(2).unbind(1)    # R views (S, 1, R): column r of G
+    Mv = (M * inv[:, None, :]).permute(0, 2, 1).unsqueeze(2).unbind(1)   # R views (S, 1, n)
     Ft = F.permute(0, 2, 1).contiguous()                                 # (S, R, n): columns contiguous
+    Fv = Ft.unsqueeze(2).unbind(1)                                       # R views (S, 1, n) into Ft
     for _ in range(inner_iter):
         for r in range(R):
-            # a_r <- max(0, a_r + (M[:, r] - A G[:, r]) / G[r, r])
-            step = Ms[:, r] - torch.bmm(Gs[:, None, :, r], Ft).squeeze(1)   # (S, n)
-            Ft[:, r].add_(step).clamp_(min=0.0)
+            Fv[r].add_(torch.baddbmm(Mv[r], Gv[r], Ft, alpha=-1.0)).clamp_(min=0.0)
     return Ft.permute(0, 2, 1)
 
 
@@ -130,20 +133,21 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     ``init``: optional three arrays (I,R), (J,R), (K,R) or (S,I,R), ...; otherwise uniform random,
     scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop.
     """
-    Xt = _check_tensor(X)
-    rank = _check_rank(rank, Xt.shape)
+    device = torch.device(device)
+    X = _check_tensor(X, dtype, device).contiguous()
+    rank = _check_rank(rank, X.shape)
     for name, value in (("n_restarts", n_restarts), ("max_iter", max_iter), ("inner_iter", inner_iter)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
-    device = torch.device(device)
-    X = Xt.to(device=device, dtype=dtype).contiguous()
     I, J, K = X.shape
     S, R = int(n_restarts), rank
-    norm_x2 = float((X.double() ** 2).sum())
+    norm_x2 = float(torch.linalg.vector_norm(X, dtype=torch.float64)) ** 2
     norm_x = math.sqrt(norm_x2)
 
+    if init is not None and len(init) == 3 and getattr(init[0], "ndim", 2) == 3:
+        S = int(init[0].shape[0])                  # a batch of starting points sets the restarts
     if init is None:
         A, B, C = random_init((I, J, K), R, S, seed=seed, dtype=dtype, device=device, norm_x=norm_x)
     else:
@@ -218,14 +222,17 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
         else:
             Ah_n, Bh_n, Ch_n = A_new, B_new, C_new
         last_err = torch.where(active, err, last_err)
-        A, B, C = (sel(active, new, old) for new, old in zip((A_new, B_new, C_new), (A, B, C)))
-        Ah, Bh, Ch = (sel(active, new, old) for new, old in zip((Ah_n, Bh_n, Ch_n), (Ah, Bh, Ch)))
+        if bool(active.all()):
+            A, B, C, Ah, Bh, Ch = A_new, B_new, C_new, Ah_n, Bh_n, Ch_n
+        else:                                    # converged restarts stay frozen
+            A, B, C = (sel(active, new, old) for new, old in zip((A_new, B_new, C_new), (A, B, C)))
+            Ah, Bh, Ch = (sel(active, new, old) for new, old in zip((Ah_n, Bh_n, Ch_n), (Ah, Bh, Ch)))
         act = active.cpu()
         errors[act, it] = best_err.cpu()[act]
         n_iter[act] = it + 1
         if it >= _WINDOW:
             before = errors[:, it - _WINDOW]
-            done = act & ((before - errors[:, it]) < _WINDOW * tol * before)
+            done = act & ((before - errors[:, it]) <= _WINDOW * tol * before)
             converged |= done
             active = active & ~done.to(device)
         if not bool(active.any()):

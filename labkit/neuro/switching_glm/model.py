@@ -135,7 +135,7 @@ class SwitchingGLM:
     def __init__(self, n_states: int = 3, prior: str = "none", *, link: str = "sigmoid", emission: str = "poisson",
                  window: int = 5, decay: float = 1.0, n_iter: int = 30, m_steps: int = 20, lr: float = 0.05,
                  prior_scale: float = 1.0 / 3.0, tau: float = 0.2, prior_weight: float = 1.0,
-                 min_transition: float = math.exp(-8), init_scale: float = 0.1, device: str | torch.device = "auto",
+                 min_transition: float = math.exp(-8), init_scale: float = 0.1, strength_init: float = 0.0, none_init: float = 0.0, strength_lr: float = 1.0, device: str | torch.device = "auto",
                  seed: int = 0, progress: bool = False):
         self.n_states = _positive_int("n_states", n_states)
         if prior not in PRIORS:
@@ -162,6 +162,9 @@ class SwitchingGLM:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
         self.seed, self.progress = int(seed), bool(progress)
+        self.strength_init = float(strength_init)
+        self.none_init = float(none_init)
+        self.strength_lr = float(strength_lr)
         from labkit.core.device import resolve_device
 
         self.device = resolve_device(device)
@@ -193,7 +196,8 @@ class SwitchingGLM:
         self.params_ = {"bias": b.clone().to(dev)}
         if self.prior == "one-hot":
             self.params_["logits"] = torch.zeros(K, N, N, 3, device=dev)
-            self.params_["strength"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
+            self.params_["logits"][..., 1] = self.none_init
+            self.params_["strength"] = (self.strength_init + self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
             self.params_["prior_logits"] = torch.zeros(N, N, 3, device=dev)
         else:
             self.params_["weight"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
@@ -273,7 +277,10 @@ class SwitchingGLM:
         self._init_params(x)
         n_bins = B * T
         const = float(self._constant(x).sum())
-        opt = torch.optim.Adam(list(self.params_.values()), lr=self.lr)
+        groups = [{"params": [v for k, v in self.params_.items() if k != "strength"]}]
+        if "strength" in self.params_:
+            groups.append({"params": [self.params_["strength"]], "lr": self.lr * self.strength_lr})
+        opt = torch.optim.Adam(groups, lr=self.lr)
         gen = torch.Generator(device=self.device).manual_seed(self.seed + 1)
         self.history_ = []
         from labkit.core.progress import trange

@@ -1,0 +1,153 @@
+"""Figures for the induction-heads notebook (plotly; they draw, they never train)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from labkit.viz.theme import COLORS
+
+
+def head_labels(n_layers: int, n_heads: int) -> list[str]:
+    """``L1H0`` ... in the 1-indexed layer naming the notebook's text uses (layer 1 = ``blocks.0``)."""
+    return [f"L{l + 1}H{h}" for l in range(n_layers) for h in range(n_heads)]
+
+
+def loss_figure(losses: np.ndarray, phase: dict, *, induction_step: int | None = None,
+                title: str = "Training loss on the repeated half, with the phase change") -> go.Figure:
+    """Raw and smoothed in-context loss, the phase change (fastest fall) and, if given, the step at
+    which the first induction head passed a score of 0.5."""
+    steps = np.arange(1, len(losses) + 1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=steps, y=losses, name="loss (each batch)", mode="lines",
+                             line=dict(color=COLORS[5], width=1), opacity=0.5))
+    fig.add_trace(go.Scatter(x=steps, y=phase["smooth"], name=f"smoothed ({phase['window']} steps)",
+                             mode="lines", line=dict(color=COLORS[0], width=3)))
+    fig.add_vline(x=phase["step"] + 1, line=dict(color=COLORS[3], dash="dash"),
+                  annotation_text=f"phase change: step {phase['step'] + 1}", annotation_position="top right")
+    if induction_step is not None:
+        fig.add_vline(x=induction_step, line=dict(color=COLORS[2], dash="dot"),
+                      annotation_text=f"induction score ≥ 0.5: step {induction_step}", annotation_position="bottom left")
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="cross-entropy (nats)", height=450,
+                      legend=dict(x=0.99, xanchor="right", y=0.75))
+    return fig
+
+
+def scores_over_training(ckpt_steps: np.ndarray, prev_token: np.ndarray, induction: np.ndarray,
+                         phase_step: int | None = None) -> go.Figure:
+    """Two heatmaps, head by training step: previous-token score and induction score (both in [0, 1])."""
+    n_ckpt, L, H = prev_token.shape
+    labels = head_labels(L, H)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("previous-token score", "induction score"),
+                        horizontal_spacing=0.08)
+    for col, scores in ((1, prev_token), (2, induction)):
+        fig.add_trace(go.Heatmap(z=scores.reshape(n_ckpt, L * H).T, x=ckpt_steps, y=labels, zmin=0, zmax=1,
+                                 colorscale="Viridis", showscale=col == 2, colorbar=dict(title="score"),
+                                 hovertemplate="step %{x}<br>%{y}<br>score %{z:.2f}<extra></extra>"), 1, col)
+        if phase_step is not None:
+            fig.add_vline(x=phase_step + 1, line=dict(color="white", dash="dash"), row=1, col=col)
+    fig.update_yaxes(autorange="reversed", title_text="head (layer, head)", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", row=1, col=2)
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(title="Per-head scores over training (dashed: the phase change)", height=420)
+    return fig
+
+
+def attention_figure(patterns: np.ndarray, heads: list[tuple[int, int]], tokens: np.ndarray | None = None,
+                     title: str = "Attention patterns of the heads that matter") -> go.Figure:
+    """Attention patterns ``patterns[layer, head, q, k]`` of the chosen heads, side by side."""
+    fig = make_subplots(rows=1, cols=len(heads), subplot_titles=[f"L{l + 1}H{h}" for l, h in heads],
+                        horizontal_spacing=0.05)
+    P = patterns.shape[-1]
+    ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
+    for i, (l, h) in enumerate(heads):
+        fig.add_trace(go.Heatmap(z=patterns[l, h], x=ticks, y=ticks, zmin=0, zmax=1, colorscale="Viridis",
+                                 showscale=i == len(heads) - 1, colorbar=dict(title="attention"),
+                                 hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>"), 1, i + 1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_yaxes(title_text="query (position:token)", showticklabels=True, row=1, col=1)
+    fig.update_xaxes(title_text="key", showticklabels=False)
+    fig.update_layout(title=title, height=420)
+    return fig
+
+
+def head_grid_figure(values: dict[str, np.ndarray], *, title: str, zmin=None, zmax=None,
+                     colorscale: str = "Viridis", fmt: str = ".2f") -> go.Figure:
+    """One small annotated heatmap (layer by head) per named array, side by side."""
+    names = list(values)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    for i, name in enumerate(names):
+        v = np.asarray(values[name])
+        L, H = v.shape
+        fig.add_trace(go.Heatmap(z=v, x=[f"H{h}" for h in range(H)], y=[f"layer {l + 1}" for l in range(L)],
+                                 zmin=zmin, zmax=zmax, colorscale=colorscale, showscale=i == len(names) - 1,
+                                 text=np.vectorize(lambda x: format(x, fmt))(v), texttemplate="%{text}",
+                                 textfont=dict(size=13), hovertemplate="%{y} %{x}: %{z:.3f}<extra></extra>"), 1, i + 1)
+        fig.update_xaxes(title_text="head", row=1, col=i + 1)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, height=340)
+    return fig
+
+
+def ablation_figure(clean_acc: float, per_head: np.ndarray, identified_acc: float, identified: list) -> go.Figure:
+    """Bar chart: in-context accuracy intact, with each head ablated, and with all identified
+    induction heads ablated together."""
+    L, H = per_head.shape
+    names = ["intact"] + head_labels(L, H) + [f"all {len(identified)} induction heads"]
+    vals = [clean_acc] + list(per_head.ravel()) + [identified_acc]
+    colors = [COLORS[0]] + [COLORS[5]] * (L * H) + [COLORS[3]]
+    fig = go.Figure(go.Bar(x=names, y=vals, marker_color=colors, text=[f"{v:.2f}" for v in vals], textposition="outside"))
+    fig.update_layout(title="Zero-ablating heads: one at a time barely matters, all induction heads together do",
+                      xaxis_title="ablated", yaxis_title="in-context accuracy", yaxis_range=[0, 1.1], height=420,
+                      showlegend=False)
+    return fig
+
+
+def clamp_figure(runs: dict[str, np.ndarray], phases: dict[str, dict], *,
+                 title: str = "Clamping sub-circuits during training: which one is the phase change waiting for?") -> go.Figure:
+    """Smoothed training loss of each clamping condition, its phase change marked with a dot."""
+    fig = go.Figure()
+    for i, (name, losses) in enumerate(runs.items()):
+        ph = phases[name]
+        steps = np.arange(1, len(losses) + 1)
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(go.Scatter(x=steps, y=ph["smooth"], name=name, mode="lines", line=dict(color=color, width=2.5),
+                                 legendgroup=name))
+        label = f"{name}: phase change at {ph['step'] + 1}" if ph["detected"] else f"{name}: no phase change"
+        fig.add_trace(go.Scatter(x=[ph["step"] + 1], y=[ph["smooth"][ph["step"]]], mode="markers", legendgroup=name,
+                                 marker=dict(color=color, size=11, symbol="circle" if ph["detected"] else "x"),
+                                 name=label, showlegend=False, hovertemplate=label + "<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="in-context loss (nats, smoothed)",
+                      height=480)
+    return fig
+
+
+def accuracy_figure(ckpt_steps: np.ndarray, accuracy: np.ndarray, *, plateau: float | None = None,
+                    title: str = "Exemplar–label task: in-context accuracy on the query") -> go.Figure:
+    """In-context accuracy over training; ``plateau`` marks the accuracy of a context-only heuristic."""
+    fig = go.Figure(go.Scatter(x=ckpt_steps, y=accuracy, mode="lines+markers", name="in-context accuracy",
+                               line=dict(color=COLORS[0], width=3)))
+    if plateau is not None:
+        fig.add_hline(y=plateau, line=dict(color=COLORS[1], dash="dash"),
+                      annotation_text=f"guess one of the labels in context: {plateau:.3f}", annotation_position="bottom right")
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="accuracy", yaxis_range=[0, 1.05], height=400)
+    return fig
+
+
+def attention_at_checkpoint(run, step_index: int, layer: int, head: int, tokens: np.ndarray | None = None) -> go.Figure:
+    """The explorer's view: one head's attention on the display sequence at one checkpoint."""
+    n = len(run.ckpt_steps)
+    if not 0 <= step_index < n:
+        raise ValueError(f"step_index must be in [0, {n - 1}], got {step_index}.")
+    pat = run.patterns[step_index, layer, head]
+    P = pat.shape[-1]
+    ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
+    fig = go.Figure(go.Heatmap(z=pat, x=ticks, y=ticks, zmin=0, zmax=1, colorscale="Viridis",
+                               colorbar=dict(title="attention"),
+                               hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}: "
+                            f"prev-token {run.prev_token[step_index, layer, head]:.2f}, "
+                            f"induction {run.induction[step_index, layer, head]:.2f}",
+                      xaxis_title="key (position:token)", yaxis_title="query (position:token)", height=520)
+    return fig

@@ -1,0 +1,252 @@
+"""Tests for labkit.neuro.dynamic_connectome: NTF, affinities, communities, simulator, pipeline."""
+import numpy as np
+import pytest
+import torch
+
+from labkit.neuro.dynamic_connectome import (NTF, DynamicConnectome, cp_reconstruct, detect_communities, epoch_courses,
+                                             evaluate, factor_similarity, match_time_factors, ntf_hals, pairs_to_matrix,
+                                             partition_scores, random_backbone, rank_scan, simulate_dynamic_connectome,
+                                             static_correlation, windowed_affinity)
+from labkit.neuro.dynamic_connectome.affinity import derivative_z
+from labkit.neuro.dynamic_connectome.ntf import random_init
+
+
+def planted(shape=(30, 25, 20), rank=3, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    fs = [rng.random((n, rank)) for n in shape]
+    X = cp_reconstruct(fs)
+    if noise:
+        E = rng.standard_normal(X.shape)
+        X = np.clip(X + noise * np.linalg.norm(X) / np.linalg.norm(E) * E, 0, None)
+    return X, fs
+
+
+# ----------------------------------------------------------------------------------------------- NTF
+def test_ntf_recovers_planted_factors():
+    X, fs = planted()
+    m = NTF(3, n_restarts=4, max_iter=500, tol=1e-8, seed=0, dtype=torch.float64).fit(X)
+    assert m.error_ < 1e-3
+    assert factor_similarity(m.factors_, fs) > 0.99
+    assert np.allclose(m.reconstruct(), X, atol=1e-2 * X.max())
+
+
+def test_ntf_reaches_noise_floor_and_history_never_increases():
+    X, fs = planted(noise=0.05, seed=1)
+    floor = np.linalg.norm(X - cp_reconstruct(fs)) / np.linalg.norm(X)
+    for extrapolate in (True, False):
+        m = NTF(3, n_restarts=2, tol=1e-7, seed=3, extrapolate=extrapolate, dtype=torch.float64).fit(X)
+        assert m.error_ <= floor * 1.001          # the planted model is one feasible solution
+        assert m.error_ > floor * 0.9             # and 3 components cannot fit much of the noise
+        assert np.all(np.diff(m.errors_) <= 1e-12)
+        assert all(np.all(f >= 0) for f in m.factors_)
+
+
+def test_ntf_same_seed_same_numbers():
+    X, _ = planted(noise=0.05)
+    a = NTF(3, n_restarts=2, seed=5).fit(X)
+    b = NTF(3, n_restarts=2, seed=5).fit(X)
+    assert np.array_equal(a.errors_, b.errors_)
+    assert all(np.array_equal(x, y) for x, y in zip(a.factors_, b.factors_))
+
+
+def test_ntf_batched_restarts_match_single_runs():
+    X, _ = planted(noise=0.05, seed=2)
+    init = random_init(X.shape, 3, 3, seed=7, dtype=torch.float64, norm_x=float(np.linalg.norm(X)))
+    batch = ntf_hals(X, 3, init=init, max_iter=15, tol=0.0, dtype=torch.float64)
+    for s in range(3):
+        one = ntf_hals(X, 3, init=[f[s] for f in init], max_iter=15, tol=0.0, dtype=torch.float64)
+        assert torch.allclose(batch.errors[s], one.errors[0], rtol=1e-9, atol=1e-12)
+        assert torch.allclose(batch.factors[0][s], one.factors[0][0], atol=1e-8)
+
+
+def test_ntf_overfit_rank_gives_no_nan():
+    X, _ = planted(shape=(8, 7, 6), rank=2, seed=4)
+    with np.errstate(all="ignore"):
+        m = NTF(6, n_restarts=2, max_iter=300, seed=0).fit(X)
+    assert all(np.all(np.isfinite(f)) for f in m.factors_)
+    assert np.all(np.isfinite(m.weights_)) and m.error_ < 0.05
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.full((4, 4, 4), np.nan), "finite"),
+    (-np.ones((4, 4, 4)), "non-negative"),
+    (np.zeros((4, 4, 4)), "all zeros"),
+    (np.ones((4, 4)), "three-way"),
+])
+def test_ntf_bad_tensor(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ntf_hals(bad, 2)
+
+
+def test_ntf_rank_beyond_data_support():
+    with pytest.raises(ValueError, match="rank must be at most"):
+        ntf_hals(np.ones((2, 3, 4)), 7)
+    with pytest.raises(ValueError, match="rank must be a positive integer"):
+        ntf_hals(np.ones((2, 3, 4)), 0)
+
+
+def test_factor_similarity_is_permutation_and_scale_invariant():
+    _, fs = planted()
+    perm = [f[:, [2, 0, 1]] * np.array([2.0, 0.5, 3.0]) for f in fs]
+    assert factor_similarity(fs, perm) == pytest.approx(1.0)
+    rng = np.random.default_rng(9)
+    other = [rng.random(f.shape) for f in fs]
+    assert factor_similarity(fs, other) < 0.95
+
+
+# ------------------------------------------------------------------------------------------ affinity
+def test_derivative_sign_and_scale():
+    t = np.arange(200.0)
+    x = np.stack([t, -t, np.sin(t / 10)])[None]
+    z, flat = derivative_z(x, smooth=2.0)
+    z = z.numpy()[0]
+    assert flat == []
+    assert np.all(z[0, 10:-10] > 0) and np.all(z[1, 10:-10] < 0)
+    assert np.allclose(z.std(axis=-1), 1.0, atol=1e-5)
+
+
+def test_coactivation_matches_bruteforce_and_limits():
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.standard_normal((2, 5, 120)), axis=-1)
+    x[0, 1] = x[0, 0] * 3.0 + 1.0        # same shape: derivatives agree in sign everywhere
+    x[0, 2] = -x[0, 0]                   # mirror image: never co-active
+    aff = windowed_affinity(x, window=40, step=20, smooth=1.5)
+    z, _ = derivative_z(x, smooth=1.5)
+    z = z.double().numpy()
+    mats = aff.matrices()
+    for a in range(2):
+        for w, s0 in enumerate(aff.window_start):
+            seg = z[a, :, s0:s0 + 40]
+            brute = np.maximum(seg[:, None, :] * seg[None, :, :], 0).mean(-1)
+            np.fill_diagonal(brute, 0.0)
+            assert np.allclose(mats[a, w], brute, atol=1e-5)
+    assert np.all(aff.tensor >= 0)
+    i01 = np.flatnonzero((aff.pairs[:, 0] == 0) & (aff.pairs[:, 1] == 1))[0]
+    i02 = np.flatnonzero((aff.pairs[:, 0] == 0) & (aff.pairs[:, 1] == 2))[0]
+    assert np.allclose(aff.tensor[i02, :, 0], 0.0, atol=1e-6)
+    assert np.all(aff.tensor[i01, :, 0] > aff.tensor[i02, :, 0] + 0.1)
+
+
+@pytest.mark.parametrize("kernel", ["rising", "correlation"])
+def test_other_kernels_are_non_negative(kernel):
+    x = np.cumsum(np.random.default_rng(1).standard_normal((1, 6, 100)), axis=-1)
+    aff = windowed_affinity(x, window=30, kernel=kernel)
+    assert aff.tensor.shape == (15, 5, 1) and np.all(aff.tensor >= 0)
+
+
+def test_affinity_bad_input():
+    x = np.cumsum(np.random.default_rng(2).standard_normal((2, 4, 100)), axis=-1)
+    y = x.copy()
+    y[1, 2, 50] = np.nan
+    with pytest.raises(ValueError, match="animal 1, neuron 2"):
+        windowed_affinity(y, window=20)
+    with pytest.raises(ValueError, match="at least one window"):
+        windowed_affinity(x, window=200)
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        windowed_affinity(x, window=20, kernel="pearson")
+    flat = x.copy()
+    flat[0, 3] = 5.0
+    with pytest.raises(ValueError, match="animal 0, neuron 3 is constant"):
+        windowed_affinity(flat, window=20)
+    aff = windowed_affinity(flat, window=20, on_constant="zero")
+    assert aff.constant == [(0, 3)] and np.all(np.isfinite(aff.tensor))
+    assert np.all(aff.matrices()[0, :, 3, :] == 0)
+
+
+def test_static_correlation_and_pairs_to_matrix():
+    x = np.random.default_rng(3).standard_normal((2, 4, 300))
+    x[:, 1] = x[:, 0] + 0.1 * x[:, 1]
+    c = static_correlation(x)
+    assert c.shape == (4, 4) and np.all(c >= 0) and np.all(np.diag(c) == 0) and c[0, 1] > 0.9
+    m = pairs_to_matrix(np.arange(6.0), 4)
+    assert np.array_equal(m, m.T) and m[0, 1] == 0 and m[2, 3] == 5
+
+
+# -------------------------------------------------------------------------------------- communities
+def test_louvain_finds_planted_blocks():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 8)
+    w = 0.1 * rng.random((24, 24)) + (labels[:, None] == labels[None, :])
+    w = (w + w.T) / 2
+    found = detect_communities(w, seed=0)
+    assert partition_scores(labels, found) == {"ari": 1.0, "nmi": 1.0}
+    assert np.array_equal(found, detect_communities(w, seed=0))
+    with pytest.raises(ValueError, match="non-negative"):
+        detect_communities(-w)
+
+
+def test_match_time_factors():
+    courses = np.eye(3)[np.repeat([0, 1, 2], 5)]           # (15, 3)
+    factors = courses[:, [2, 0, 1]] + 0.01
+    best, corr = match_time_factors(factors, courses)
+    assert list(best) == [1, 2, 0] and np.allclose(corr[np.arange(3), best], 1.0)
+
+
+# ---------------------------------------------------------------------------------------- simulator
+def test_simulator_truth_and_reproducibility():
+    W = random_backbone(20, 0.15, seed=1)
+    a = simulate_dynamic_connectome(W, n_animals=3, block_duration=20.0, seed=4)
+    b = simulate_dynamic_connectome(W, n_animals=3, block_duration=20.0, seed=4)
+    assert np.array_equal(a.traces, b.traces)
+    assert a.traces.shape == (3, 20, 6 * 80) and a.communities.shape == (3, 20)
+    assert all(np.bincount(c).min() >= 6 for c in a.communities)          # balanced partitions
+    assert list(a.epoch_of_sample[::80]) == [0, 1, 2, 1, 2, 0]
+    # A community co-activates in its own epoch: rates of two members correlate there.
+    e = 1
+    members = np.flatnonzero(a.communities[e] == 0)[:2]
+    sel = a.epoch_of_sample == e
+    r = a.rates[:, members][:, :, sel]
+    assert np.mean([np.corrcoef(r[k])[0, 1] for k in range(3)]) > 0.5
+
+
+def test_simulator_bad_input():
+    W = random_backbone(10, seed=0)
+    with pytest.raises(ValueError, match="backbone must be a square"):
+        simulate_dynamic_connectome(W[:, :5])
+    with pytest.raises(ValueError, match="schedule must list"):
+        simulate_dynamic_connectome(W, schedule=(0, 3))
+    with pytest.raises(ValueError, match="coupling must be below 1"):
+        simulate_dynamic_connectome(W, coupling=1.5)
+    with pytest.raises(ValueError, match="neurons must name"):
+        simulate_dynamic_connectome(W, neurons=["a"])
+
+
+def test_epoch_courses():
+    c = epoch_courses(np.repeat([0, 1], 10), 2, window=4, step=2)
+    assert c.shape == (9, 2) and np.allclose(c.sum(1), 1) and c[4, 0] == 0.5
+
+
+# ---------------------------------------------------------------------------------------- pipeline
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pipeline_recovers_epochs_and_communities(seed):
+    W = random_backbone(24, 0.1, seed=seed)
+    data = simulate_dynamic_connectome(W, n_animals=6, block_duration=40.0, seed=seed)
+    model = DynamicConnectome(rank=3, window=80, step=40, seed=seed).fit(data.traces)
+    ev = evaluate(model, data)
+    pe = ev["per_epoch"]
+    assert sorted(p["factor"] for p in pe) == [0, 1, 2]                 # one factor per epoch type
+    assert min(p["time_corr"] for p in pe) > 0.8
+    assert min(p["ari"] for p in pe) > 0.8
+    assert np.mean([p["static_ari"] for p in pe]) < np.mean([p["ari"] for p in pe]) - 0.3
+
+
+def test_rank_scan_shapes():
+    X, _ = planted(noise=0.02)
+    scan = rank_scan(X, [1, 2, 3, 4], n_restarts=3, max_iter=60)
+    assert scan["errors"].shape == (4, 3)
+    assert np.all(np.diff(scan["errors"].min(1)) < 0)                   # more components, lower error
+    assert scan["similarity"][2] > 0.95                                  # the true rank is stable
+
+
+def test_figures_build():
+    from labkit.neuro.dynamic_connectome import figures
+    W = random_backbone(16, 0.15, seed=0)
+    data = simulate_dynamic_connectome(W, n_animals=3, block_duration=20.0, seed=0)
+    model = DynamicConnectome(rank=3, window=40, step=20, n_restarts=2).fit(data.traces)
+    ev = evaluate(model, data)
+    figs = [figures.traces_figure(data.traces, data.time, data.epoch_of_sample, data.epoch_names, data.communities),
+            figures.factors_figure(model, data), figures.factor_figure(model, data, 0),
+            figures.comparison_figure(ev), figures.static_figure(static_correlation(data.traces), ev["static_labels"]),
+            figures.convergence_figure(model.ntf_.errors_)]
+    for f in figs:
+        assert f.layout.title.text

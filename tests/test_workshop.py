@@ -1,0 +1,63 @@
+"""labkit workshop: the student build fails only at its exercises, the instructor build passes every
+check, and every checker fails when fed a wrong answer."""
+import nbformat
+import pytest
+
+from labkit.report.catalog import load_catalog
+from labkit.report.workshop import build, rehearse, tags
+
+ENTRIES = load_catalog()
+WITH_EXERCISES = [e for e in ENTRIES if any("solution" in tags(c) for c in nbformat.read(e.path, as_version=4).cells)]
+
+
+@pytest.fixture(scope="module")
+def workshop(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("ws") / "workshop", repo="owner/labkit")
+
+
+def test_at_least_three_notebooks_carry_exercises():
+    assert len(WITH_EXERCISES) >= 3, [e.id for e in WITH_EXERCISES]
+
+
+def test_build_writes_student_instructor_and_schedule(workshop):
+    schedule = (workshop / "schedule.html").read_text()
+    for entry in ENTRIES:
+        student = nbformat.read(workshop / "student" / entry.notebook, as_version=4)
+        instructor = nbformat.read(workshop / "instructor" / entry.notebook, as_version=4)
+        source = nbformat.read(entry.path, as_version=4)
+        for s, i, src in zip(student.cells, instructor.cells, source.cells):
+            if "solution" in tags(src):
+                assert i.source == src.source
+                assert "raise NotImplementedError" in s.source and s.source != src.source
+                code_lines = [ln for ln in src.source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+                assert not any(ln in s.source.splitlines() for ln in code_lines), "the stub leaks the solution"
+            if "think" in tags(src) and "**Answer" in src.source:
+                assert "**Answer" not in s.source and "<details>" in i.source
+        assert entry.title in schedule and f"mybinder.org/v2/gh/owner/labkit/HEAD?urlpath=lab/tree/workshop/student/{entry.notebook}" in schedule
+    assert "Background — 10 min" in schedule
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("entry", WITH_EXERCISES, ids=[e.id for e in WITH_EXERCISES])
+def test_student_build_fails_only_at_exercises_and_checks_catch_wrong_answers(workshop, entry):
+    student = nbformat.read(workshop / "student" / entry.notebook, as_version=4)
+    instructor = nbformat.read(workshop / "instructor" / entry.notebook, as_version=4)
+    counts = rehearse(student, instructor, entry.profile("smoke"), cwd=entry.path.parent)
+    n_solutions = sum("solution" in tags(c) for c in instructor.cells)
+    assert counts["stubs"] == n_solutions >= 1
+    assert counts["checks"] >= n_solutions
+    assert counts["wrong_answers_caught"] >= counts["checks"]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("entry", WITH_EXERCISES, ids=[e.id for e in WITH_EXERCISES])
+def test_instructor_build_runs_with_every_check_passing(workshop, entry):
+    import papermill as pm
+
+    nb = workshop / "instructor" / entry.notebook
+    out = nb.with_suffix(".out.ipynb")
+    pm.execute_notebook(str(nb), str(out), parameters=entry.profile("smoke"), kernel_name="python3",
+                        progress_bar=False, cwd=str(entry.path.parent))
+    executed = nbformat.read(out, as_version=4)
+    checks = [c for c in executed.cells if "check" in tags(c)]
+    assert checks and all("✓" in "".join(o.get("text", "") for o in c.outputs) for c in checks)
