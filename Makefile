@@ -13,16 +13,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# The CPU build of PyTorch first: a bare `torch` requirement would pull several GB of CUDA.
 	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev]"
 	# The worm data packages are installed without their dependencies (cect pins plotly<6, numpy<2.4
 	# and pulls pyneuroml); labkit reads their bundled files directly.
 	$(PIP) install --quiet --no-deps cect==0.3.5 wormneuroatlas==0.0.7.3
-	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
 
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 report: install
 	$(VENV)/bin/labkit run all --profile $(PROFILE) --out $(OUT)

@@ -3,3 +3,10 @@ import os
 
 os.environ.setdefault("LABKIT_PROGRESS", "0")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+# Under pytest-xdist each worker runs its own notebooks: one BLAS/OpenMP thread per kernel keeps two
+# workers from oversubscribing two cores. A notebook and its nbval replay share the setting, so the
+# recorded numbers still reproduce exactly.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")

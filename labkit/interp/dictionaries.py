@@ -642,7 +642,8 @@ class SemiNMF(SparseDictionary):
         F <- (G^T G)^-1 G^T X
         G <- G * sqrt( ([X F^T]^+ + G [F F^T]^-) / ([X F^T]^- + G [F F^T]^+ + l1) )
 
-    with ``A^+ = (|A| + A)/2``, ``A^- = (|A| - A)/2``. ``l1 > 0`` adds an L1 penalty on ``G`` (the
+    with ``A^+ = (|A| + A)/2``, ``A^- = (|A| - A)/2``, started from (spherical) K-means as Ding et
+    al. do. ``F`` is free, so without sparsity the factorisation is not unique. ``l1 > 0`` adds an L1 penalty on ``G`` (the
     standard sparse semi-NMF extension); ``keep_fraction < 1`` keeps only that fraction of each
     atom's largest entries, the winner-take-all sparsity Shafran et al. (2025) put on the atoms (a
     feature as a few co-active neurons). Atoms are rescaled to unit norm after each update. The
@@ -652,9 +653,10 @@ class SemiNMF(SparseDictionary):
     name = "Semi-NMF"
 
     def __init__(self, n_latents: int, *, n_iter: int = 100, l1: float = 0.0, keep_fraction: float = 1.0,
-                 max_samples: int = 8192, encode_iter: int = 50, device=None, seed: int = 0):
+                 max_samples: int = 8192, encode_iter: int = 50, kmeans_iter: int = 10, device=None, seed: int = 0):
         super().__init__(n_latents, device=device, seed=seed)
         self.n_iter = _int("n_iter", n_iter, 1)
+        self.kmeans_iter = _int("kmeans_iter", kmeans_iter, 0)
         self.l1 = _pos("l1", l1, allow_zero=True)
         self.keep_fraction = _pos("keep_fraction", keep_fraction)
         if self.keep_fraction > 1:
@@ -674,13 +676,31 @@ class SemiNMF(SparseDictionary):
             X = X[torch.randperm(X.shape[0], generator=gen, device=X.device)[: self.max_samples]]
         n, d = X.shape
         L = self.n_latents
-        F = X[torch.randint(0, n, (L,), generator=gen, device=X.device)].clone()
-        F = F / F.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        G = torch.relu(X @ F.T) + 1e-2
+        # Ding et al. initialise with K-means; here spherical K-means++ (directions, not points),
+        # then G = cluster indicator + 0.2 as in their paper.
+        U = X / X.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        F = U.new_empty(L, d)   # k-means++ seeding (Arthur & Vassilvitskii 2007) on 1 - cosine
+        F[0] = U[torch.randint(0, n, (1,), generator=gen, device=X.device)]
+        gap = (1 - U @ F[0]).clamp_min(0)
+        for j in range(1, L):
+            w = gap.pow(2)
+            pick = torch.multinomial(w, 1, generator=gen) if float(w.sum()) > 0 else \
+                torch.randint(0, n, (1,), generator=gen, device=X.device)
+            F[j] = U[pick[0]]
+            gap = torch.minimum(gap, (1 - U @ F[j]).clamp_min(0))
+        for _ in range(self.kmeans_iter):
+            label = (U @ F.T).argmax(1)
+            sums = torch.zeros_like(F).index_add_(0, label, U)
+            empty = sums.norm(dim=1) < 1e-8
+            sums[empty] = U[torch.randint(0, n, (int(empty.sum()),), generator=gen, device=X.device)]
+            F = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        G = torch.nn.functional.one_hot((U @ F.T).argmax(1), L).float() * X.norm(dim=1, keepdim=True) + 0.2
         history = np.empty(self.n_iter)
         eye = torch.eye(L, device=X.device)
         for it in trange(self.n_iter, desc=self.name):
-            F = torch.linalg.solve(G.T @ G + 1e-6 * eye, G.T @ X)
+            GtG = G.T @ G
+            ridge = 1e-5 * GtG.diagonal().mean() + 1e-8   # keeps an unused atom from making GtG singular
+            F = torch.linalg.solve(GtG + ridge * eye, G.T @ X)
             if self.keep_fraction < 1:
                 keep = max(1, math.ceil(self.keep_fraction * d))
                 thresh = F.abs().topk(keep, dim=1).values[:, -1:]
@@ -694,7 +714,7 @@ class SemiNMF(SparseDictionary):
         self.bias_ = torch.zeros(d, device=X.device)
 
     def _encode(self, X):
-        G = torch.relu(X @ self.D_.T) + 1e-2
+        G = torch.relu(X @ torch.linalg.pinv(self.D_)) + 1e-2
         for _ in range(self.encode_iter):
             G = self._update_G(X, G, self.D_)
         return G

@@ -209,3 +209,77 @@ def readout_accuracy(train_x, train_y, test_x, test_y, *, alpha: float = 10.0) -
     clf = make_pipeline(StandardScaler(), RidgeClassifier(alpha=alpha))
     clf.fit(np.asarray(train_x, dtype=np.float64), train_y)
     return float(clf.score(np.asarray(test_x, dtype=np.float64), test_y))
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare_liquids` returns for one data set."""
+
+    liquids: dict
+    histories: dict          # kind -> organize() history (plain: probes only)
+    bf: dict                 # kind -> final branching factor on the probe inputs
+    accuracy: dict           # kind -> readout test accuracy; "raw" -> readout on the raw inputs
+    rate_hz: dict            # kind -> mean liquid rate on the probe inputs
+    input_per_ms: float      # input spikes per ms (all channels) during plasticity
+    liquid_per_ms: dict      # kind -> liquid spikes per ms over the last quarter of plasticity
+    raster: dict = field(default_factory=dict)  # kind -> (T, N) spikes of probe sample 0
+    raster_input: np.ndarray | None = None
+    raster_label: int | None = None
+
+
+def compare_liquids(x, y, *, shape=(10, 10, 10), n_steps: int = 100, max_rate: float = 1000.0,
+                    n_plasticity: int = 400, lr_scale: float = 4.0, astro_gain: float = 0.015,
+                    probe_size: int = 16, probe_steps: int = 100, probe_every: int = 50,
+                    test_fraction: float = 1 / 3, kinds=KINDS, batch_size: int = 300, seed: int = 0,
+                    device="cpu") -> Comparison:
+    """Build one liquid, derive the plain / STDP-only / NALSM versions, and score their readouts.
+
+    x: (S, M) features in [0, 1], rate-coded at up to ``max_rate`` Hz for ``n_steps`` ms per sample.
+    The plasticity phase shows ``n_plasticity`` random training samples for 20 ms each; ``lr_scale``
+    multiplies the STDP rate (0.15) and the astrocyte gain together, which speeds learning up
+    without moving the astrocyte's set point. Branching factors are measured on ``probe_size`` test
+    samples of ``probe_steps`` ms every ``probe_every`` plasticity samples.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"x must be (samples, inputs) with one label per sample in y, got shapes {x.shape} and {y.shape}.")
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise ValueError(f"kinds must be among {KINDS}, got {bad}.")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    if not 0 < n_test < len(x) - 1:
+        raise ValueError(f"test_fraction must leave samples for training and testing, got {test_fraction} of {len(x)} samples.")
+    te, tr = perm[:n_test], perm[n_test:]
+    stdp = STDPParams(eta=0.15 * lr_scale)
+    astro = AstrocyteParams(gain=astro_gain * lr_scale)
+    base = Liquid(x.shape[1], LiquidConfig(shape=tuple(shape)), seed=seed, device=device)
+    enc = poisson_encode(x, n_steps, max_rate=max_rate, seed=seed + 1)
+    probe = poisson_encode(x[te[:probe_size]], probe_steps, max_rate=max_rate, seed=seed + 2)
+    plast_x = x[tr[rng.integers(0, len(tr), n_plasticity)]]
+    plast = poisson_encode(plast_x, 20, max_rate=max_rate, seed=seed + 3)
+    input_per_ms = float(plast.float().sum()) / (n_plasticity * 20)
+    out = Comparison(liquids={}, histories={}, bf={}, accuracy={}, rate_hz={}, input_per_ms=input_per_ms,
+                     liquid_per_ms={}, raster_input=probe[:, 0].cpu().numpy(), raster_label=int(y[te[0]]))
+    out.accuracy["raw"] = readout_accuracy(x[tr], y[tr], x[te], y[te])
+    for kind in kinds:
+        liq = base.copy()
+        if kind == "plain":
+            bf0 = liq.branching_factor(probe, seed=seed + 10_000)
+            n_pts = n_plasticity // probe_every + 1 if probe_every else 1
+            hist = {"samples": [i * probe_every for i in range(n_pts)], "bf": [bf0] * n_pts, "rate_hz": [], "astro": []}
+        else:
+            hist = liq.organize(plast, kind, stdp=stdp, astro=astro, probe=probe, probe_every=probe_every, seed=seed + 4)
+        rec = liq.spikes(probe, seed=seed + 10_000)
+        out.bf[kind] = branching_factor(rec.dense(), liq.geometry.pre, liq.geometry.post)
+        out.rate_hz[kind] = rec.rate_hz()
+        out.raster[kind] = rec.dense()[0].cpu().numpy()
+        if hist["rate_hz"]:
+            tail = hist["rate_hz"][-max(1, len(hist["rate_hz"]) // 4):]
+            out.liquid_per_ms[kind] = float(np.mean(tail)) * liq.n / 1000.0
+        counts, _ = liq.run(enc, batch_size=batch_size, seed=seed + 5)
+        out.accuracy[kind] = readout_accuracy(counts[tr], y[tr], counts[te], y[te])
+        out.histories[kind], out.liquids[kind] = hist, liq
+    return out

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-from labkit.spiking.population import Synapses
+from labkit.spiking.population import Synapses, repeat_each
 
 
 @dataclass(frozen=True)
@@ -141,14 +141,14 @@ class AstroSTDP:
         # pre-after-post, on the outgoing synapses of every spiking source:
         # lr_pre = -A (excitatory or input source) or +eta (inhibitory), times the target's trace
         e1, len1 = syn.outgoing(src)
-        b1 = torch.repeat_interleave(b, len1, output_size=e1.numel())
+        b1 = repeat_each(b, len1, e1.numel())
         a1 = self.a.index_select(0, b1)
         lr_pre = torch.where(self.inh.index_select(0, syn.pre.index_select(0, e1)), self.eta, -a1)
         d1 = lr_pre * self.x.index_select(0, b1 * n_src + syn.post.index_select(0, e1))
         # post-after-pre, on the incoming synapses of every spiking liquid neuron:
         # lr_post = +eta (excitatory or input source) or -A (inhibitory), times the source's trace
         e2, len2 = syn.incoming(post_i)
-        b2 = torch.repeat_interleave(post_b, len2, output_size=e2.numel())
+        b2 = repeat_each(post_b, len2, e2.numel())
         pre2 = syn.pre.index_select(0, e2)
         lr_post = torch.where(self.inh.index_select(0, pre2), -self.a.index_select(0, b2), self.eta)
         d2 = lr_post * self.x.index_select(0, b2 * n_src + pre2)

@@ -82,14 +82,31 @@ class LIFPopulation:
         return int(round(self.t_ref / self.dt))
 
 
+def segment_ids(lengths: torch.Tensor, total: int) -> torch.Tensor:
+    """For concatenated segments of the given lengths, the segment index of every element
+    (``repeat_interleave(arange(E), lengths)``, built with one scatter and one cumulative sum,
+    which is much faster than ``torch.repeat_interleave`` on the CPU)."""
+    marks = torch.zeros(total, dtype=torch.long, device=lengths.device)
+    starts = (torch.cumsum(lengths, 0) - lengths)[1:]
+    starts = starts[starts < total]
+    marks.index_add_(0, starts, torch.ones_like(starts))
+    return torch.cumsum(marks, 0)
+
+
+def repeat_each(values: torch.Tensor, lengths: torch.Tensor, total: int) -> torch.Tensor:
+    """``values[e]`` repeated ``lengths[e]`` times, concatenated."""
+    return values.index_select(0, segment_ids(lengths, total))
+
+
 def ragged_range(starts: torch.Tensor, lengths: torch.Tensor):
     """Concatenated ranges ``[starts[e], starts[e] + lengths[e])`` and their total length."""
     total = int(lengths.sum())
     if total == 0:
         return torch.zeros(0, dtype=torch.long, device=starts.device), 0
+    seg = segment_ids(lengths, total)
     offsets = torch.cumsum(lengths, 0) - lengths
     idx = torch.arange(total, device=starts.device)
-    idx += torch.repeat_interleave(starts - offsets, lengths, output_size=total)
+    idx += (starts - offsets).index_select(0, seg)
     return idx, total
 
 
@@ -209,11 +226,10 @@ class Synapses:
         if weight is None:
             vals = self.weight.index_select(0, e)
         else:
-            be = (torch.repeat_interleave(batch, lengths, output_size=e.numel()) if batch is not None
-                  else torch.zeros_like(e))
+            be = repeat_each(batch, lengths, e.numel()) if batch is not None else torch.zeros_like(e)
             vals = weight.reshape(-1).index_select(0, be * self.nnz + e)
         if batch is not None:
-            tgt = tgt + torch.repeat_interleave(batch * self.n_post, lengths, output_size=e.numel())
+            tgt = tgt + repeat_each(batch * self.n_post, lengths, e.numel())
         out.index_add_(0, tgt, vals)
 
 
@@ -337,7 +353,7 @@ class LIFNetwork:
         if record and flats:
             flat = torch.cat(flats)
             lengths = torch.tensor([f.numel() for f in flats], device=dev)
-            tt = torch.repeat_interleave(torch.arange(n_steps, device=dev), lengths)
+            tt = segment_ids(lengths, int(lengths.sum()))
         else:
             flat = tt = torch.zeros(0, dtype=torch.long, device=dev)
         return SpikeRecord(t=tt, b=flat // n, n=flat % n, n_steps=n_steps, batch=batch, n_neurons=n, dt=pop.dt)

@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import stats
 from scipy.special import gammaln, logsumexp
 
 from labkit.core.progress import progress
@@ -413,6 +412,8 @@ class OverlapSample:
 
 def clopper_pearson(k, n_trials: int, level: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
     """Exact binomial confidence interval for k successes out of n_trials."""
+    from scipy import stats          # imported here: scipy.stats is slow to import
+
     k = np.asarray(k, dtype=float)
     alpha = 1.0 - level
     with np.errstate(invalid="ignore"):

@@ -27,9 +27,9 @@ def _blocks(epoch_of_sample, times):
 def _shade_epochs(fig, epoch_of_sample, times, names, *, row=None, col=None, label=True):
     for k, (t0, t1, e) in enumerate(_blocks(epoch_of_sample, times)):
         kw = dict(row=row, col=col) if row is not None else {}
-        fig.add_vrect(x0=t0, x1=t1, fillcolor=_EPOCH_FILL[e % len(_EPOCH_FILL)], line_width=0, layer="below",
-                      annotation_text=names[e] if label else None, annotation_position="top left",
-                      annotation_font_size=11, **kw)
+        if label:
+            kw.update(annotation_text=names[e], annotation_position="inside top left", annotation_font_size=10)
+        fig.add_vrect(x0=t0, x1=t1, fillcolor=_EPOCH_FILL[e % len(_EPOCH_FILL)], line_width=0, layer="below", **kw)
 
 
 def _order(labels):
@@ -39,28 +39,39 @@ def _order(labels):
 def traces_figure(traces, time, epoch_of_sample, epoch_names, communities, *, animal: int = 0,
                   sort_epoch: int = 1) -> go.Figure:
     """One animal's fluorescence as a heatmap (neurons sorted by their community in ``sort_epoch``),
-    with the epochs marked, above three example traces (one per community of that epoch)."""
+    with the epochs marked, above a zoom on the first ``sort_epoch`` block: two members of one of its
+    communities and one neuron of another (z-scored, offset for legibility)."""
     x = np.asarray(traces)[animal]
+    time = np.asarray(time)
     labels = np.asarray(communities)[sort_epoch]
     order = _order(labels)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06)
     z = (x - x.mean(1, keepdims=True)) / np.maximum(x.std(1, keepdims=True), 1e-12)
+    blocks = _blocks(epoch_of_sample, time)
+    t0, t1, _ = next(b for b in blocks if b[2] == sort_epoch)
+    span = (t1 - t0) / 2
+    zoom = (time >= t0 - span) & (time <= t1 + span)
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.15,
+                        subplot_titles=["all neurons, whole recording",
+                                        f"zoom on the first '{epoch_names[sort_epoch]}' block"])
     fig.add_trace(go.Heatmap(z=z[order], x=time, y=np.arange(len(order)), colorscale="Viridis", zmin=-2, zmax=4,
-                             colorbar=dict(title="z-scored<br>fluorescence", len=0.55, y=0.72)), row=1, col=1)
-    for k in range(int(labels.max()) + 1):
-        i = int(np.flatnonzero(labels == k)[0])
-        fig.add_trace(go.Scatter(x=time, y=x[i], mode="lines", line=dict(width=1, color=COLORS[k % len(COLORS)]),
-                                 name=f"a neuron of community {k} ({epoch_names[sort_epoch]})"), row=2, col=1)
-    _shade_epochs(fig, epoch_of_sample, time, epoch_names, row=2, col=1)
-    bounds = np.flatnonzero(np.diff(labels[order])) + 0.5
-    for b in bounds:
+                             colorbar=dict(title="z-scored<br>fluorescence", len=0.5, y=0.76)), row=1, col=1)
+    for b in np.flatnonzero(np.diff(labels[order])) + 0.5:
         fig.add_hline(y=b, line_color="white", line_width=1, row=1, col=1)
+    same = np.flatnonzero(labels == 0)[:2]
+    other = np.flatnonzero(labels == 1)[:1]
+    picks = [(same[0], "community 0", COLORS[0]), (same[1], "community 0", COLORS[5]), (other[0], "community 1", COLORS[1])]
+    for k, (i, lab, color) in enumerate(picks):
+        fig.add_trace(go.Scatter(x=time[zoom], y=z[i, zoom] - 5 * k, mode="lines", line=dict(width=1.5, color=color),
+                                 name=f"{i}: {lab} in '{epoch_names[sort_epoch]}'"), row=2, col=1)
+    _shade_epochs(fig, epoch_of_sample, time, epoch_names, row=2, col=1)
+    fig.update_xaxes(range=[time[zoom][0], time[zoom][-1]], row=2, col=1)
     fig.update_yaxes(title_text=f"neuron (by community<br>in '{epoch_names[sort_epoch]}')", autorange="reversed",
                      row=1, col=1)
-    fig.update_yaxes(title_text="fluorescence", row=2, col=1)
+    fig.update_yaxes(title_text="z-scored fluorescence<br>(offset by 5)", showticklabels=False, row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=1, col=1)
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(title=f"Calcium traces of animal {animal}: communities co-activate only in their own epoch",
-                      height=680, legend=dict(orientation="h", y=-0.12, x=0))
+    fig.update_layout(title=f"Calcium traces of animal {animal}", height=760,
+                      legend=dict(orientation="h", y=-0.1, x=0, title="neuron"))
     return fig
 
 
@@ -78,7 +89,7 @@ def epoch_affinity_figure(matrices, epoch_names, communities) -> go.Figure:
         fig.update_xaxes(title_text="neuron", row=1, col=e + 1)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{e + 1 if e else ''}", row=1, col=e + 1)
     fig.update_yaxes(title_text="neuron", row=1, col=1)
-    fig.update_layout(title="Window affinities averaged within each epoch type", height=430)
+    fig.update_layout(title="Window affinities averaged within each epoch type", height=460, margin=dict(t=120))
     return fig
 
 
@@ -154,7 +165,7 @@ def factor_figure(model, data, r: int, window_time=None, top: float = 0.08) -> g
     fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.44, 0.22], horizontal_spacing=0.07,
                         subplot_titles=[f"motif {r}: communities", "time course", "animal loadings"])
     _add_motif_graph(fig, model.motifs_[r], model.communities_[r], data.neurons, 1, 1, top=top, showlegend=True)
-    _time_panel(fig, model, data, r, 1, 2, window_time)
+    _time_panel(fig, model, data, r, 1, 2, window_time, label=True)
     a = model.animal_factors_[:, r]
     fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=1, col=3)
     fig.update_xaxes(title_text="animal", dtick=1, row=1, col=3)
@@ -164,12 +175,13 @@ def factor_figure(model, data, r: int, window_time=None, top: float = 0.08) -> g
     return fig
 
 
-def _time_panel(fig, model, data, r, row, col, window_time=None):
+def _time_panel(fig, model, data, r, row, col, window_time=None, label=False):
     aff = model.affinity_
     centers = (aff.window_start + aff.window / 2.0) * data.dt if window_time is None else window_time
-    _shade_epochs(fig, data.epoch_of_sample, data.time, data.epoch_names, row=row, col=col)
     fig.add_trace(go.Scatter(x=centers, y=model.time_factors_[:, r], mode="lines+markers", marker=dict(size=5),
                              line=dict(color=COLORS[3]), showlegend=False), row=row, col=col)
+    # Shapes go on a subplot only once it holds a trace, so shade after plotting.
+    _shade_epochs(fig, data.epoch_of_sample, data.time, data.epoch_names, row=row, col=col, label=label)
     fig.update_xaxes(title_text="time (s; window centres)", row=row, col=col)
     fig.update_yaxes(title_text="loading", row=row, col=col)
 
@@ -189,8 +201,11 @@ def factors_figure(model, data, top: float = 0.08) -> go.Figure:
         fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=r + 1, col=3)
         fig.update_xaxes(title_text="animal", dtick=1, row=r + 1, col=3)
         fig.update_yaxes(title_text="loading", row=r + 1, col=3)
-    fig.update_layout(title="NTF factors: who interacts (motif), when (time course), in whom (animals)",
-                      height=330 * R + 80, showlegend=False)
+    fig.update_layout(title="NTF factors: who interacts (motif), when (time course), in whom (animals)<br>"
+                            "<sup>shading: white spontaneous, orange stimulus on, blue stimulus off</sup>"
+                            if list(data.epoch_names[:3]) == ["spontaneous", "stimulus on", "stimulus off"] else
+                            "NTF factors: who interacts (motif), when (time course), in whom (animals)",
+                      height=330 * R + 110, showlegend=False, margin=dict(t=120))
     return fig
 
 
@@ -214,7 +229,8 @@ def static_figure(static, labels) -> go.Figure:
     o = _order(np.asarray(labels))
     fig = go.Figure(go.Heatmap(z=np.asarray(static)[np.ix_(o, o)], colorscale="Viridis",
                                colorbar=dict(title="correlation<br>(≥ 0)")))
-    fig.update_layout(title="Static functional connectome (all time, all animals), sorted by its communities",
-                      xaxis_title="neuron", yaxis_title="neuron", height=480, width=560)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    fig.update_layout(title="Static functional connectome<br>(all time, all animals; sorted by its communities)",
+                      xaxis_title="neuron", yaxis_title="neuron", height=540, width=680, margin=dict(t=90))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
     return fig

@@ -28,6 +28,7 @@ fit stops when its relative decrease falls below ``tol`` (per restart; converged
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ import torch
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "cp_reconstruct", "factor_similarity", "max_cp_rank"]
+__all__ = ["NTF", "NTFResult", "ntf_hals", "cp_reconstruct", "factor_similarity", "max_cp_rank", "cpu_threads"]
 
 
 @dataclass
@@ -49,6 +50,23 @@ class NTFResult:
     errors: torch.Tensor          # (S, n_iter) relative error after each outer iteration (NaN after stopping)
     n_iter: torch.Tensor          # (S,) iterations each restart ran
     converged: torch.Tensor       # (S,) bool: stopped by the tolerance rather than max_iter
+
+
+@contextlib.contextmanager
+def cpu_threads(n, device="cpu"):
+    """Run the block with ``torch.set_num_threads(n)`` on the CPU (restored afterwards); no-op for
+    ``n=None`` or another device. HALS issues many tiny per-column operations, and on a shared CPU
+    each multi-threaded one waits for all its threads to be scheduled: one thread is several times
+    faster for the tensor sizes of this notebook (measured: 0.7 s against 13 s for a rank scan)."""
+    if n is None or torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def max_cp_rank(shape) -> int:
@@ -118,7 +136,7 @@ def random_init(shape, rank, n_restarts, *, seed=0, dtype=torch.float32, device=
 
 def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
              inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, init=None, device="cpu",
-             dtype=torch.float32, progress=None) -> NTFResult:
+             dtype=torch.float32, progress=None, threads: int | None = 1) -> NTFResult:
     """Fit ``n_restarts`` non-negative CP models of ``rank`` to ``X`` (I, J, K) as one batch.
 
     ``tol``: a restart stops when its best relative error improved by less than ``tol`` (relative)
@@ -132,7 +150,14 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     best one evaluated, so its error history (the best error so far) never increases.
     ``init``: optional three arrays (I,R), (J,R), (K,R) or (S,I,R), ...; otherwise uniform random,
     scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop.
+    ``threads``: CPU threads for the fit (see :func:`cpu_threads`; ``None`` keeps torch's setting).
     """
+    with cpu_threads(threads, device):
+        return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
+                         extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress)
+
+
+def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, seed, init, device, dtype, progress):
     device = torch.device(device)
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)

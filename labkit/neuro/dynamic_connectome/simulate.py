@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from labkit.neuro.dynamic_connectome.ntf import cpu_threads
+
 __all__ = ["DynamicConnectomeData", "simulate_dynamic_connectome", "random_backbone", "epoch_courses"]
 
 
@@ -179,11 +181,12 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     noise_scale = private_noise * float(np.sqrt((1 - decay ** 2) / 2.0))
     x = torch.zeros(A, N, device=dev)
     rates = torch.empty(A, Ts, N, device=dev)
-    for t in range(Ts):
-        r = x.clamp_min(0.0)
-        target = coupling * (r @ Wt) + ut[:, t]
-        x = decay * x + (1 - decay) * target + noise_scale * xi[:, t]
-        rates[:, t] = x.clamp_min(0.0)
+    with cpu_threads(1, dev):                  # thousands of tiny steps: one thread is fastest
+        for t in range(Ts):
+            r = x.clamp_min(0.0)
+            target = coupling * (r @ Wt) + ut[:, t]
+            x = decay * x + (1 - decay) * target + noise_scale * xi[:, t]
+            rates[:, t] = x.clamp_min(0.0)
     rates = rates.permute(0, 2, 1).cpu().numpy().astype(np.float64)               # (A, N, T)
 
     # GCaMP-like kernel, peak 1, convolved causally (FFT).

@@ -135,7 +135,7 @@ class SwitchingGLM:
     def __init__(self, n_states: int = 3, prior: str = "none", *, link: str = "sigmoid", emission: str = "poisson",
                  window: int = 5, decay: float = 1.0, n_iter: int = 30, m_steps: int = 20, lr: float = 0.05,
                  prior_scale: float = 1.0 / 3.0, tau: float = 0.2, prior_weight: float = 1.0,
-                 min_transition: float = math.exp(-8), init_scale: float = 0.1, strength_init: float = 0.0, none_init: float = 0.0, strength_lr: float = 1.0, device: str | torch.device = "auto",
+                 min_transition: float = math.exp(-8), init_scale: float = 0.1, strength_init: float = 0.0, none_init: float = 0.0, prior_absent_init: float = 1 / 3, tau_start: float | None = None, strength_lr: float = 1.0, device: str | torch.device = "auto",
                  seed: int = 0, progress: bool = False):
         self.n_states = _positive_int("n_states", n_states)
         if prior not in PRIORS:
@@ -164,6 +164,9 @@ class SwitchingGLM:
         self.seed, self.progress = int(seed), bool(progress)
         self.strength_init = float(strength_init)
         self.none_init = float(none_init)
+        self.prior_absent_init = float(prior_absent_init)
+        self.tau_start = _positive_float("tau_start", tau_start if tau_start is not None else tau)
+        self._tau_now = self.tau
         self.strength_lr = float(strength_lr)
         from labkit.core.device import resolve_device
 
@@ -198,7 +201,8 @@ class SwitchingGLM:
             self.params_["logits"] = torch.zeros(K, N, N, 3, device=dev)
             self.params_["logits"][..., 1] = self.none_init
             self.params_["strength"] = (self.strength_init + self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
-            self.params_["prior_logits"] = torch.zeros(N, N, 3, device=dev)
+            p0 = self.prior_absent_init
+            self.params_["prior_logits"] = torch.log(torch.tensor([(1 - p0) / 2, p0, (1 - p0) / 2])).expand(N, N, 3).clone().to(dev)
         else:
             self.params_["weight"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
         for p in self.params_.values():
@@ -220,7 +224,7 @@ class SwitchingGLM:
         if mode == "sample":
             gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=generator, device=logits.device)
                                            .clamp(1e-20, 1 - 1e-7)))
-            adj = torch.softmax((logits + gumbel) / self.tau, dim=-1)
+            adj = torch.softmax((logits + gumbel) / self._tau_now, dim=-1)
         elif mode == "mean":
             adj = torch.softmax(logits, dim=-1)
         else:
@@ -256,7 +260,7 @@ class SwitchingGLM:
         if self.prior == "one-hot":
             log_y = torch.log_softmax(p["logits"], -1)
             log_prior = torch.log_softmax(p["prior_logits"], -1)
-            return gumbel_softmax_log_density(log_y, log_prior, self.tau).sum()
+            return gumbel_softmax_log_density(log_y, log_prior, self._tau_now).sum()
         return torch.zeros((), device=self.device)
 
     @torch.no_grad()
@@ -287,6 +291,9 @@ class SwitchingGLM:
 
         steps = trange(self.n_iter, desc=f"EM ({self.prior})") if self.progress else range(self.n_iter)
         for it in steps:
+            # Gumbel-softmax temperature, annealed geometrically from tau_start to tau (Jang et al. 2017, sec. 3)
+            frac = it / max(self.n_iter - 1, 1)
+            self._tau_now = self.tau_start ** (1 - frac) * self.tau ** frac
             with torch.no_grad():
                 log_e = self._log_emissions(x, h, self._weight("mean"))
                 post = hmm.forward_backward(log_e, self.log_start_, self.log_transitions_)

@@ -1,0 +1,165 @@
+"""Figures for the switching-GLM notebook (plotly builders only: they never fit or simulate)."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from labkit.viz.theme import COLORS
+
+STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 4, 3, 5, 6, 7)]
+MODEL_NAMES = {"none": "plain HMM-GLM", "gaussian": "Gaussian prior", "one-hot": "one-hot prior"}
+
+
+def _state_color(k: int) -> str:
+    return STATE_COLORS[k % len(STATE_COLORS)]
+
+
+def _state_band(fig: go.Figure, states: np.ndarray, *, row: int, col: int = 1, y0: float = 0.0, y1: float = 1.0,
+                t0: int = 0, opacity: float = 0.18, yref: str | None = None) -> None:
+    """Shade the background of a subplot by state: one rectangle per run of equal states."""
+    states = np.asarray(states)
+    change = np.flatnonzero(np.diff(states)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(states)]])
+    for s, e in zip(starts, ends):
+        fig.add_shape(type="rect", x0=t0 + s - 0.5, x1=t0 + e - 0.5, y0=y0, y1=y1, fillcolor=_state_color(int(states[s])),
+                      opacity=opacity, line_width=0, layer="below", row=row, col=col,
+                      **({"yref": yref} if yref else {}))
+
+
+def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Sequence[str] | None = None,
+                         posterior: Mapping[str, np.ndarray] | None = None, t0: int = 0, title: str = "") -> go.Figure:
+    """A raster of one trial (time, neurons) over bands of the true state; below it, optionally, the
+    posterior probability of each state under one or more models, (time, states) each."""
+    spikes, states = np.asarray(spikes), np.asarray(states)
+    T, N = spikes.shape
+    posterior = dict(posterior or {})
+    rows = 1 + len(posterior)
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.55] + [0.45 / max(rows - 1, 1)] * (rows - 1),
+                        subplot_titles=["spikes over the true state"] + [f"p(state | spikes), {n}" for n in posterior])
+    t, n = np.nonzero(spikes)
+    size = np.clip(2 + 1.5 * spikes[t, n], 2, 8)
+    fig.add_trace(go.Scattergl(x=t0 + t, y=n, mode="markers", marker=dict(size=size, color="#222", symbol="line-ns-open",
+                                                                          line=dict(width=1.2)),
+                               name="spikes", showlegend=False, hovertemplate="bin %{x}<br>neuron %{y}<extra></extra>"),
+                  row=1, col=1)
+    _state_band(fig, states, row=1, y0=-0.5, y1=N - 0.5, t0=t0)
+    K = int(max(states.max() + 1, max((p.shape[1] for p in posterior.values()), default=0)))
+    for r, (name, post) in enumerate(posterior.items(), start=2):
+        _state_band(fig, states, row=r, y0=0, y1=1, t0=t0, opacity=0.12)
+        for k in range(post.shape[1]):
+            fig.add_trace(go.Scatter(x=t0 + np.arange(T), y=post[:, k], mode="lines", line=dict(color=_state_color(k), width=2),
+                                     name=f"state {k}", legendgroup=f"s{k}", showlegend=(r == 2)), row=r, col=1)
+        fig.update_yaxes(range=[-0.05, 1.05], title_text="probability", row=r, col=1)
+    # legend entries for the shaded true states
+    for k in range(K):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=dict(size=12, symbol="square", color=_state_color(k),
+                                                                              opacity=0.35),
+                                 name=f"true state {k}", legendgroup=f"s{k}"), row=1, col=1)
+    ticks = dict(tickmode="array", tickvals=list(range(N)), ticktext=list(neurons)) if neurons is not None and N <= 40 else {}
+    fig.update_yaxes(title_text="neuron", range=[-0.5, N - 0.5], autorange="reversed", row=1, col=1, **ticks)
+    fig.update_xaxes(title_text="time bin", row=rows, col=1)
+    fig.update_layout(title=title or "Spikes, true states (shaded) and inferred state probabilities",
+                      height=380 + 190 * (rows - 1), legend=dict(orientation="h", y=-0.12 if rows > 1 else -0.2, x=0))
+    return fig
+
+
+def coupling_grid_figure(true_weights: np.ndarray, fitted: Mapping[str, np.ndarray], *,
+                         neurons: Sequence[str] | None = None, states: Sequence[int] | None = None,
+                         title: str = "") -> go.Figure:
+    """Coupling matrices W[state, post, pre]: the truth in the first row, each model below, one column per state."""
+    true_weights = np.asarray(true_weights)
+    K = true_weights.shape[0]
+    states = list(range(K)) if states is None else list(states)
+    rows = [("truth", true_weights)] + [(MODEL_NAMES.get(k, k), np.asarray(v)) for k, v in fitted.items()]
+    vmax = float(np.abs(true_weights).max()) or 1.0
+    fig = make_subplots(rows=len(rows), cols=len(states), horizontal_spacing=0.02, vertical_spacing=0.04,
+                        column_titles=[f"state {k}" for k in states], row_titles=[r[0] for r in rows])
+    labels = list(neurons) if neurons is not None else None
+    for r, (_, w) in enumerate(rows, start=1):
+        for c, k in enumerate(states, start=1):
+            fig.add_trace(go.Heatmap(z=w[k], x=labels, y=labels, zmin=-vmax, zmax=vmax, colorscale="RdBu_r", zmid=0,
+                                     showscale=(r == 1 and c == len(states)),
+                                     colorbar=dict(title="weight", len=0.6),
+                                     hovertemplate="post %{y} ← pre %{x}<br>w = %{z:.2f}<extra></extra>"), row=r, col=c)
+            fig.update_yaxes(autorange="reversed", showticklabels=(c == 1), tickfont=dict(size=8), row=r, col=c)
+            fig.update_xaxes(showticklabels=(r == len(rows)), tickfont=dict(size=8), row=r, col=c)
+    fig.update_yaxes(title_text="post", row=len(rows), col=1)
+    fig.update_xaxes(title_text="pre", row=len(rows), col=1)
+    side = 230 if len(states) > 2 else 300
+    fig.update_layout(title=title or "Coupling matrices per state: truth (top) and the three models",
+                      height=120 + side * len(rows), width=None)
+    return fig
+
+
+def prior_figure(backbone_adjacency: np.ndarray, backbone_sign: np.ndarray, adjacency_prior: np.ndarray, *,
+                 neurons: Sequence[str] | None = None) -> go.Figure:
+    """The anatomical backbone (signed) beside the learned one-hot prior, P(excitatory) - P(inhibitory),
+    and its learned connection probability 1 - P(absent)."""
+    labels = list(neurons) if neurons is not None else None
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06,
+                        subplot_titles=["anatomical backbone (sign)", "learned prior: P(exc) − P(inh)",
+                                        "learned prior: 1 − P(absent)"])
+    signed = np.where(backbone_adjacency, backbone_sign, 0)
+    fig.add_trace(go.Heatmap(z=signed, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu_r", showscale=False,
+                             hovertemplate="post %{y} ← pre %{x}<br>sign %{z}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=adjacency_prior[..., 2] - adjacency_prior[..., 0], x=labels, y=labels, zmin=-1, zmax=1,
+                             colorscale="RdBu_r", colorbar=dict(title="exc − inh", x=0.64, len=0.8),
+                             hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=2)
+    fig.add_trace(go.Heatmap(z=1 - adjacency_prior[..., 1], x=labels, y=labels, zmin=0, zmax=1, colorscale="Viridis",
+                             colorbar=dict(title="P(conn.)", len=0.8),
+                             hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=3)
+    for c in (1, 2, 3):
+        fig.update_yaxes(autorange="reversed", tickfont=dict(size=8), showticklabels=(c == 1), scaleanchor=f"x{c if c > 1 else ''}",
+                         row=1, col=c)
+        fig.update_xaxes(tickfont=dict(size=8), title_text="pre", row=1, col=c)
+    fig.update_yaxes(title_text="post", row=1, col=1)
+    fig.update_layout(title="The learned one-hot prior against the anatomical backbone", height=460)
+    return fig
+
+
+def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]]) -> go.Figure:
+    """ROC curves of state-independent connection scores against the backbone, AUC in the legend."""
+    fig = go.Figure()
+    for i, (name, (fpr, tpr, auc)) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc:.2f})",
+                                 line=dict(color=COLORS[(i + 2) % len(COLORS)], width=2.5, shape="hv")))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#999", dash="dot")))
+    fig.update_layout(title="Recovering the anatomical backbone (off-diagonal pairs)", xaxis_title="false-positive rate",
+                      yaxis_title="true-positive rate", xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1.02]),
+                      legend=dict(x=0.45, y=0.08), height=450)
+    return fig
+
+
+def data_curve_figure(n_trials: Sequence[int], scores: Mapping[str, Sequence[float]], *,
+                      reference: Sequence[float] | None = None) -> go.Figure:
+    """Held-out log-likelihood per bin against the number of training trials, one line per model; the
+    true model's held-out log-likelihood as a dotted reference."""
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(scores.items()):
+        fig.add_trace(go.Scatter(x=list(n_trials), y=list(ys), mode="lines+markers", name=MODEL_NAMES.get(name, name),
+                                 line=dict(color=COLORS[(i + 2) % len(COLORS)], width=2.5), marker=dict(size=8)))
+    if reference is not None:
+        fig.add_trace(go.Scatter(x=list(n_trials), y=list(reference), mode="lines", name="true model",
+                                 line=dict(color="#444", dash="dot")))
+    fig.update_layout(title="Held-out log-likelihood as training data shrinks", xaxis_title="training trials",
+                      yaxis_title="held-out log-likelihood (nats per bin)", height=430)
+    fig.update_xaxes(type="log", tickvals=list(n_trials))
+    return fig
+
+
+def accuracy_bar_figure(accuracy: Mapping[str, float], auc: Mapping[str, float] | None = None) -> go.Figure:
+    """State accuracy (and backbone AUC) of each model, side by side."""
+    names = [MODEL_NAMES.get(k, k) for k in accuracy]
+    fig = go.Figure(go.Bar(x=names, y=list(accuracy.values()), name="state accuracy (held-out)", marker_color=COLORS[0],
+                           text=[f"{v:.3f}" for v in accuracy.values()], textposition="outside"))
+    if auc is not None:
+        fig.add_trace(go.Bar(x=[MODEL_NAMES.get(k, k) for k in auc], y=list(auc.values()), name="backbone AUC",
+                             marker_color=COLORS[1], text=[f"{v:.3f}" for v in auc.values()], textposition="outside"))
+    fig.update_layout(title="State accuracy and backbone recovery", yaxis_title="score", yaxis=dict(range=[0, 1.1]),
+                      barmode="group", height=400)
+    return fig
