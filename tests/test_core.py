@@ -211,3 +211,26 @@ def test_lif_rejects_bad_dt():
 
     with pytest.raises(ValueError, match="dt"):
         simulate_lif([1.0], dt=50.0)
+
+
+def test_explorer_draws_without_capturing_output(monkeypatch):
+    """The explorer fills its Output widget from the kernel side (no ``with out:`` capture, which makes
+    headless executors send on the shell channel mid-cell and can hang them), and redraws on a change."""
+    import plotly.graph_objects as go
+
+    from labkit.viz import explorer
+
+    monkeypatch.delenv("LABKIT_REPORT", raising=False)
+    calls = []
+
+    def view(n=2, mode="a"):
+        calls.append((n, mode))
+        return go.Figure(go.Scatter(x=list(range(n)), y=list(range(n)), name=mode))
+
+    box = explorer(view, n=(1, 10, 1, 3), mode=["a", "b"])
+    out = box.children[1]
+    assert calls == [(3, "a")]
+    assert len(out.outputs) == 1 and "application/vnd.plotly.v1+json" in out.outputs[0]["data"]
+    box.children[0].children[0].value = 5
+    assert calls[-1] == (5, "a") and len(out.outputs) == 1
+    assert len(out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["x"]) == 5

@@ -4,6 +4,13 @@ Write the science as ``compute(**controls) -> plotly Figure`` (tests call it dir
 arguments the sliders send), then ``explorer(compute, n=(1, 50, 1), mode=["a", "b"])`` wraps it.
 In JupyterLab the sliders redraw the figure; in a report run (``LABKIT_REPORT=1``, set by the runner)
 the default view is also drawn as a plain figure, so the static page shows it and nothing breaks.
+
+The figure is put into the output area by setting the ``Output`` widget's ``outputs`` from the kernel,
+never by capturing with ``with out: display(...)``: headless executors (nbclient, hence papermill and
+nbconvert) mimic a captured Output widget by sending comm messages on the shell channel while they
+wait for the cell's reply on it, which now and then loses the reply and hangs the run until its
+timeout (jupyter/nbclient#312). Setting ``outputs`` sends nothing back and behaves the same in
+JupyterLab.
 """
 from __future__ import annotations
 
@@ -12,6 +19,19 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 from IPython.display import display
+
+
+def _display_data(obj: Any) -> dict:
+    """``obj`` as one ``display_data`` output: its own mime bundle (a plotly figure's), else as the
+    running shell would format it for ``display``."""
+    if hasattr(obj, "_repr_mimebundle_"):
+        bundle = obj._repr_mimebundle_()
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+    else:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        data, metadata = InteractiveShell.instance().display_formatter.format(obj)
+    return {"output_type": "display_data", "data": {"text/plain": f"<{type(obj).__name__}>", **data}, "metadata": metadata}
 
 
 class Explorer(widgets.VBox):
@@ -44,15 +64,15 @@ def explorer(compute: Callable[..., Any], **controls: Any) -> Explorer:
 
     def redraw(_=None):
         values = {name: w.value for name, w in inputs.items()}
-        out.clear_output(wait=True)
-        with out:
-            display(compute(**values))
+        figure = compute(**values)
+        out.outputs = (_display_data(figure),)
+        return figure
 
     for w in inputs.values():
         w.observe(redraw, names="value")
     box = Explorer([widgets.HBox(list(inputs.values()), layout=widgets.Layout(flex_flow="row wrap")), out])
-    redraw()
+    figure = redraw()
     if os.environ.get("LABKIT_REPORT") == "1":
         # A static report cannot run widgets: show the default view as a plain figure as well.
-        display(compute(**{name: w.value for name, w in inputs.items()}))
+        display(figure)
     return box
