@@ -60,7 +60,9 @@ class Entry:
         return notebooks_dir() / self.notebook
 
     def profile(self, name: str) -> dict[str, Any]:
-        if name == "default":
+        """The parameter overrides of profile ``name``. A notebook without a ``full`` profile runs
+        its defaults under ``full`` (its defaults are already its full scale, e.g. fixed real data)."""
+        if name == "default" or (name == "full" and "full" not in self.profiles):
             return {}
         if name not in self.profiles:
             have = ", ".join(["default", *self.profiles])

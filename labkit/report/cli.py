@@ -70,7 +70,8 @@ def cmd_run(args) -> int:
         resolve_parameters(e, args.profile, overrides)
     failures = 0
     for i, e in enumerate(entries, 1):
-        print(f"[{i}/{len(entries)}] {e.id} ({args.profile}) ...", flush=True)
+        note = " (it has no full profile: its defaults)" if args.profile == "full" and "full" not in e.profiles else ""
+        print(f"[{i}/{len(entries)}] {e.id} ({args.profile}{note}) ...", flush=True)
         result = run_notebook(e, overrides, profile=args.profile, out=args.out, progress_bar=sys.stderr.isatty(),
                               timeout=args.timeout)
         mark = "ok" if result.ok else "FAILED"
