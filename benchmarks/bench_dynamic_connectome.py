@@ -8,7 +8,9 @@ lower of the two final errors; we report the time each needs to reach it (a re-r
 iteration count that first reaches it, median of repeats), the final errors and the ratios.
 
 Both run single-threaded (torch.set_num_threads(1), BLAS capped with threadpoolctl) so the ratio is
-not an artefact of how the shared 2-core machine is loaded. tensorly is a benchmark-only dependency.
+not an artefact of how the shared 2-core machine is loaded, and both in float32 (the tensor and the
+starting factors are cast before either sees them), so the ratio is not one of precisions either.
+tensorly is a benchmark-only dependency.
 
     .venv/bin/python benchmarks/bench_dynamic_connectome.py [--quick]
 """
@@ -48,8 +50,8 @@ def run_tensorly(X, rank, init, n_iter, tol, backend="numpy"):
     from tensorly.decomposition import non_negative_parafac_hals
 
     tl.set_backend(backend)
-    T = tl.tensor(X)
-    cp0 = CPTensor((tl.ones(rank, **tl.context(T)), [tl.tensor(f.copy()) for f in init]))
+    T = tl.tensor(X.astype(np.float32))
+    cp0 = CPTensor((tl.ones(rank, **tl.context(T)), [tl.tensor(f.astype(np.float32)) for f in init]))
     _, errs = non_negative_parafac_hals(T, rank, init=cp0, n_iter_max=n_iter, tol=tol, return_errors=True)
     tl.set_backend("numpy")
     return np.array([float(e) for e in errs])

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.neuro.dynamic_connectome import (NTF, DynamicConnectome, cp_reconstruct, detect_communities, epoch_courses,
+from labkit.neuro.dynamic_connectome import (NTF, DynamicConnectome, choose_rank, core_consistency, cp_reconstruct,
+                                             detect_communities, epoch_courses,
                                              evaluate, factor_similarity, match_time_factors, ntf_hals, pairs_to_matrix,
                                              partition_scores, random_backbone, rank_scan, simulate_dynamic_connectome,
                                              static_correlation, windowed_affinity)
@@ -236,6 +237,36 @@ def test_rank_scan_shapes():
     assert scan["errors"].shape == (4, 3)
     assert np.all(np.diff(scan["errors"].min(1)) < 0)                   # more components, lower error
     assert scan["similarity"][2] > 0.95                                  # the true rank is stable
+    assert scan["core_consistency"].shape == (4,)
+
+
+def test_core_consistency_is_100_for_exact_cp_and_falls_past_the_rank():
+    X, fs = planted(noise=0.0)
+    assert core_consistency(X, fs) == pytest.approx(100.0, abs=1e-6)
+    # The same model with its columns rescaled into weights is the same model.
+    norms = [np.linalg.norm(f, axis=0) for f in fs]
+    assert core_consistency(X, [f / n for f, n in zip(fs, norms)], norms[0] * norms[1] * norms[2]) == \
+        pytest.approx(100.0, abs=1e-6)
+    Xn, _ = planted(noise=0.05, seed=3)
+    over = NTF(5, n_restarts=3, max_iter=300, seed=0).fit(Xn)        # two components more than planted
+    assert core_consistency(Xn, over.factors_, over.weights_) < 80.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_choose_rank_finds_the_planted_rank(seed):
+    X, _ = planted(noise=0.05, seed=seed)
+    scan = rank_scan(X, [1, 2, 3, 4, 5], n_restarts=3, max_iter=300, seed=seed)
+    assert choose_rank(scan) == 3
+
+
+def test_choose_rank_reads_the_scan_in_rank_order():
+    scan = {"ranks": np.array([3, 1, 2, 4]), "core_consistency": np.array([95.0, 100.0, 99.0, 10.0])}
+    assert choose_rank(scan) == 3
+    assert choose_rank({**scan, "core_consistency": np.array([95.0, 100.0, 40.0, 99.0])}) == 1
+    assert choose_rank({**scan, "core_consistency": np.array([np.nan, 20.0, 99.0, 99.0])}) == 1
+    # a consistent rank that explains (almost) nothing more is not taken
+    errors = np.array([[0.30], [0.50], [0.40], [0.299]])                  # in the scan's (rank 3, 1, 2, 4) order
+    assert choose_rank({**scan, "core_consistency": np.full(4, 99.0), "errors": errors}) == 3
 
 
 def test_figures_build():

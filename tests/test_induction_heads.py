@@ -236,3 +236,23 @@ def test_training_is_deterministic_and_clamps_train():
     assert finals["match"] < a.losses[-5:].mean()
     with pytest.raises(ValueError, match="task"):
         ind.train_induction(cfg, steps=2, batch_size=2, task="copy")
+
+
+def test_ln_hook_normalized_sees_the_affine_output_as_in_transformerlens():
+    cfg = TransformerConfig(d_vocab=16, n_ctx=8, d_model=16, n_layers=1, n_heads=2, d_head=8)
+    model = Transformer(cfg)
+    with torch.no_grad():
+        model.ln_final.w.mul_(3.0)
+        model.ln_final.b.add_(0.5)
+    tokens = torch.randint(0, 16, (2, 8))
+    _, cache = model.run_with_cache(tokens, names=["blocks.0.hook_resid_post", "ln_final.hook_normalized"])
+    x = cache["blocks.0.hook_resid_post"]
+    x = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)
+    torch.testing.assert_close(cache["ln_final.hook_normalized"], x * model.ln_final.w + model.ln_final.b)
+
+
+def test_control_heads_leave_out_the_circuit():
+    scores = {"prev_token": np.array([[0.1, 0.9, 0.2, 0.0], [0.0, 0.1, 0.0, 0.0]]),
+              "induction": np.array([[0.0] * 4, [0.8, 0.1, 0.7, 0.0]])}
+    identified = [(1, 0), (1, 2)]
+    assert ind.control_heads(scores, identified) == [(0, 0), (0, 2), (0, 3), (1, 1), (1, 3)]

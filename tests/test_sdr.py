@@ -219,3 +219,17 @@ def test_optimal_threshold_balances_errors():
 def test_clopper_pearson_edges():
     lo, hi = sdr.clopper_pearson(np.array([0, 10]), 10, 0.99)
     assert lo[0] == 0.0 and hi[1] == 1.0 and 0 < hi[0] < 1
+
+
+def test_agreement_grid_rows_are_independent_and_catch_a_biased_simulator(monkeypatch):
+    rows = sdr.agreement_grid(20_000, 4_000, seed=0)
+    assert len(rows) >= 20 and len({r["label"] for r in rows}) == len(rows)
+    assert all(r["inside_family"] for r in rows)
+    assert all(r["exact"] >= 30 / r["n_trials"] for r in rows)       # every setting has power to disagree
+    real = sdr.simulate_false_match
+    # a simulator that draws a quarter more active cells than asked: the grid must notice
+    monkeypatch.setattr(sdr, "simulate_false_match",
+                        lambda n, a, s, n_trials, **kw: real(n, min(n, a + a // 4), s, n_trials, **kw))
+    biased = sdr.agreement_grid(20_000, 4_000, seed=0)
+    assert np.mean([r["inside"] for r in biased]) < 0.9
+    assert not all(r["inside_family"] for r in biased)

@@ -121,7 +121,8 @@ def test_roc_auc_matches_sklearn():
     assert wc.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
     fpr, tpr = wc.roc_curve(y, s)
     f2, t2, _ = roc_curve(y, s)
-    np.testing.assert_allclose(fpr, f2) and np.testing.assert_allclose(tpr, t2)
+    np.testing.assert_allclose(fpr, f2)
+    np.testing.assert_allclose(tpr, t2)
 
 
 def test_rich_club_and_hubs_are_deterministic():
@@ -162,14 +163,56 @@ def test_missing_or_malformed_package_file(tmp_path, monkeypatch):
         worm._parse_cect(worm._REGISTRY["white_1986"])
 
 
-def test_cached_loads_are_fast():
-    import time
+def test_parsed_annotations_are_cached_on_disk_and_reread_identically(tmp_path, monkeypatch):
+    """The first load parses cect's JSON and writes a cache file; a fresh process state reads it back
+    to the same arrays (timings are for the benchmark, not for tests)."""
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))
+    worm._parsed.cache_clear()
+    first = worm.load_connectome("witvliet_2021_8")
+    assert list((tmp_path / "worm").glob("cect-witvliet_2021_8*"))
+    worm._parsed.cache_clear()
+    again = worm.load_connectome("witvliet_2021_8")
+    np.testing.assert_array_equal(first.weights, again.weights)
+    np.testing.assert_array_equal(first.present, again.present)
+    worm._parsed.cache_clear()
 
-    worm.load_connectome("cook_2019_herm")
-    t = time.perf_counter()
-    for info in worm.list_connectomes():
-        worm.load_connectome(info.name, info.kinds[0])
-    assert time.perf_counter() - t < 1.0
+
+def test_transmitter_split_annotation():
+    c = worm.load_connectome("wang_2024_herm")
+    nt = worm.synapse_transmitters("wang_2024_herm")
+    assert {"Acetylcholine", "Glutamate", "GABA"} <= set(nt)
+    union = np.any(np.stack(list(nt.values())), axis=0)
+    np.testing.assert_array_equal(union, c.weights > 0)              # chemical = any transmitter
+    assert set(np.unique(c.weights)) <= {0.0, 1.0} and c.coverage == 302
+    # GABA comes from the GABAergic classes (White's D-type motor neurons among them)
+    gaba_pre = {worm.neuron_class(n) for n, row in zip(c.neurons, nt["GABA"]) if row.any()}
+    assert {"DD", "VD"} <= gaba_pre
+    with pytest.raises(ValueError, match="splits synapses by transmitter"):
+        worm.synapse_transmitters("cook_2019_herm")
+    with pytest.raises(ValueError, match="Close matches: wang_2024_herm"):
+        worm.synapse_transmitters("wang_2024_hrem")
+
+
+def test_cell_category():
+    assert worm.cell_category("AVAL") == "hermaphrodite neuron"
+    assert worm.cell_category("DVE") == "male neuron"
+    assert worm.cell_category("MDL05") == "muscle"
+    assert worm.cell_category("GLRL") == "other"
+
+
+def test_summary_numbers_are_counted_not_read_off_labels(sp):
+    everything = {i.name: worm.load_connectome(i.name, i.kinds[0]) for i in worm.list_connectomes()}
+    names = ["white_1986", "cook_2019_herm"]
+    import pandas as pd
+    auc = pd.DataFrame({n: {"direct": wc.anatomy_function_auc(worm.load_connectome(n, "all"), sp)["auc"],
+                            "two-step": wc.anatomy_function_auc(worm.load_connectome(n, "all"), sp, steps=2)["auc"]}
+                        for n in names}).T
+    out = wc.summary_numbers(everything, auc)
+    assert out["labels_match_coverage"] and out["extra_kept_apart"] and out["n_canonical_neurons"] == 302
+    assert out["min_whole_animal_coverage"] >= 270 > out["max_partial_coverage"]
+    # a label that disagrees with the data is caught
+    assert not wc.summary_numbers(everything, auc, whole_min=301)["labels_match_coverage"]
+    assert out["best_anatomy_function_auc"] == max(out[f"auc_{k}_{n}"] for k in ("direct", "two_step") for n in names)
 
 
 def test_rank_helpers_match_scipy():
@@ -179,3 +222,12 @@ def test_rank_helpers_match_scipy():
     x, y = rng.integers(0, 8, 300), rng.integers(0, 8, 300)
     np.testing.assert_allclose(wc.rankdata(x), rankdata(x))
     assert wc.spearman(x, y) == pytest.approx(spearmanr(x, y)[0])
+
+
+def test_neighbourhood_refuses_mismatched_orders(sp):
+    a = worm.load_connectome("cook_2019_herm")
+    b = worm.subnetwork(worm.load_connectome("white_1986"), "command")
+    with pytest.raises(ValueError, match="b must be on the same neuron order as a"):
+        wc.neighbourhood(a, b, sp, "AVAL")
+    with pytest.raises(ValueError, match="Close matches"):
+        wc.neighbourhood(a, a, sp, "AVAX")

@@ -48,10 +48,10 @@ __all__ = [
     "ConnectomeInfo", "Connectome", "ExtraNodes", "SignalPropagation",
     "list_connectomes", "connectome_table", "load_connectome", "load_signal_propagation",
     "canonical_neurons", "neuron_class", "neurons_in_class", "neuron_classes", "neuron_groups",
-    "subnetwork", "neurotransmitters", "binary_jaccard",
+    "subnetwork", "neurotransmitters", "synapse_transmitters", "binary_jaccard", "cell_category",
 ]
 
-_FORMAT_VERSION = "1"  # bump when the parsed layout changes: old cache files are then ignored
+_FORMAT_VERSION = "2"  # bump when the parsed layout changes: old cache files are then ignored
 
 KINDS = ("chemical", "electrical", "all", "contact")
 _CECT_CLASS = {"chemical": "Generic_CS", "electrical": "Generic_GJ", "contact": "Contact"}
@@ -105,6 +105,11 @@ _REGISTRY: dict[str, ConnectomeInfo] = {i.name: i for i in [
           "hermaphrodite", ("contact",), False, "nerve ring", "BrittinDataReader.json", "contact area"),
     _info("yim_2024", "Yim et al. (2024), dauer", 2024, "dauer", "hermaphrodite", ("chemical", "all"), False,
           "nerve ring", "Yim2024NonNormDataReader.json", "summed active-zone volume"),
+    *[_info(f"wang_2024_{sex[:4] if sex == 'hermaphrodite' else sex}", f"Wang et al. (2024) neurotransmitter "
+            f"atlas, {sex}, as compiled by cect: chemical connections labelled by the presynaptic neuron's "
+            "transmitter (acetylcholine, glutamate, GABA, monoamines, ...)", 2024, "adult", sex, ("chemical", "all"), True, "whole animal", f"Wang2024{src}Reader.json",
+            "connection present (1) or not (0)")
+      for sex, src in (("hermaphrodite", "Herm"), ("male", "Male"))],
 ]}
 
 
@@ -398,6 +403,14 @@ class Connectome:
         return g
 
 
+def cell_category(node: str) -> str:
+    """What cect's cell tables say a node is: ``"hermaphrodite neuron"``, ``"male neuron"``,
+    ``"muscle"`` or ``"other"`` (glia, epithelia, gland and end organs)."""
+    if _cells().is_herm_neuron(node):
+        return "hermaphrodite neuron"
+    return _categorise(node)
+
+
 def _categorise(node: str) -> str:
     cells = _cells()
     if cells.is_male_neuron(node):
@@ -416,6 +429,11 @@ def _parse_cect(info: ConnectomeInfo) -> dict[str, np.ndarray]:
     except (ValueError, KeyError, TypeError) as err:
         raise ValueError(f"The cect data file {path} is malformed ({type(err).__name__}: {err}).") from None
     n = len(nodes)
+    transmitters = sorted(k for k in mats if k not in _CECT_CLASS.values())
+    if "Generic_CS" not in mats and transmitters:
+        # Connections split by transmitter only (Wang et al. 2024): the chemical connection is present when
+        # any transmitter's is; each transmitter's own matrix is kept as well.
+        mats["Generic_CS"] = (sum(mats[t] for t in transmitters) > 0).astype(np.float64)
     for k, m in mats.items():
         if m.shape != (n, n) or not np.all(np.isfinite(m)) or (m < 0).any():
             raise ValueError(f"The cect data file {path} is malformed: connections {k!r} should be a finite, "
@@ -441,6 +459,12 @@ def _parse_cect(info: ConnectomeInfo) -> dict[str, np.ndarray]:
         out[kind + "_from_extra"] = np.zeros((len(extra_pos), 302))
         out[kind + "_from_extra"][:, dst] = m[np.ix_(extra_pos, src)]
         out[kind + "_among"] = m[np.ix_(extra_pos, extra_pos)]
+    if "Generic_CS" in raw["connections"]:
+        transmitters = []
+    for t in transmitters:
+        w = np.zeros((302, 302), dtype=bool)
+        w[np.ix_(dst, dst)] = mats[t][np.ix_(src, src)] > 0
+        out["transmitter_" + t] = w
     missing = [k for k in info.kinds if k != "all" and k not in out]
     if missing:
         raise ValueError(f"The cect data file {path} is malformed: it has no {missing[0]} connections "
@@ -500,6 +524,24 @@ def neurotransmitters() -> dict[str, tuple[str, str]]:
     ``""``), as tabulated by Fenyves et al. (2020) from Pereira et al. (2015) and Gendrel et al. (2016)."""
     nt = _fenyves()["nt"]
     return {n: (str(nt[i, 0]), str(nt[i, 1])) for i, n in enumerate(_canonical())}
+
+
+def synapse_transmitters(name: str) -> dict[str, np.ndarray]:
+    """For an annotation that splits its chemical connections by transmitter (Wang et al. 2024), one
+    (302, 302) boolean matrix per transmitter on the canonical order (``[i, j]``: ``i`` releases it
+    onto ``j``). A transmitter does not fix a synapse's sign in *C. elegans* (acetylcholine and
+    glutamate each act on excitatory and inhibitory receptors), so :func:`load_connectome`'s ``sign``
+    still comes from Fenyves et al.'s receptor-based predictions."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"name must be one of the annotations of list_connectomes(), got {name!r}."
+                         + (_close(name.lower(), _REGISTRY) if isinstance(name, str) else ""))
+    p = _parsed(name)
+    found = {k[len("transmitter_"):]: p[k].copy() for k in p if k.startswith("transmitter_")}
+    if not found:
+        split = [i.name for i in _REGISTRY.values() if i.source.startswith("Wang2024")]
+        raise ValueError(f"name must be an annotation that splits synapses by transmitter ({', '.join(split)}), "
+                         f"got {name!r}.")
+    return found
 
 
 def load_connectome(name: str, kind: str = "chemical") -> Connectome:

@@ -332,6 +332,16 @@ def head_ablation(model: Transformer, batch: TokenBatch) -> np.ndarray:
     return out
 
 
+def control_heads(scores: dict[str, np.ndarray], identified: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The heads to ablate as a control for ablating ``identified``: every head that is neither an
+    identified induction head nor the strongest previous-token head of layer 1 (the circuit's other
+    half). If ablating these barely moves the accuracy while ablating ``identified`` destroys it, the
+    effect is specific to the circuit, not a matter of removing heads."""
+    prev = scores["prev_token"]
+    keep = set(map(tuple, identified)) | {(0, int(np.argmax(prev[0])))}
+    return [(l, h) for l in range(prev.shape[0]) for h in range(prev.shape[1]) if (l, h) not in keep]
+
+
 def corrupt_first_copy(batch: TokenBatch, d_vocab: int, seed: int = 1) -> TokenBatch:
     """The same sequences with the first copy of the segment replaced by fresh random tokens, so the
     second copy no longer repeats anything (targets, positions and the second copy are unchanged)."""

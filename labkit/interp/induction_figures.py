@@ -89,13 +89,18 @@ def head_grid_figure(values: dict[str, np.ndarray], *, title: str, zmin=None, zm
     return fig
 
 
-def ablation_figure(clean_acc: float, per_head: np.ndarray, identified_acc: float, identified: list) -> go.Figure:
-    """Bar chart: in-context accuracy intact, with each head ablated, and with all identified
-    induction heads ablated together."""
+def ablation_figure(clean_acc: float, per_head: np.ndarray, identified_acc: float, identified: list,
+                    control_acc: float | None = None, control: list | None = None) -> go.Figure:
+    """Bar chart: in-context accuracy intact, with each head ablated, with all identified induction
+    heads ablated together and, as a control, with every head outside the circuit ablated together."""
     L, H = per_head.shape
     names = ["intact"] + head_labels(L, H) + [f"all {len(identified)} induction heads"]
     vals = [clean_acc] + list(per_head.ravel()) + [identified_acc]
     colors = [COLORS[0]] + [COLORS[5]] * (L * H) + [COLORS[3]]
+    if control_acc is not None:
+        names.append(f"the {len(control or [])} heads outside the circuit")
+        vals.append(control_acc)
+        colors.append(COLORS[2])
     fig = go.Figure(go.Bar(x=names, y=vals, marker_color=colors, text=[f"{v:.2f}" for v in vals], textposition="outside"))
     fig.update_layout(title="Zero-ablating heads: one at a time barely matters, all induction heads together do",
                       xaxis_title="ablated", yaxis_title="in-context accuracy", yaxis_range=[0, 1.1], height=420,

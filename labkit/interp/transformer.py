@@ -121,7 +121,8 @@ class _Hooks:
 
 
 class LayerNorm(nn.Module):
-    """LayerNorm over ``d_model``, the normalized value passing ``<name>.hook_normalized``."""
+    """LayerNorm over ``d_model``; its output (normalized, scaled by ``w``, shifted by ``b``) passes
+    ``<name>.hook_normalized``, as in TransformerLens."""
 
     def __init__(self, d_model: int, name: str, eps: float = 1e-5):
         super().__init__()
@@ -131,8 +132,8 @@ class LayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor, h: _Hooks) -> torch.Tensor:
-        x = F.layer_norm(x, x.shape[-1:], None, None, self.eps)
-        return h.point(f"{self.name}.hook_normalized", x) * self.w + self.b
+        # As in TransformerLens, hook_normalized sees the output: normalized, then scaled and shifted.
+        return h.point(f"{self.name}.hook_normalized", F.layer_norm(x, x.shape[-1:], self.w, self.b, self.eps))
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:

@@ -26,10 +26,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from labkit.data import worm
 from labkit.data.worm import Connectome, SignalPropagation, binary_jaccard
 
 __all__ = ["chance_jaccard", "weight_rank_correlation", "edge_agreement", "degrees", "rich_club",
-           "network_measures", "roc_auc", "roc_curve", "anatomy_scores", "anatomy_function_auc", "roc_points", "neighbourhood"]
+           "network_measures", "roc_auc", "roc_curve", "anatomy_scores", "anatomy_function_auc", "roc_points", "neighbourhood",
+           "summary_numbers"]
 
 
 def _check_connectome(arg: str, c) -> Connectome:
@@ -252,10 +254,16 @@ def neighbourhood(a: Connectome, b: Connectome, sp: SignalPropagation, neuron: s
     (amplitude; NaN if unmeasured) and whether that response is significant.
     """
     _check_connectome("a", a), _check_connectome("b", b)
+    for arg, other in (("b", b.neurons), ("sp", list(sp.neurons))):
+        if list(other) != list(a.neurons):
+            raise ValueError(f"{arg} must be on the same neuron order as a (whole annotations from "
+                             f"load_connectome, or the same subnetwork of each), got {len(other)} neurons "
+                             f"against {len(a.neurons)}.")
     if neuron not in a.neurons:
         from labkit.data.worm import neuron_class  # raises the clear error with close matches
 
         neuron_class(neuron)
+        raise ValueError(f"neuron {neuron!r} is a neuron but not one of this subnetwork's {len(a.neurons)}.")
     i = a.neurons.index(neuron)
     cols = {f"{a.name} out": a.weights[i], f"{a.name} in": a.weights[:, i],
             f"{b.name} out": b.weights[i], f"{b.name} in": b.weights[:, i]}
@@ -270,3 +278,41 @@ def neighbourhood(a: Connectome, b: Connectome, sp: SignalPropagation, neuron: s
     chosen += df[df.significant].response.abs().nlargest(top).index.tolist()
     chosen = [n for n in a.neurons if n in set(chosen)]
     return df.loc[chosen]
+
+
+def summary_numbers(everything: Mapping[str, Connectome], auc: pd.DataFrame, *, whole_min: int = 270) -> dict:
+    """The numbers the notebook records and the catalog holds to thresholds, from the loaded
+    annotations (``everything``: name -> Connectome, one per annotation of ``list_connectomes()``)
+    and the AUC table (rows: annotations; columns ``"direct"`` and ``"two-step"``).
+
+    Coverage is counted, never read off the labels: ``labels_match_coverage`` says every
+    hermaphrodite annotation labelled whole-animal covers at least ``whole_min`` of the 302 neurons
+    and every one labelled partial covers fewer; ``extra_kept_apart`` says no node kept apart as
+    non-neuronal is a hermaphrodite neuron by cect's own cell tables (and that muscles were found).
+    """
+    info = {i.name: i for i in worm.list_connectomes()}
+    herm = [n for n in everything if info[n].sex == "hermaphrodite"]
+    whole = [n for n in herm if info[n].whole_animal]
+    partial = [n for n in herm if not info[n].whole_animal]
+    a, b = everything["white_1986"], everything["cook_2019_herm"]
+    jac = binary_jaccard(a, b)
+    hubs = degrees(b).sort_values(["degree", "in_strength"], ascending=False).index[:10]
+    out = {
+        "n_canonical_neurons": len(worm.canonical_neurons()),
+        "min_whole_animal_coverage": min(everything[n].coverage for n in whole),
+        "max_partial_coverage": max(everything[n].coverage for n in partial),
+        "labels_match_coverage": all(info[n].whole_animal == (everything[n].coverage >= whole_min) for n in herm),
+        "extra_kept_apart": (all(worm.cell_category(x) != "hermaphrodite neuron"
+                                 for c in everything.values() for x in c.extra.names)
+                             and "muscle" in b.extra.category),
+        "jaccard_white_cook": round(jac, 4),
+        "jaccard_white_cook_over_chance": round(jac / chance_jaccard(a, b), 2),
+        "jaccard_witvliet_7_8": round(binary_jaccard(everything["witvliet_2021_7"], everything["witvliet_2021_8"]), 4),
+        "jaccard_white_n2u": round(binary_jaccard(a, everything["white_1986_n2u"]), 4),
+        "n_command_in_cook_top10_hubs": int(sum(worm.neuron_class(h) in worm.COMMAND_INTERNEURONS for h in hubs)),
+    }
+    for n in auc.index:
+        out[f"auc_direct_{n}"] = round(float(auc.loc[n, "direct"]), 4)
+        out[f"auc_two_step_{n}"] = round(float(auc.loc[n, "two-step"]), 4)
+    out["best_anatomy_function_auc"] = round(float(auc[["direct", "two-step"]].max().max()), 4)
+    return out

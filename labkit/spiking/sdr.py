@@ -671,9 +671,9 @@ def best_threshold_grid(noise, fp_weight: float = 1.0) -> np.ndarray:
 
 # Settings for the agreement grid: (n, a, s, M) for false matches, (n, a, s, v) for false negatives.
 AGREEMENT_FALSE_MATCH = [(500, 50, 16, 1), (1000, 200, 25, 1), (2000, 40, 20, 1), (10000, 300, 24, 1),
-                         (4000, 400, 32, 1)]
-AGREEMENT_UNION = [(1000, 200, 25, 2), (1000, 200, 25, 3), (2000, 100, 20, 4)]
-AGREEMENT_NOISE = [(1000, 128, 30, 64), (2000, 40, 20, 16), (1000, 64, 24, 32)]
+                         (4000, 400, 32, 1), (1000, 100, 12, 1), (3000, 150, 40, 1), (20000, 400, 20, 1)]
+AGREEMENT_UNION = [(1000, 200, 25, 2), (1000, 200, 25, 3), (2000, 100, 20, 4), (5000, 100, 30, 5)]
+AGREEMENT_NOISE = [(1000, 128, 30, 64), (2000, 40, 20, 16), (1000, 64, 24, 32), (5000, 200, 40, 50)]
 
 
 def _pick_thetas(p: np.ndarray, thetas: np.ndarray, p_min: float, per_config: int) -> np.ndarray:
@@ -684,41 +684,47 @@ def _pick_thetas(p: np.ndarray, thetas: np.ndarray, p_min: float, per_config: in
 
 
 def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: float = 0.99,
-                   p_min: float = 1e-4, per_config: int = 3, device: str | torch.device = "cpu") -> list[dict]:
+                   p_min: float = 1e-4, min_events: float = 30.0, per_config: int = 2,
+                   device: str | torch.device = "cpu") -> list[dict]:
     """Simulate every setting of the agreement grid and compare with the exact probability.
 
-    For each configuration, up to ``per_config`` thresholds whose exact probability lies in
-    [p_min, 1 - p_min] are checked. Each row holds the exact value, the estimate, its ``level``
-    (Clopper–Pearson) interval, whether the interval holds the exact value (``inside``), and the same
-    for a family-wise interval (Bonferroni: level 1 - (1 - level) / number of rows, ``inside_family``).
+    A setting is a configuration and one threshold θ. For each of the 16 configurations, up to
+    ``per_config`` thresholds are checked whose exact probability ``p`` lies in [p_floor, 1 - p_floor],
+    ``p_floor = max(p_min, min_events / trials)`` (a probability the simulation would see fewer than
+    ``min_events`` times has no power to disagree). **Each setting has its own simulation** (its own
+    seed), so the settings are independent and the number outside their intervals is binomial:
+    with a correct simulator each falls outside its ``level`` interval with probability at most
+    1 - level. Each row holds the exact value, the estimate, its Clopper–Pearson interval, whether it
+    holds the exact value (``inside``), and the same for a family-wise interval (Bonferroni: level
+    1 - (1 - level) / number of rows, ``inside_family``), which a correct simulator fails anywhere
+    with probability at most 1 - level.
     """
     n_trials = _int_scalar("n_trials", n_trials, 1)
     n_trials_union = _int_scalar("n_trials_union", n_trials_union, 1)
-    found = []                                    # (kind, label, exact, sample, theta, event)
+    planned = []                                  # (kind, (n, a, s, x), exact p over θ, θ, trials)
     configs = [("false match", c) for c in AGREEMENT_FALSE_MATCH] + [("union", c) for c in AGREEMENT_UNION] \
         + [("false negative", c) for c in AGREEMENT_NOISE]
-    for k, (kind, (n, a, s, x)) in enumerate(progress(configs, desc="agreement grid")):
+    for kind, (n, a, s, x) in configs:
         thetas = np.arange(0, s + 2)
-        if kind == "false negative":
-            p = false_negative(a, s, thetas, x)
-            sample = simulate_noise(n, a, s, x, n_trials, seed=seed + k, device=device)
-        else:
-            p = union_false_match(n, a, s, thetas, x)
-            sample = simulate_false_match(n, a, s, n_trials if x == 1 else n_trials_union, M=x,
-                                          seed=seed + k, device=device)
-        for th in _pick_thetas(p, thetas, p_min, per_config):
-            extra = f"M={x}" if kind != "false negative" else f"v={x}"
-            found.append((kind, f"n={n}, a={a}, s={s}, {extra}, θ={th}", float(p[th]), sample, int(th)))
+        trials = n_trials_union if kind == "union" else n_trials
+        p = false_negative(a, s, thetas, x) if kind == "false negative" else union_false_match(n, a, s, thetas, x)
+        for th in _pick_thetas(p, thetas, max(p_min, min_events / trials), per_config):
+            planned.append((kind, (n, a, s, x), float(p[th]), int(th), trials))
+    family = 1.0 - (1.0 - level) / max(len(planned), 1)
     rows = []
-    family = 1.0 - (1.0 - level) / max(len(found), 1)
-    for kind, label, exact, sample, th in found:
-        event = "below" if kind == "false negative" else "at_least"
-        est = float(sample.below(th) if event == "below" else sample.at_least(th))
+    for k, (kind, (n, a, s, x), exact, th, trials) in enumerate(progress(planned, desc="agreement grid")):
+        if kind == "false negative":
+            sample = simulate_noise(n, a, s, x, trials, seed=seed + k, device=device)
+            est, event = float(sample.below(th)), "below"
+        else:
+            sample = simulate_false_match(n, a, s, trials, M=x, seed=seed + k, device=device)
+            est, event = float(sample.at_least(th)), "at_least"
         lo, hi = sample.interval(th, level, event)
         flo, fhi = sample.interval(th, family, event)
-        rows.append(dict(kind=kind, label=label, exact=exact, estimate=est, low=float(lo), high=float(hi),
-                         inside=bool(lo <= exact <= hi), inside_family=bool(flo <= exact <= fhi),
-                         n_trials=sample.n_trials))
+        extra = f"v={x}" if kind == "false negative" else f"M={x}"
+        rows.append(dict(kind=kind, label=f"n={n}, a={a}, s={s}, {extra}, θ={th}", exact=exact, estimate=est,
+                         low=float(lo), high=float(hi), inside=bool(lo <= exact <= hi),
+                         inside_family=bool(flo <= exact <= fhi), n_trials=sample.n_trials))
     return rows
 
 

@@ -11,7 +11,7 @@ representations of the functional connectome in neurobiological networks*, ICLR 
 3. :func:`detect_communities` — weighted community detection in each motif's graph.
 
 :class:`DynamicConnectome` runs the three; :func:`simulate_dynamic_connectome` makes data with known
-communities and epochs; :func:`rank_scan` helps choose the number of components.
+communities and epochs; :func:`rank_scan` and :func:`choose_rank` choose the number of components.
 """
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ import torch
 from labkit.neuro.dynamic_connectome.affinity import (KERNELS, Affinity, derivative_z, pairs_to_matrix,
                                                       static_correlation, windowed_affinity)
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
-from labkit.neuro.dynamic_connectome.ntf import NTF, cp_reconstruct, factor_similarity, max_cp_rank, ntf_hals
+from labkit.neuro.dynamic_connectome.ntf import (NTF, core_consistency, cp_reconstruct, factor_similarity, max_cp_rank,
+                                                 ntf_hals)
 from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, random_backbone,
                                                       simulate_dynamic_connectome)
 
-__all__ = ["DynamicConnectome", "rank_scan", "evaluate", "windowed_affinity", "Affinity", "KERNELS", "derivative_z",
+__all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "core_consistency", "windowed_affinity", "Affinity", "KERNELS", "derivative_z",
            "pairs_to_matrix", "static_correlation", "detect_communities", "partition_scores", "match_time_factors",
            "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity", "max_cp_rank", "DynamicConnectomeData",
            "simulate_dynamic_connectome", "random_backbone", "epoch_courses"]
@@ -79,20 +80,46 @@ class DynamicConnectome:
 def rank_scan(tensor, ranks, *, n_restarts: int = 4, max_iter: int = 300, tol: float = 1e-6, seed: int = 0,
               device="cpu", progress=None) -> dict:
     """Fit ``n_restarts`` NTF models at each rank (one batch per rank); return, per rank, the final
-    relative errors of every restart (``errors``: (len(ranks), n_restarts)) and the mean
-    :func:`factor_similarity` of the other restarts to the best one (``similarity``)."""
+    relative errors of every restart (``errors``: (len(ranks), n_restarts)), the mean
+    :func:`factor_similarity` of the other restarts to the best one (``similarity``) and the
+    :func:`core_consistency` of the best restart (``core_consistency``, percent)."""
     ranks = [int(r) for r in ranks]
     if not ranks or min(ranks) < 1:
         raise ValueError(f"ranks must be positive integers, got {ranks!r}.")
     if n_restarts < 2:
         raise ValueError(f"n_restarts must be >= 2 to measure stability, got {n_restarts!r}.")
-    errors, sims = [], []
+    errors, sims, cores = [], [], []
     it = ranks if progress is None else progress(ranks)
     for r in it:
         m = NTF(r, n_restarts=n_restarts, max_iter=max_iter, tol=tol, seed=seed + 1000 * r, device=device).fit(tensor)
         errors.append(m.restart_errors_)
         sims.append(m.stability())
-    return {"ranks": np.array(ranks), "errors": np.array(errors), "similarity": np.array(sims)}
+        cores.append(core_consistency(tensor, m.factors_, m.weights_))
+    return {"ranks": np.array(ranks), "errors": np.array(errors), "similarity": np.array(sims),
+            "core_consistency": np.array(cores)}
+
+
+def choose_rank(scan: dict, min_core_consistency: float = 90.0, min_gain: float = 0.01) -> int:
+    """The rank to fit, read off a :func:`rank_scan`: the largest scanned rank such that it and every
+    smaller scanned rank (1) keep a core consistency of at least ``min_core_consistency`` percent
+    (Bro & Kiers 2003: near 100 for an appropriate PARAFAC model, below about 50 for a wrong one) and
+    (2) lower the best relative error of the rank before by at least ``min_gain`` (relative): under
+    non-negativity an extra component of negligible weight can leave the core almost superdiagonal,
+    but a component that explains nothing is not one. The restarts' similarity is not used: a model
+    one component too large can be perfectly reproducible when the extra component always splits the
+    same real one. Returns the smallest scanned rank if no rank qualifies beyond it."""
+    ranks = np.asarray(scan["ranks"])
+    core = np.asarray(scan["core_consistency"], dtype=float)
+    best = np.asarray(scan["errors"], dtype=float).min(axis=1) if "errors" in scan else None
+    order = np.argsort(ranks)
+    chosen = int(ranks[order[0]])
+    for k, i in enumerate(order):
+        if not core[i] >= min_core_consistency:
+            break
+        if k > 0 and best is not None and not best[i] <= (1.0 - min_gain) * best[order[k - 1]]:
+            break
+        chosen = int(ranks[i])
+    return chosen
 
 
 def evaluate(model: DynamicConnectome, data: DynamicConnectomeData) -> dict:

@@ -93,11 +93,12 @@ def epoch_affinity_figure(matrices, epoch_names, communities) -> go.Figure:
     return fig
 
 
-def rank_scan_figure(scan: dict, chosen: int | None = None) -> go.Figure:
-    """Relative error of every restart and the restarts' similarity, against the rank."""
+def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency: float | None = None) -> go.Figure:
+    """Relative error of every restart, the restarts' similarity and the core consistency, against the rank."""
     ranks, errs, sims = scan["ranks"], np.asarray(scan["errors"]), np.asarray(scan["similarity"])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["reconstruction error", "stability across restarts"],
-                        horizontal_spacing=0.12)
+    core = np.asarray(scan.get("core_consistency", np.full(len(ranks), np.nan)), dtype=float)
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.09,
+                        subplot_titles=["reconstruction error", "stability across restarts", "core consistency"])
     xs = np.repeat(ranks, errs.shape[1])
     fig.add_trace(go.Scatter(x=xs, y=errs.ravel(), mode="markers", name="each restart",
                              marker=dict(color=COLORS[0], size=7, opacity=0.6)), row=1, col=1)
@@ -105,12 +106,20 @@ def rank_scan_figure(scan: dict, chosen: int | None = None) -> go.Figure:
                              line=dict(color=COLORS[0])), row=1, col=1)
     fig.add_trace(go.Scatter(x=ranks, y=sims, mode="lines+markers", name="similarity to the best fit",
                              line=dict(color=COLORS[1]), marker=dict(size=8)), row=1, col=2)
+    # CORCONDIA can be hugely negative past the right rank: draw it clipped, with the true value on hover.
+    fig.add_trace(go.Scatter(x=ranks, y=np.clip(core, -20, 100), mode="lines+markers", name="core consistency (%)",
+                             customdata=core, hovertemplate="rank %{x}: %{customdata:.1f}%<extra></extra>",
+                             line=dict(color=COLORS[2]), marker=dict(size=8)), row=1, col=3)
+    if min_core_consistency is not None:
+        fig.add_hline(y=min_core_consistency, line_dash="dash", line_color="#888", row=1, col=3,
+                      annotation_text=f"{min_core_consistency:g}%", annotation_position="bottom left")
     if chosen is not None:
-        for c in (1, 2):
+        for c in (1, 2, 3):
             fig.add_vline(x=chosen, line_dash="dot", line_color="#888", row=1, col=c)
     fig.update_xaxes(title_text="rank (number of components)", dtick=1)
     fig.update_yaxes(title_text="relative error ‖X − X̂‖ / ‖X‖", row=1, col=1)
     fig.update_yaxes(title_text="factor similarity (1 = same model)", range=[0, 1.05], row=1, col=2)
+    fig.update_yaxes(title_text="CORCONDIA (%, clipped at −20)", range=[-25, 105], row=1, col=3)
     fig.update_layout(title="Choosing the rank" + (f" (dotted: rank {chosen})" if chosen else ""), height=420,
                       legend=dict(orientation="h", y=-0.25, x=0))
     return fig

@@ -38,7 +38,8 @@ import torch
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "cp_reconstruct", "factor_similarity", "max_cp_rank", "cpu_threads"]
+__all__ = ["NTF", "NTFResult", "ntf_hals", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
+           "cpu_threads"]
 
 
 @dataclass
@@ -281,6 +282,31 @@ def cp_reconstruct(factors, weights=None) -> np.ndarray:
     A, B, C = (np.asarray(f, dtype=float) for f in factors)
     lam = np.ones(A.shape[1]) if weights is None else np.asarray(weights, dtype=float)
     return np.einsum("ir,jr,kr,r->ijk", A, B, C, lam)
+
+
+def core_consistency(X, factors, weights=None) -> float:
+    """The core consistency diagnostic of a CP model (CORCONDIA; Bro & Kiers 2003, eq. 6), in percent.
+
+    The least-squares Tucker core of ``X`` given the CP factors, ``G = X ×₁ A⁺ ×₂ B⁺ ×₃ C⁺``, is
+    compared with the superdiagonal core ``T`` a true CP structure would give::
+
+        CORCONDIA = 100 · (1 − ‖G − T‖²_F / R).
+
+    It stays near 100 while every component is a real trilinear structure and falls (often below 0)
+    once extra components only split or mix real ones: the usual way to choose a PARAFAC rank. The
+    weights are folded into the first mode's factor.
+    """
+    A, B, C = (np.asarray(f, dtype=float) for f in factors)
+    if weights is not None:
+        A = A * np.asarray(weights, dtype=float)[None, :]
+    X = np.asarray(X, dtype=float)
+    R = A.shape[1]
+    G = np.tensordot(np.linalg.pinv(A), X, axes=(1, 0))                 # (R, J, K)
+    G = np.tensordot(G, np.linalg.pinv(B), axes=(1, 1))                 # (R, K, R)
+    G = np.tensordot(G, np.linalg.pinv(C), axes=(1, 1))                 # (R, R, R): [a, b, c]
+    T = np.zeros((R, R, R))
+    T[np.arange(R), np.arange(R), np.arange(R)] = 1.0
+    return float(100.0 * (1.0 - ((G - T) ** 2).sum() / R))
 
 
 def factor_similarity(factors_a, factors_b) -> float:
