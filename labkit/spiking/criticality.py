@@ -45,7 +45,8 @@ def branching_factor(spikes: torch.Tensor, pre, post, *, window: int = 4, margin
     t_idx = torch.arange(lo, hi, device=dev)
     back = c[:, t_idx] - c[:, t_idx - window]                  # counts in [t - w, t)
     fwd = c[:, t_idx + 1 + window] - c[:, t_idx + 1]           # counts in [t + 1, t + 1 + w)
-    adj = torch.sparse_coo_tensor(torch.stack([post, pre]), torch.ones_like(pre, dtype=torch.float32), (n, n)).coalesce()
+    adj = torch.sparse_coo_tensor(torch.stack([post, pre]), torch.ones_like(pre, dtype=torch.float32), (n, n),
+                                  check_invariants=False).coalesce()
     # ancestors of n: sum over its presynaptic j of back[j]; descendants: sum over postsynaptic i of fwd[i]
     anc = torch.sparse.mm(adj, back.reshape(-1, n).T).T.reshape(back.shape)
     desc = torch.sparse.mm(adj.T.coalesce(), fwd.reshape(-1, n).T).T.reshape(fwd.shape)

@@ -70,18 +70,26 @@ def branching_figure(histories: dict) -> go.Figure:
     return fig
 
 
-def activity_figure(histories: dict, input_per_ms: float, n_neurons: int) -> go.Figure:
-    """Liquid spikes per ms during plasticity against the input's: the astrocyte's set point."""
+def activity_figure(histories: dict, *, smooth: int = 20) -> go.Figure:
+    """Liquid spikes per ms during plasticity (running mean over ``smooth`` samples) against the
+    input's: the astrocyte pulls the liquid's activity towards its input's."""
     fig = go.Figure()
+    inp = None
     for kind, h in histories.items():
-        r = np.asarray(h["rate_hz"]) * n_neurons / 1000.0
-        fig.add_trace(go.Scatter(x=np.arange(1, len(r) + 1), y=r, mode="lines", name=KIND_NAMES.get(kind, kind),
-                                 line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=1.5)))
-    fig.add_hline(y=input_per_ms, line_dash="dot", line_color=COLORS[2], annotation_text="input spikes per ms",
-                  annotation_position="top left")
+        r = np.asarray(h.get("liquid_per_ms", []), dtype=float)
+        if not r.size:
+            continue
+        k = max(1, min(smooth, r.size))
+        rm = np.convolve(r, np.ones(k) / k, mode="valid")
+        fig.add_trace(go.Scatter(x=np.arange(k, r.size + 1), y=rm, mode="lines", name=KIND_NAMES.get(kind, kind),
+                                 line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
+        inp = float(np.mean(h["input_per_ms"]))
+    if inp is not None:
+        fig.add_hline(y=inp, line_dash="dot", line_color=COLORS[2], annotation_text="input spikes per ms",
+                      annotation_position="top left")
     fig.update_yaxes(type="log")
-    fig.update_layout(title="Liquid activity during plasticity (the astrocyte pulls it to the input's)",
-                      xaxis_title="plasticity sample", yaxis_title="liquid spikes per ms (log)")
+    fig.update_layout(title="Liquid activity during plasticity (the astrocyte pulls it towards the input's)",
+                      xaxis_title="plasticity samples shown (20 ms each)", yaxis_title="liquid spikes per ms (log)")
     return fig
 
 

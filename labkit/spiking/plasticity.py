@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-from labkit.spiking.population import Synapses, repeat_each
+from labkit.spiking.population import Synapses
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ class AstroSTDP:
     """STDP, optionally with NALSM's astrocyte, as an ``on_step`` hook of :meth:`LIFNetwork.run`.
 
     weight: the weights to modify in place, (nnz,) shared (then batch must be 1) or (B, nnz).
+    Every step gathers, for the sources that spiked, their padded rows of outgoing synapses and,
+    for the liquid neurons that spiked, their rows of incoming synapses (:meth:`Synapses.tables`),
+    so the work is proportional to the spikes times the degrees, for the whole batch at once.
     """
 
     def __init__(self, syn: Synapses, weight: torch.Tensor, n_res: int, excitatory, *, batch: int = 1,
@@ -93,20 +96,27 @@ class AstroSTDP:
             raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample weights (batch, nnz).")
         if weight.ndim == 2 and weight.shape[0] != batch:
             raise ValueError(f"per-sample weights must have batch={batch} rows, got shape {tuple(weight.shape)}.")
+        if weight.shape[-1] != syn.nnz or not weight.is_contiguous():
+            raise ValueError(f"weight must be a contiguous tensor with {syn.nnz} synapses in its last dimension, got shape {tuple(weight.shape)}.")
         dev = weight.device
         self.syn, self.n_res, self.batch, self.stdp, self.astro = syn, n_res, batch, stdp, astro
         self.w = weight
         self.w_flat = weight.view(-1)
         self.lo, self.hi = weight_bounds(syn, n_res, excitatory, stdp.w_max)
-        self.inh = torch.zeros(syn.n_src, dtype=torch.bool, device=dev)
+        self.inh = torch.zeros(syn.n_src + 1, dtype=torch.bool, device=dev)
         self.inh[:n_res] = ~torch.as_tensor(excitatory, dtype=torch.bool, device=dev)
+        self.tab = syn.tables()
+        self.in_inh = self.inh[self.tab["in_pre"]]            # (n_post, D_in): presynaptic neuron inhibitory
         self.decay = math.exp(-dt / stdp.tau_trace)
         self.reset()
 
-    def reset(self) -> None:
-        """Start a new sample: zero traces, astrocyte and learning rates back to their initial values."""
+    def reset(self, traces: bool = True) -> None:
+        """Start a new sample: astrocyte and learning rates back to their initial values, and the
+        traces zeroed unless ``traces=False`` (the official initialisation loop keeps them)."""
         dev = self.w.device
-        self.x = torch.zeros(self.batch * self.syn.n_src, device=dev)  # traces, flat (b * n_src + j)
+        if traces or not hasattr(self, "x"):
+            # traces, flat (b * (n_src + 1) + j); slot n_src of every sample stays 0 (padding)
+            self.x = torch.zeros(self.batch * (self.syn.n_src + 1), device=dev)
         self.eta = self.stdp.eta
         self.a = torch.full((self.batch,), self.stdp.eta, device=dev)
         if self.astro is not None:
@@ -114,13 +124,14 @@ class AstroSTDP:
             self.bias = self.stdp.eta * (1.0 + self.astro.bias_offset)
 
     def __call__(self, t, res_src, res_b, in_src, in_b) -> None:
-        src = res_src if in_src is None else torch.cat([res_src, in_src])
-        b = res_b if in_b is None else torch.cat([res_b, in_b])
-        n_src = self.syn.n_src
-        if src.numel():
-            self._update(src, b, res_src, res_b)
+        s1 = self.syn.n_src + 1
+        has_in = in_src is not None and in_src.numel() > 0
+        if res_src.numel() or has_in:
+            self._update(res_src, res_b, in_src if has_in else None, in_b if has_in else None)
             # traces: x <- decay * (x + a s)
-            self.x.index_add_(0, b * n_src + src, torch.full(src.shape, self.stdp.a_trace, device=src.device))
+            for src, b in ((res_src, res_b), (in_src, in_b)) if has_in else ((res_src, res_b),):
+                if src.numel():
+                    self.x.index_add_(0, b * s1 + src, torch.full(src.shape, self.stdp.a_trace, device=src.device))
         self.x.mul_(self.decay)
         if self.astro is not None:
             if self.batch == 1:
@@ -136,25 +147,36 @@ class AstroSTDP:
             self.eta *= self.stdp.lr_decay
             self.a *= self.stdp.lr_decay
 
-    def _update(self, src, b, post_i, post_b) -> None:
-        syn, n_src, nnz = self.syn, self.syn.n_src, self.syn.nnz
-        # pre-after-post, on the outgoing synapses of every spiking source:
-        # lr_pre = -A (excitatory or input source) or +eta (inhibitory), times the target's trace
-        e1, len1 = syn.outgoing(src)
-        b1 = repeat_each(b, len1, e1.numel())
-        a1 = self.a.index_select(0, b1)
-        lr_pre = torch.where(self.inh.index_select(0, syn.pre.index_select(0, e1)), self.eta, -a1)
-        d1 = lr_pre * self.x.index_select(0, b1 * n_src + syn.post.index_select(0, e1))
-        # post-after-pre, on the incoming synapses of every spiking liquid neuron:
-        # lr_post = +eta (excitatory or input source) or -A (inhibitory), times the source's trace
-        e2, len2 = syn.incoming(post_i)
-        b2 = repeat_each(post_b, len2, e2.numel())
-        pre2 = syn.pre.index_select(0, e2)
-        lr_post = torch.where(self.inh.index_select(0, pre2), -self.a.index_select(0, b2), self.eta)
-        d2 = lr_post * self.x.index_select(0, b2 * n_src + pre2)
-        e = torch.cat([e1, e2])
-        pos = e if self.w.ndim == 1 else torch.cat([b1, b2]) * nnz + e
-        self.w_flat.index_add_(0, pos, torch.cat([d1, d2]))
-        clipped = torch.minimum(torch.maximum(self.w_flat.index_select(0, pos), self.lo.index_select(0, e)),
-                                self.hi.index_select(0, e))
-        self.w_flat.index_copy_(0, pos, clipped)
+    def _update(self, res_src, res_b, in_src, in_b) -> None:
+        tab, nnz, s1, n = self.tab, self.syn.nnz, self.syn.n_src + 1, self.syn.n_post
+        per_sample = self.w.ndim == 2
+        blocks = []   # (synapse ids, weight positions, weight changes)
+
+        def pos_of(e, b):
+            return e + (b * nnz).unsqueeze(1) if per_sample else e
+
+        # pre-after-post, on the outgoing synapses of every spiking source: lr = -A for an
+        # excitatory or input source, +eta for an inhibitory one, times the target's trace
+        for src, b, sfx, first in ((res_src, res_b, "", 0), (in_src, in_b, "_in", n)):
+            if src is None or src.numel() == 0:
+                continue
+            rows = src - first
+            lr = torch.where(self.inh.index_select(0, src), self.eta, -self.a.index_select(0, b)).unsqueeze(1)
+            e = tab["out_e" + sfx].index_select(0, rows)
+            tr = tab["out_post_tr" + sfx].index_select(0, rows)
+            tr += (b * s1).unsqueeze(1)
+            blocks.append((e, pos_of(e, b), self.x.take(tr).mul_(lr)))
+        # post-after-pre, on the incoming synapses of every spiking liquid neuron: lr = +eta for an
+        # excitatory or input source, -A for an inhibitory one, times the source's trace
+        if res_src.numel():
+            e = tab["in_e"].index_select(0, res_src)
+            tr = tab["in_pre"].index_select(0, res_src)
+            tr += (res_b * s1).unsqueeze(1)
+            lr = torch.where(self.in_inh.index_select(0, res_src), -self.a.index_select(0, res_b).unsqueeze(1), self.eta)
+            blocks.append((e, pos_of(e, res_b), self.x.take(tr).mul_(lr)))
+        for _, pos, d in blocks:
+            self.w_flat.scatter_add_(0, pos.view(-1), d.view(-1))
+        for e, pos, _ in blocks:   # clip after all changes of the step, as the official code does
+            pos = pos.view(-1)
+            e = e.view(-1)
+            self.w_flat.scatter_(0, pos, torch.clamp(self.w_flat.take(pos), self.lo.take(e), self.hi.take(e)))

@@ -3,8 +3,8 @@
 The membrane of neuron ``i`` (potential relative to rest, in mV) follows the current-based LIF model
 used by the NALSM liquid (Ivanov & Michmizos 2021, eq. 1; Maass, Natschläger & Markram 2002)::
 
-    tau_m dv_i/dt = -v_i + tau_m * I_i(t),       spike when v_i >= v_th, then v_i = v_reset
-                                                  and held there for t_ref (absolute refractoriness)
+    tau_m dv_i/dt = -v_i + tau_m * I_i(t),       spike when v_i >= v_th, then v_i = v_reset,
+                                                  and refractory for t_ref
     tau_syn dI_i/dt = -I_i + sum_j w_ij sum_k delta(t - t_j^k - dt)
 
 integrated exactly over each step ``dt`` for the linear parts: ``v <- v exp(-dt/tau_m) + I`` where
@@ -12,16 +12,20 @@ integrated exactly over each step ``dt`` for the linear parts: ``v <- v exp(-dt/
 targets at step ``t + 1`` (one step of synaptic delay). With ``tau_syn = 0`` the synapses are
 instantaneous (delta currents): each spike moves the target's potential by ``w_ij`` mV.
 
-Synapses are stored per presynaptic source in compressed sparse rows: the synapses of source ``j``
-are a contiguous range. A step touches only the ranges of the sources that spiked (event-driven),
-so its cost grows with the number of synaptic events, not with ``N^2``. When the out-degree is a
-large fraction of the population, dense weight rows are gathered instead, which is faster there:
-:func:`Synapses.from_edges` picks the layout.
+Refractoriness comes in the two forms found in the literature: ``"clamp"`` holds the potential at
+``v_reset`` for ``t_ref`` (Brian2's ``unless refractory``, Maass et al. 2002); ``"block"`` lets the
+potential integrate its inputs but forbids a spike (the NALSM official code, ``NALSM_LIF_v1.py``).
+
+Synapses are stored per presynaptic source in compressed sparse rows (for plasticity) and, for
+simulation, as a padded table ("ELL"): row ``j`` lists the targets and weights of source ``j``,
+padded to the largest out-degree with a sink column that no neuron reads. A step gathers the rows
+of the sources that spiked and scatters them onto the targets in one ``scatter_add_``, so its cost
+grows with the number of synaptic events, not with ``N^2``. Input spike trains through frozen
+weights are turned into currents for many steps at once by one matrix product.
 
 Everything is batched: ``B`` independent copies of the network (one per input sample) advance
-together as tensor operations on the device. Refractoriness is event-driven too: the neurons that
-spiked during the last ``t_ref`` are held at reset by index, so a step costs a handful of dense
-passes over ``B x N`` plus work proportional to the spikes.
+together as tensor operations on the device, and each step runs a fixed handful of operations
+(no Python loop over neurons, samples or synapses).
 """
 from __future__ import annotations
 
@@ -33,12 +37,29 @@ from typing import Callable
 import numpy as np
 import torch
 
-# Above this fraction of dense out-degree, gathering dense weight rows beats the padded table
-# (measured on a 2-core CPU: ELL wins below ~5% density at N = 4,000, dense rows above).
-DENSE_ROW_THRESHOLD = 0.06
-# With a dense matrix at hand, a step uses one matrix product when synaptic events * MATMUL_RATIO
-# exceed B * n_src * n_post (an event costs a few scattered writes, a product term one fused FMA).
-MATMUL_RATIO = 300
+REFRACTORY_MODES = ("clamp", "block")
+SINKS = 16  # sink columns per sample that absorb the padding of the synapse table
+# The step loop issues many small operations: on a CPU, splitting each over threads costs more
+# in synchronisation than it saves (and much more on a busy machine), so the loops run on one
+# thread and restore the caller's setting afterwards.
+LOOP_THREADS = 1
+
+
+class _loop_threads:
+    def __init__(self, device):
+        self.cpu = torch.device(device).type == "cpu"
+
+    def __enter__(self):
+        if self.cpu:
+            self.saved = torch.get_num_threads()
+            if self.saved != LOOP_THREADS:
+                torch.set_num_threads(LOOP_THREADS)
+        return self
+
+    def __exit__(self, *exc):
+        if self.cpu and self.saved != LOOP_THREADS:
+            torch.set_num_threads(self.saved)
+        return False
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,7 @@ class LIFPopulation:
     t_ref: float = 2.0
     tau_syn: float = 1.0
     dt: float = 1.0
+    refractory: str = "clamp"
 
     def __post_init__(self):
         if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 1:
@@ -68,6 +90,8 @@ class LIFPopulation:
             raise ValueError(f"tau_syn and t_ref must be non-negative, got tau_syn={self.tau_syn}, t_ref={self.t_ref}.")
         if not self.v_reset < self.v_th:
             raise ValueError(f"v_reset must lie below v_th, got v_reset={self.v_reset}, v_th={self.v_th}.")
+        if self.refractory not in REFRACTORY_MODES:
+            raise ValueError(f"refractory must be one of {REFRACTORY_MODES}, got {self.refractory!r}.")
 
     @property
     def decay_m(self) -> float:
@@ -119,8 +143,7 @@ class Synapses:
     by target, for plasticity rules that act on a neuron's incoming synapses.
     """
 
-    def __init__(self, pre: torch.Tensor, post: torch.Tensor, weight: torch.Tensor, n_src: int, n_post: int,
-                 dense: torch.Tensor | None = None):
+    def __init__(self, pre: torch.Tensor, post: torch.Tensor, weight: torch.Tensor, n_src: int, n_post: int):
         self.pre, self.post, self.weight = pre, post, weight
         self.n_src, self.n_post = int(n_src), int(n_post)
         dev = post.device
@@ -129,34 +152,24 @@ class Synapses:
         self.in_edges = torch.argsort(post, stable=True)
         in_deg = torch.bincount(post, minlength=self.n_post)
         self.in_indptr = torch.cat([torch.zeros(1, dtype=torch.long, device=dev), torch.cumsum(in_deg, 0)])
-        self.dense = dense  # optional (n_src, n_post) weight matrix, for dense rows or batched products
-        self.rows = dense is not None  # propagate single spikes as dense rows
+        self._ell = None
+        self._tables = None
 
     @classmethod
     def from_edges(cls, pre, post, weight, n_src: int, n_post: int, *, device="cpu",
-                   dtype=torch.float32, layout: str = "auto") -> "Synapses":
-        """Build the table from edge lists (``pre[e] -> post[e]`` with ``weight[e]``).
-
-        ``layout``: "sparse" (event-driven over the synapse list), "dense" (also a dense weight
-        matrix whose rows are gathered per spike) or "auto" (dense when the mean out-degree exceeds
-        ``DENSE_ROW_THRESHOLD * n_post``).
-        """
+                   dtype=torch.float32) -> "Synapses":
+        """Build the table from edge lists (``pre[e] -> post[e]`` with ``weight[e]``)."""
         pre = torch.as_tensor(np.asarray(pre), dtype=torch.long)
         post = torch.as_tensor(np.asarray(post), dtype=torch.long)
         weight = torch.as_tensor(np.asarray(weight), dtype=dtype)
         if not (pre.shape == post.shape == weight.shape) or pre.ndim != 1:
             raise ValueError(f"pre, post and weight must be 1-D arrays of one length, got shapes {tuple(pre.shape)}, {tuple(post.shape)}, {tuple(weight.shape)}.")
         if n_src < 1 or n_post < 1:
-            raise ValueError(f"n_src and n_post must be positive, got {n_src} and {n_post}.")
+            raise ValueError(f"n_src and n_post must be positive, got {n_src} and {n_post}: an empty network cannot be wired.")
         if pre.numel() and (pre.min() < 0 or pre.max() >= n_src or post.min() < 0 or post.max() >= n_post):
             raise ValueError(f"edge indices out of range: pre must lie in [0, {n_src}) and post in [0, {n_post}).")
-        if layout not in ("auto", "sparse", "dense"):
-            raise ValueError(f"layout must be 'auto', 'sparse' or 'dense', got {layout!r}.")
         order = torch.argsort(pre * n_post + post)
-        syn = cls(pre[order].to(device), post[order].to(device), weight[order].to(device), n_src, n_post)
-        if layout == "dense" or (layout == "auto" and pre.numel() / n_src > DENSE_ROW_THRESHOLD * n_post):
-            syn.dense, syn.rows = syn.to_dense(), True
-        return syn
+        return cls(pre[order].to(device), post[order].to(device), weight[order].to(device), n_src, n_post)
 
     @property
     def nnz(self) -> int:
@@ -170,7 +183,7 @@ class Synapses:
         """The same wiring with another weight vector (shares the index arrays)."""
         other = object.__new__(Synapses)
         other.__dict__.update(self.__dict__)
-        other.weight, other.dense, other.rows = weight, None, False
+        other.weight, other._ell = weight, None
         return other
 
     def to_dense(self, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -183,6 +196,78 @@ class Synapses:
     def edges(self):
         """``(pre, post, weight)`` of the synapses, as tensors."""
         return self.pre, self.post, self.weight
+
+    def ell(self, src_stop: int | None = None, sinks: int = SINKS):
+        """The padded table of sources ``0..src_stop-1``: ``(targets, weights)``, each
+        ``(src_stop, max out-degree)``. Padding has weight 0 and points at the sink columns
+        ``n_post .. n_post + sinks - 1`` in turn (spread over many addresses, because thousands of
+        additions onto one address serialise). Cached, and rebuilt when the weights change."""
+        src_stop = self.n_src if src_stop is None else int(src_stop)
+        key = (src_stop, sinks, self.weight._version, self.weight.data_ptr())
+        if self._ell is None or self._ell[0] != key:
+            dev = self.post.device
+            deg = self.out_degree[:src_stop]
+            width = max(int(deg.max()) if deg.numel() else 0, 1)
+            n_e = int(self.indptr[src_stop])
+            pre = self.pre[:n_e]
+            slot = torch.arange(n_e, device=dev) - self.indptr.index_select(0, pre)
+            sink = self.n_post + torch.arange(width, device=dev) % sinks
+            tgt = sink.repeat(src_stop, 1)
+            w = torch.zeros((src_stop, width), dtype=self.weight.dtype, device=dev)
+            tgt[pre, slot] = self.post[:n_e]
+            w[pre, slot] = self.weight[:n_e]
+            self._ell = (key, tgt, w)
+        return self._ell[1], self._ell[2]
+
+    def invalidate(self) -> None:
+        """Forget cached layouts (after the weights changed in place)."""
+        self._ell = None
+
+    def tables(self, sinks: int = SINKS) -> dict:
+        """Padded synapse-id tables for plasticity and per-sample weights (cached; wiring only):
+
+        ``out_e`` (n_post, D_out): the synapse ids of each population source, padded with id 0;
+        ``out_post``: their targets, padding at the sink columns ``n_post ..`` (propagation);
+        ``out_post_tr``: their targets, padding at ``n_src`` (an always-zero trace slot);
+        ``out_e_in``, ``out_post_in``, ``out_post_tr_in``: the same for the input channels
+        (sources ``n_post..n_src-1``, rows indexed from 0), whose out-degree differs;
+        ``in_e`` (n_post, D_in): the synapse ids onto each target, padded with id 0;
+        ``in_pre``: their sources, padding at ``n_src``.
+        """
+        if self._tables is not None and self._tables[0] == sinks:
+            return self._tables[1]
+        dev = self.post.device
+
+        def pad(rows, n_rows, ids, fill_row):
+            lengths = torch.bincount(rows, minlength=n_rows)
+            width = max(int(lengths.max()) if lengths.numel() else 0, 1)
+            start = torch.cumsum(lengths, 0) - lengths
+            order = torch.argsort(rows, stable=True)
+            r = rows[order]
+            slot = torch.arange(r.numel(), device=dev) - start.index_select(0, r)
+            out = {}
+            for name, (vals, fill) in ids.items():
+                t = fill(width).repeat(n_rows, 1)
+                t[r, slot] = vals[order]
+                out[name] = t
+            return out
+
+        e = torch.arange(self.nnz, device=dev)
+        zero = lambda w: torch.zeros(w, dtype=torch.long, device=dev)
+        sink = lambda w: self.n_post + torch.arange(w, device=dev) % sinks
+        trace0 = lambda w: torch.full((w,), self.n_src, dtype=torch.long, device=dev)
+        tab = {}
+        n_rec = int(self.indptr[self.n_post])      # sources 0..n_post-1 (the population) come first
+        for suffix, sl, first, n_rows in (("", slice(0, n_rec), 0, self.n_post),
+                                          ("_in", slice(n_rec, self.nnz), self.n_post, self.n_src - self.n_post)):
+            if n_rows == 0:
+                continue
+            part = pad(self.pre[sl] - first, n_rows, {"out_e": (e[sl], zero), "out_post": (self.post[sl], sink),
+                                                       "out_post_tr": (self.post[sl], trace0)}, None)
+            tab.update({k + suffix: v for k, v in part.items()})
+        tab.update(pad(self.post, self.n_post, {"in_e": (e, zero), "in_pre": (self.pre, trace0)}, None))
+        self._tables = (sinks, tab)
+        return tab
 
     def outgoing(self, src: torch.Tensor):
         """Synapse ids of the sources ``src`` (concatenated) and how many each source has."""
@@ -197,40 +282,30 @@ class Synapses:
         return self.in_edges.index_select(0, idx), lengths
 
     def propagate(self, src: torch.Tensor, batch: torch.Tensor | None, out: torch.Tensor,
-                  weight: torch.Tensor | None = None) -> None:
-        """Add the weights of the spikes ``(batch[e], src[e])`` onto ``out`` (flat, ``B * n_post``).
+                  weight: torch.Tensor | None = None, stride: int | None = None, inputs: bool = False) -> None:
+        """Add the weights of the spikes ``(batch[e], src[e])`` onto ``out``: flat, ``stride`` entries
+        per sample (``n_post + SINKS`` by default; the sink columns absorb padding). ``inputs``: the
+        sources are input channels (ids ``n_post..n_src-1``), not population neurons.
 
-        ``batch=None`` means every spike belongs to sample 0. ``weight`` may be a per-sample table
-        ``(B, nnz)`` (plastic synapses, one copy per sample).
+        ``batch=None`` means every spike belongs to sample 0. ``weight`` (nnz,) or per sample
+        ``(B, nnz)`` overrides the stored weights (plastic synapses).
         """
         if src.numel() == 0:
             return
-        if weight is None and self.dense is not None:
-            n_b = out.numel() // self.n_post
-            events = src.numel() * self.nnz / self.n_src
-            if batch is not None and events * MATMUL_RATIO > n_b * self.n_src * self.n_post:
-                # many spikes: one dense product (B, n_src) @ (n_src, n_post) beats per-spike work
-                s = torch.zeros(n_b * self.n_src, dtype=self.dense.dtype, device=out.device)
-                s.index_fill_(0, batch * self.n_src + src, 1.0)
-                out.view(n_b, self.n_post).addmm_(s.view(n_b, self.n_src), self.dense)
-                return
-            if self.rows:
-                rows = self.dense.index_select(0, src)
-                if batch is None:
-                    out[: self.n_post] += rows.sum(0)
-                else:
-                    out.view(-1, self.n_post).index_add_(0, batch, rows)
-                return
-        e, lengths = self.outgoing(src)
-        tgt = self.post.index_select(0, e)
-        if weight is None:
-            vals = self.weight.index_select(0, e)
-        else:
-            be = repeat_each(batch, lengths, e.numel()) if batch is not None else torch.zeros_like(e)
-            vals = weight.reshape(-1).index_select(0, be * self.nnz + e)
+        stride = self.n_post + SINKS if stride is None else stride
+        tab = self.tables()
+        if inputs:
+            src = src - self.n_post
+        sfx = "_in" if inputs else ""
+        e = tab["out_e" + sfx].index_select(0, src)
+        tgt = tab["out_post" + sfx].index_select(0, src)
+        w = self.weight if weight is None else weight
+        if w.ndim == 2 and batch is not None:
+            e += (batch * self.nnz).unsqueeze(1)
+        vals = w.reshape(-1).take(e)
         if batch is not None:
-            tgt = tgt + repeat_each(batch * self.n_post, lengths, e.numel())
-        out.index_add_(0, tgt, vals)
+            tgt += (batch * stride).unsqueeze(1)
+        out.scatter_add_(0, tgt.view(-1), vals.view(-1).to(out.dtype))
 
 
 @dataclass
@@ -266,8 +341,18 @@ class SpikeRecord:
         return self.n_spikes / (self.batch * self.n_neurons * self.n_steps * self.dt) * 1000.0
 
 
+def _to_record(flats: list, n_steps: int, batch: int, n: int, stride: int, dt: float, dev) -> SpikeRecord:
+    if flats:
+        flat = torch.cat(flats)
+        lengths = torch.tensor([f.numel() for f in flats], device=dev)
+        tt = segment_ids(lengths, int(lengths.sum())) if flat.numel() else flat
+    else:
+        flat = tt = torch.zeros(0, dtype=torch.long, device=dev)
+    return SpikeRecord(t=tt, b=flat // stride, n=flat % stride, n_steps=n_steps, batch=batch, n_neurons=n, dt=dt)
+
+
 class LIFNetwork:
-    """A recurrent LIF population driven by input spike trains and/or external Poisson events.
+    """A recurrent LIF population driven by input spike trains, external currents and/or Poisson events.
 
     ``synapses`` has sources ``0..N-1`` (the population) followed by ``n_inputs`` input channels.
     """
@@ -278,82 +363,185 @@ class LIFNetwork:
         self.pop, self.syn, self.device = pop, synapses, torch.device(device)
         self.n_inputs = synapses.n_src - pop.n
 
+    def _check(self, n_steps, batch, inputs, current, poisson_rate, weight):
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}.")
+        if inputs is not None and (inputs.ndim != 3 or tuple(inputs.shape) != (n_steps, batch, self.n_inputs)):
+            raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, {self.n_inputs}), got {tuple(inputs.shape)}.")
+        if current is not None and (current.ndim != 3 or tuple(current.shape) != (n_steps, batch, self.pop.n)):
+            raise ValueError(f"current must have shape (n_steps, batch, n_neurons) = ({n_steps}, {batch}, {self.pop.n}), got {tuple(current.shape)}.")
+        if not poisson_rate >= 0:
+            raise ValueError(f"poisson_rate must be non-negative (Hz), got {poisson_rate}.")
+        if weight is not None and not (tuple(weight.shape) == (self.syn.nnz,) or tuple(weight.shape) == (batch, self.syn.nnz)):
+            raise ValueError(f"weight must have shape (nnz,) or (batch, nnz) = ({batch}, {self.syn.nnz}), got {tuple(weight.shape)}.")
+
     def run(self, n_steps: int, batch: int = 1, *, inputs: torch.Tensor | None = None,
-            poisson_rate: float = 0.0, poisson_weight: float = 0.0, seed: int = 0,
-            weight: torch.Tensor | None = None, on_step: Callable | None = None,
-            record: bool = True) -> SpikeRecord:
+            current: torch.Tensor | None = None, poisson_rate: float = 0.0, poisson_weight: float = 0.0,
+            seed: int = 0, weight: torch.Tensor | None = None, on_step: Callable | None = None,
+            record: bool = True, chunk: int = 64) -> SpikeRecord:
         """Simulate ``n_steps`` steps of ``batch`` independent copies from rest.
 
         inputs: (n_steps, batch, n_inputs) spike trains of the input channels (bool or 0/1).
+        current: (n_steps, batch, N) external input (mV added to the synaptic input of each step).
         poisson_rate, poisson_weight: every neuron also receives independent Poisson events at this
-            rate (Hz), each moving its current by ``poisson_weight`` mV (drawn as a Poisson number of
-            events per step scattered uniformly: exactly independent Poisson counts per neuron).
-        weight: optional per-sample weights (batch, nnz) overriding ``synapses.weight``.
+            rate (Hz), each moving its input by ``poisson_weight`` mV (a Poisson number of events for
+            the whole run, scattered uniformly over steps, samples and neurons: exactly independent
+            Poisson counts per neuron and step).
+        weight: weights overriding ``synapses.weight``: (nnz,) or per sample (batch, nnz).
         on_step(t, res_src, res_b, in_src, in_b): called after each step with the spikes emitted
-            (population) and received (inputs); plasticity rules hook in here.
+            (population) and received (inputs); plasticity rules hook in here and may change
+            ``weight`` in place.
+        chunk: steps of input current computed per matrix product (memory: chunk * batch * N floats).
+
+        Frozen weights and no hook take the fast path (padded table, one scatter per step); the
+        general path walks the synapse list so that weights may change between steps.
         """
-        pop, n = self.pop, self.pop.n
-        if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        if not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch!r}.")
-        if inputs is not None:
-            if inputs.ndim != 3 or tuple(inputs.shape) != (n_steps, batch, self.n_inputs):
-                raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, {self.n_inputs}), got {tuple(inputs.shape)}.")
-            inputs = inputs.to(self.device, torch.bool)
-        elif self.n_inputs and poisson_rate == 0:
-            pass  # the inputs stay silent
-        if poisson_rate < 0:
-            raise ValueError(f"poisson_rate must be non-negative (Hz), got {poisson_rate}.")
+        self._check(n_steps, batch, inputs, current, poisson_rate, weight)
         dev = self.device
-        gen = torch.Generator(device=dev).manual_seed(int(seed))
-        np_rng = np.random.default_rng(int(seed))
-        v = torch.zeros(batch * n, device=dev)
-        i_syn = torch.zeros(batch * n, device=dev) if pop.tau_syn > 0 else None
-        drive = torch.zeros(batch * n, device=dev)
-        decay_m, decay_s = pop.decay_m, pop.decay_syn
-        lam = poisson_rate * pop.dt / 1000.0 * batch * n
+        if inputs is not None:
+            inputs = inputs.to(dev)
+        if current is not None:
+            current = current.to(dev)
+        events = self._poisson_events(n_steps, batch, poisson_rate, seed, self.pop.n + SINKS)
+        with _loop_threads(dev):
+            if weight is None and on_step is None:
+                return self._run_fast(n_steps, batch, inputs, current, events, poisson_weight, record, chunk)
+            return self._run_general(n_steps, batch, inputs, current, events, poisson_weight, weight, on_step, record)
+
+    def _poisson_events(self, n_steps, batch, rate, seed, stride):
+        """Per-step flat indices (b * stride + i) of external Poisson events, or None."""
+        if rate <= 0:
+            return None
+        n = self.pop.n
+        rng = np.random.default_rng(int(seed))
+        lam = rate * self.pop.dt / 1000.0 * batch * n
+        counts = rng.poisson(lam, size=n_steps)
+        gen = torch.Generator().manual_seed(int(seed))
+        flat = torch.randint(batch * n, (int(counts.sum()),), generator=gen)
+        flat = (flat // n) * stride + flat % n
+        return list(torch.split(flat.to(self.device), counts.tolist()))
+
+    def _input_current(self, inputs, t0, t1, batch, stride, dtype):
+        """Current (t1 - t0, batch, stride) from the input channels' spikes through frozen weights."""
+        n = self.pop.n
+        if self._w_in is None:
+            e0 = int(self.syn.indptr[n])
+            w_in = torch.zeros(self.n_inputs, stride, dtype=dtype, device=self.device)
+            w_in.index_put_((self.syn.pre[e0:] - n, self.syn.post[e0:]), self.syn.weight[e0:].to(dtype), accumulate=True)
+            self._w_in = w_in
+        x = inputs[t0:t1].reshape(-1, self.n_inputs).to(dtype)
+        return (x @ self._w_in).view(t1 - t0, batch, stride)
+
+    def _run_fast(self, n_steps, batch, inputs, current, events, ev_w, record, chunk):
+        pop, n, dev = self.pop, self.pop.n, self.device
+        stride = n + SINKS                               # sink columns per sample (padding targets)
+        dtype = self.syn.weight.dtype
+        tgt, w = self.syn.ell(n, SINKS)
+        v = torch.zeros(batch * stride, dtype=dtype, device=dev)
+        i_syn = torch.zeros_like(v) if pop.tau_syn > 0 else None
+        drive = torch.zeros_like(v)
+        drive2 = drive.view(batch, stride)
+        mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
+        dm, ds, v_th, v_reset = pop.decay_m, pop.decay_syn, pop.v_th, pop.v_reset
+        clamp = pop.refractory == "clamp"
         recent: deque = deque(maxlen=max(pop.ref_steps, 1))
-        prev = torch.zeros(0, dtype=torch.long, device=dev)  # flat indices (b * n + i) of the last step's spikes
+        self._w_in = None
+        use_inputs = inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[n]) < self.syn.nnz
+        ext = None
         flats = []
+        spk = torch.zeros(0, dtype=torch.long, device=dev)
+        for t in range(n_steps):
+            c = t % chunk
+            if c == 0 and (use_inputs or current is not None):
+                t1 = min(t + chunk, n_steps)
+                ext = self._input_current(inputs, t, t1, batch, stride, dtype) if use_inputs else \
+                    torch.zeros(t1 - t, batch, stride, dtype=dtype, device=dev)
+                if current is not None:
+                    ext[:, :, :n] += current[t:t1].to(dtype)
+            if ext is not None:
+                drive2.copy_(ext[c])
+            else:
+                drive.zero_()
+            if spk.numel():
+                if batch == 1:
+                    drive.scatter_add_(0, tgt.index_select(0, spk).view(-1), w.index_select(0, spk).view(-1))
+                else:
+                    i = spk % stride
+                    idx = tgt.index_select(0, i)
+                    idx += (spk - i).unsqueeze(1)
+                    drive.scatter_add_(0, idx.view(-1), w.index_select(0, i).view(-1))
+            if events is not None and events[t].numel():
+                drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
+            if i_syn is not None:
+                torch.add(drive, i_syn, alpha=ds, out=i_syn)
+                torch.add(i_syn, v, alpha=dm, out=v)
+            else:
+                torch.add(drive, v, alpha=dm, out=v)
+            if clamp:
+                for r in recent:
+                    v.index_fill_(0, r, v_reset)
+            torch.ge(v, v_th, out=mask)
+            if not clamp:
+                for r in recent:
+                    mask.index_fill_(0, r, False)
+            spk = mask.nonzero().view(-1)
+            v.index_fill_(0, spk, v_reset)
+            if pop.ref_steps:
+                recent.append(spk)
+            if record:
+                flats.append(spk)
+        return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
+
+    def _run_general(self, n_steps, batch, inputs, current, events, ev_w, weight, on_step, record):
+        pop, n, dev = self.pop, self.pop.n, self.device
+        stride = n + SINKS
+        dtype = self.syn.weight.dtype
+        v = torch.zeros(batch * stride, dtype=dtype, device=dev)
+        i_syn = torch.zeros_like(v) if pop.tau_syn > 0 else None
+        drive = torch.zeros_like(v)
+        drive2 = drive.view(batch, stride)
+        mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
+        dm, ds, v_th, v_reset = pop.decay_m, pop.decay_syn, pop.v_th, pop.v_reset
+        clamp = pop.refractory == "clamp"
+        recent: deque = deque(maxlen=max(pop.ref_steps, 1))
+        flats = []
+        spk = torch.zeros(0, dtype=torch.long, device=dev)
         for t in range(n_steps):
             drive.zero_()
-            if prev.numel():
-                if batch == 1:
-                    self.syn.propagate(prev, None, drive, weight)
-                else:
-                    self.syn.propagate(prev % n, prev // n, drive, weight)
+            if current is not None:
+                drive2[:, :n] += current[t].to(dtype)
+            res_src = spk % stride
+            res_b = spk // stride
+            if spk.numel():
+                self.syn.propagate(res_src, None if batch == 1 else res_b, drive, weight, stride)
             in_b = in_src = None
-            if inputs is not None:
+            if inputs is not None and self.n_inputs:
                 in_b, in_m = inputs[t].nonzero(as_tuple=True)
                 in_src = in_m + n
-                self.syn.propagate(in_src, None if batch == 1 else in_b, drive, weight)
-            if lam > 0:
-                k = int(np_rng.poisson(lam))
-                if k:
-                    drive.index_add_(0, torch.randint(batch * n, (k,), generator=gen, device=dev),
-                                     torch.full((k,), poisson_weight, device=dev))
+                self.syn.propagate(in_src, None if batch == 1 else in_b, drive, weight, stride, inputs=True)
+            if events is not None and events[t].numel():
+                drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
+            drive2[:, n:] = 0.0          # the sink columns absorbed padding of plastic weights
             if i_syn is not None:
-                i_syn.mul_(decay_s).add_(drive)
-                v.mul_(decay_m).add_(i_syn)
+                torch.add(drive, i_syn, alpha=ds, out=i_syn)
+                torch.add(i_syn, v, alpha=dm, out=v)
             else:
-                v.mul_(decay_m).add_(drive)
-            if pop.ref_steps and recent:
-                v.index_fill_(0, torch.cat(tuple(recent)), pop.v_reset)
-            spk = (v >= pop.v_th).nonzero().squeeze(1)
-            if spk.numel():
-                v.index_fill_(0, spk, pop.v_reset)
+                torch.add(drive, v, alpha=dm, out=v)
+            if clamp:
+                for r in recent:
+                    v.index_fill_(0, r, v_reset)
+            torch.ge(v, v_th, out=mask)
+            if not clamp:
+                for r in recent:
+                    mask.index_fill_(0, r, False)
+            spk = mask.nonzero().view(-1)
+            v.index_fill_(0, spk, v_reset)
             if pop.ref_steps:
                 recent.append(spk)
             if record:
                 flats.append(spk)
             if on_step is not None:
-                on_step(t, spk % n, spk // n, in_src, in_b)
-            prev = spk
-        if record and flats:
-            flat = torch.cat(flats)
-            lengths = torch.tensor([f.numel() for f in flats], device=dev)
-            tt = segment_ids(lengths, int(lengths.sum()))
-        else:
-            flat = tt = torch.zeros(0, dtype=torch.long, device=dev)
-        return SpikeRecord(t=tt, b=flat // n, n=flat % n, n_steps=n_steps, batch=batch, n_neurons=n, dt=pop.dt)
+                on_step(t, spk % stride, spk // stride, in_src, in_b)
+        return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
