@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from labkit.interp import codebook_fsm as cf
 from labkit.interp import dictionaries as dl
 from labkit.interp.superposition import (make_sparse_features, random_directions, train_toy_model,
-                                         toy_model_data, transcoder_target)
+                                         train_toy_models, toy_model_data, transcoder_target)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,15 +103,71 @@ def test_topk_sae_recovers_planted_features(small):
     assert torch.allclose(m.D_.norm(dim=1), torch.ones(128), atol=1e-5)
 
 
-def test_resampling_revives_dead_latents(small):
+def test_resampling_wins_back_features_lost_to_dead_latents(small):
     # With barely more latents (80) than features (64), latents that die or duplicate cost
-    # features; resampling them towards badly reconstructed inputs wins features back.
+    # features; resampling them towards badly reconstructed inputs (Bricken et al.) wins features back.
     kw = dict(k=4, steps=250, batch_size=256, lr=1e-2, seed=0)
-    on = dl.TopKSAE(80, resample=True, **kw).fit(small.X)
-    off = dl.TopKSAE(80, resample=False, **kw).fit(small.X)
+    on = dl.TopKSAE(80, revive="resample", **kw).fit(small.X)
+    off = dl.TopKSAE(80, revive=None, **kw).fit(small.X)
     assert on.n_resampled_ > 0 and off.n_resampled_ == 0
     gain = dl.recovery(on.D_, small.directions)["recovered"] - dl.recovery(off.D_, small.directions)["recovered"]
     assert gain >= 0.05
+
+
+def test_auxk_loss_trains_only_the_dead_latents(small):
+    # Gao et al. sec. 2.4: the k_aux most active dead latents reconstruct the residual; the aux
+    # loss reaches those latents (and b_pre), never the live ones.
+    m = dl.TopKSAE(96, k=4, k_aux=8, steps=30, batch_size=256, revive="auxk", seed=0).fit(small.X)
+    xn = ((small.X - m.mean_) / m.scale_)[:300]
+    dead = torch.zeros(96, dtype=torch.bool)
+    dead[:40] = True
+    _, _, aux = m._train_forward(xn, xn, dead)
+    assert float(aux) > 0
+    g_dec, g_enc = torch.autograd.grad(aux, [m.module_.W_dec, m.module_.W_enc])
+    assert float(g_dec[:40].abs().sum()) > 0 and float(g_dec[40:].abs().sum()) == 0
+    assert float(g_enc[40:].abs().sum()) == 0
+    _, _, none = m._train_forward(xn, xn, torch.zeros(96, dtype=torch.bool))
+    assert float(none) == 0
+
+
+def _dense_topk_loss(m, xn, k):
+    """The TopK SAE written densely, as Gao et al. do: the reference for the sparse path."""
+    mod = m.module_
+    pre = (xn - mod.b_pre) @ mod.W_enc.T + mod.b_enc
+    top = pre.topk(k, dim=1)
+    z = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
+    return (z @ mod.W_dec + mod.b_pre - xn).pow(2).sum(1).mean()
+
+
+def test_sparse_topk_path_equals_the_dense_formula(small):
+    m = dl.TopKSAE(96, k=5, steps=30, batch_size=256, revive=None, seed=0).fit(small.X)
+    xn = ((small.X - m.mean_) / m.scale_)[:300]
+    xh, fired, _ = m._train_forward(xn, xn, torch.zeros(96, dtype=torch.bool))
+    sparse = (xh - xn).pow(2).sum(1).mean()
+    grads = torch.autograd.grad(sparse, list(m.module_.parameters()))
+    dense = _dense_topk_loss(m, xn, 5)
+    ref = torch.autograd.grad(dense, list(m.module_.parameters()))
+    assert torch.allclose(sparse, dense, rtol=1e-5)
+    for g, r in zip(grads, ref):
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-6)
+    z = m.encode(small.X[:300])
+    assert bool(((z > 0).sum(1) <= 5).all()) and torch.equal(fired, (z > 0).any(0) | fired)
+
+
+def test_matching_pursuit_gram_recursion_equals_explicit_residuals(small):
+    m = dl.MatchingPursuitSAE(48, k=6, steps=20, batch_size=256, seed=0).fit(small.X)
+    xn = ((small.X - m.mean_) / m.scale_)[:200]
+    D, b = m.module_.W_dec.detach(), m.module_.b_pre.detach()
+    r, z = xn - b, torch.zeros(200, 48)
+    for _ in range(6):          # textbook matching pursuit on the residual itself
+        c = r @ D.T
+        j = c.argmax(1)
+        coef = torch.relu(c[torch.arange(200), j])
+        z[torch.arange(200), j] += coef
+        r = r - coef[:, None] * D[j]
+    with torch.no_grad():
+        _, z_fast, _ = m._forward(xn)
+    assert torch.allclose(z_fast, z, atol=1e-5)
 
 
 def test_matching_pursuit_encoder_is_exact_on_an_orthonormal_dictionary():
@@ -183,6 +240,8 @@ def test_codebook_bottleneck_straight_through_and_steering():
     (lambda: dl.VQCodebook(4, k=5), "k must be at most"),
     (lambda: dl.ReLUSAE(8, l1=-1.0), "l1"),
     (lambda: dl.SemiNMF(8, keep_fraction=2.0), "keep_fraction"),
+    (lambda: dl.ReLUSAE(8, revive="auxk"), "revive"),
+    (lambda: dl.make_methods(8, only=["sae"]), "only"),
 ])
 def test_bad_hyperparameters(make, word):
     with pytest.raises(ValueError, match=word):
@@ -200,3 +259,104 @@ def test_bad_activations():
     m.fit(torch.randn(20, 3))
     with pytest.raises(ValueError, match="3 columns"):
         m.encode(torch.zeros(5, 4))
+
+
+def test_every_method_behind_one_interface(small):
+    Y, G = transcoder_target(small, 24, seed=0)
+    models = dl.make_methods(96, k=4, steps=60, batch_size=256, seminmf_iter=20, seed=0)
+    rows = dl.compare(models, small.X, small.directions, Y=Y, out_directions=G, eval_samples=2000)
+    assert sorted(r["key"] for r in rows) == sorted(dl.METHODS)
+    for r, m in zip(rows, models.values()):
+        assert 0.0 <= r["recovered"] <= 1.0 and 0.0 <= r["mmcs"] <= 1.0 and r["dead"] <= 96
+        assert m.D_.shape == (96, 24 if m.needs_target else 32)
+        assert torch.allclose(m.D_.norm(dim=1), torch.ones(96), atol=1e-4)
+        Z = m.encode(small.X[:7])
+        assert Z.shape == (7, 96) and bool((Z >= 0).all())
+        assert torch.allclose(m.decode(Z), Z @ m.D_ + m.bias_, atol=1e-5)
+    by = {r["key"]: r for r in rows}
+    assert by["topk"]["l0"] <= 4 + 1e-9 and by["mp"]["l0"] <= 4 + 1e-9 and by["vq"]["l0"] <= 4 + 1e-9
+    # a planted truth far from the data is recovered by no method
+    far = torch.as_tensor(random_directions(64, 32, seed=123), dtype=torch.float32)
+    assert dl.recovery(models["topk"].D_, far)["recovered"] < 0.1
+
+
+def test_toy_models_train_as_one_batch():
+    # models of different sizes in one batch: each keeps only its own features, and a dense toy
+    # model stores no more features than neurons while a sparse one stores more
+    models = train_toy_models([3, 5, 5], 2, [0.05, 0.05, 1.0], steps=800, batch_size=256, seed=1)
+    assert [m.W.shape for m in models] == [(2, 3), (2, 5), (2, 5)]
+    assert len(models[0].represented()) == 3 and len(models[1].represented()) == 5
+    assert len(models[2].represented()) <= 3
+    assert models[1].loss[-100:].mean() < models[1].loss[:20].mean()
+    with pytest.raises(ValueError, match="one value per model"):
+        train_toy_models([3, 4], 2, [0.1, 0.1, 0.1], steps=1)
+
+
+# ---------------------------------------------------------------------------------------- the FSM
+def test_random_fsm_and_its_trajectories():
+    fsm = cf.random_fsm(25, 5, 5, seed=2)
+    assert fsm.successors.shape == (25, 5) and fsm.digits == 2
+    assert all(len(set(row)) == 5 for row in fsm.successors)
+    np.testing.assert_allclose(fsm.transition.sum(1), 1.0)
+    first = fsm.successors // 5                      # distinct next-digit distributions, as asked
+    hist = {tuple(np.bincount(r, minlength=5)) for r in first}
+    assert len(hist) == 25
+    assert fsm.spell(torch.tensor([0, 7, 24])).tolist() == [[0, 0], [1, 2], [4, 4]]
+    b = cf.fsm_batch(fsm, 50, 9, seed=3)
+    assert b.tokens.shape == (50, 18)
+    assert torch.equal(b.tokens.reshape(50, 9, 2), fsm.spell(b.states))
+    s = b.states.numpy()
+    assert all(s[i, t + 1] in fsm.successors[s[i, t]] for i in range(50) for t in range(8))
+    assert torch.equal(cf.fsm_batch(fsm, 50, 9, seed=3).tokens, b.tokens)
+    with pytest.raises(ValueError, match="n_edges"):
+        cf.random_fsm(10, 11, 4)
+    with pytest.raises(ValueError, match="distinct next-digit"):
+        cf.random_fsm(16, 1, 4)          # 16 states, but only 4 possible one-successor distributions
+
+
+@pytest.fixture(scope="module")
+def fsm_run():
+    fsm = cf.random_fsm(16, 4, 4, seed=0)
+    return cf.train_codebook_fsm(fsm, d_model=12, d_mlp=12, n_codes=64, n_steps=8, steps=300, batch_size=64,
+                                 lr=1e-2, replace_every=50, seed=0)
+
+
+def test_codebook_fsm_codes_name_states_and_steer(fsm_run):
+    # Chance purity for codes that only knew the last digit would be 1/4; codes that name states are
+    # far purer, and forcing another state's code moves the prediction to that state's successors.
+    assert fsm_run.losses[-50:].mean() < fsm_run.losses[:20].mean() - 0.3
+    table = cf.code_state_table(fsm_run, 128)
+    assert table.shape == (64, 16) and table.sum() == 128 * 7
+    pur = cf.code_purity(table)
+    assert pur["purity"] >= 0.7
+    st = cf.steering_experiment(fsm_run, 100)
+    assert st["success"] >= 0.8 and st["baseline"] <= 0.2 and st["n_trials"] > 20
+    assert st["mass_target"] > st["plain_mass_target"]
+
+
+def test_next_state_probabilities_are_a_distribution(fsm_run):
+    b = cf.fsm_batch(fsm_run.fsm, 5, 3, seed=11)
+    p = cf.next_state_probs(fsm_run, b.tokens)
+    assert p.shape == (5, 16)
+    np.testing.assert_allclose(p.sum(1).numpy(), 1.0, atol=1e-4)   # 16 states = every 2-digit string
+    q = cf.next_state_probs(fsm_run, b.tokens, steer_code=3)
+    assert not torch.allclose(p, q)
+    with pytest.raises(ValueError, match="whole states"):
+        cf.next_state_probs(fsm_run, b.tokens[:, :5])
+    with pytest.raises(ValueError, match="hook must be one of"):
+        cf.train_codebook_fsm(fsm_run.fsm, hook="blocks.9.hook_resid_post", steps=1)
+
+
+def test_codebook_steering_shapes():
+    layer = dl.CodebookBottleneck(8, 16, k=2, layer_norm=False, seed=0)
+    x = torch.randn(3, 5, 8)
+    mask = torch.zeros(3, 5, dtype=torch.bool)
+    mask[:, 2] = True
+    layer.steer(mask, torch.full((3, 5, 2), 4))
+    layer(x)
+    assert bool((layer.codes[:, 2] == 4).all())
+    with pytest.raises(ValueError, match="code must be one index"):
+        layer.steer(mask, torch.zeros(3, 4, dtype=torch.long))
+    layer.steer(mask, 1)
+    with pytest.raises(ValueError, match="steering mask"):
+        layer(torch.randn(2, 5, 8))

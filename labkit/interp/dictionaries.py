@@ -41,13 +41,15 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from labkit.core.progress import trange
 
 __all__ = ["SparseDictionary", "ReLUSAE", "TopKSAE", "JumpReLUSAE", "Transcoder", "VQCodebook",
            "CodebookBottleneck", "SemiNMF", "MatchingPursuitSAE", "check_activations", "feature_cosines",
-           "max_cosines", "recovery", "explained_variance", "evaluate", "top_activations", "METHODS"]
+           "max_cosines", "recovery", "explained_variance", "evaluate", "top_activations", "METHODS",
+           "make_methods", "compare", "sweep"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,35 +168,55 @@ class SparseDictionary:
 class _GradientSAE(SparseDictionary):
     """Shared machinery of the SAEs trained by Adam on minibatches.
 
-    Inputs are centred by ``b_pre`` (initialised at the data mean) and divided by one scalar, the
-    data's RMS norm, so penalties mean the same thing at any scale (SAELens and Gao et al. normalise
-    likewise). The decoder starts from random data samples (unit norm), the encoder as its transpose
-    (Gao et al. 2024, sec. 2.3). After each step decoder rows are renormalised and their gradient is
-    projected off the row direction (Bricken et al. 2023). The learning rate decays linearly to 0
-    over the last 20% of steps. Dead latents (no activation in ``dead_after`` samples) are resampled
-    when ``resample`` is set: their decoder and encoder rows point at the residual of inputs drawn in
-    proportion to their squared error, their bias and Adam state are reset (Bricken et al. 2023).
+    Inputs are centred by their mean and divided by one scalar, the data's RMS norm, so penalties
+    mean the same thing at any scale (SAELens and Gao et al. normalise likewise); a learned
+    ``b_pre`` is subtracted before encoding and added after decoding. The decoder starts from
+    random data samples (unit norm), the encoder as its transpose (Gao et al. 2024, sec. 2.3).
+    After each step decoder rows are renormalised and their gradient is projected off the row
+    direction (Bricken et al. 2023). The learning rate decays linearly to 0 over the last 20% of
+    steps.
+
+    Dead latents (none of their codes above 0 in ``dead_after`` training samples) are revived by
+    ``revive``:
+
+    * ``"resample"`` (Bricken et al. 2023): every ``resample_every`` steps their decoder and
+      encoder rows are pointed at the residual of inputs drawn in proportion to their squared
+      error, their bias and Adam state reset;
+    * ``"auxk"`` (Gao et al. 2024, sec. 2.4; TopK only): an auxiliary loss
+      ``aux_coef * ||e - e_hat||^2`` in which the ``k_aux`` most active dead latents reconstruct
+      the residual ``e = x - x_hat``, so they receive gradient again;
+    * ``None``: nothing.
     """
 
-    resample_default = False
+    revive_default: str | None = "resample"
+    revive_options: tuple = (None, "resample")
     resample_scale = 0.2     # revived encoder row norm, relative to the mean alive norm
 
     def __init__(self, n_latents: int, *, steps: int = 300, batch_size: int = 512, lr: float = 1e-2,
-                 resample: bool | None = None, resample_every: int = 25, dead_after: int | None = None,
+                 revive: str | None = "default", resample_every: int = 25, dead_after: int | None = None,
                  device=None, seed: int = 0):
         super().__init__(n_latents, device=device, seed=seed)
         self.steps = _int("steps", steps, 1)
         self.batch_size = _int("batch_size", batch_size, 1)
         self.lr = _pos("lr", lr)
-        self.resample = self.resample_default if resample is None else bool(resample)
+        revive = self.revive_default if revive == "default" else revive
+        if revive not in self.revive_options:
+            raise ValueError(f"revive must be one of {', '.join(map(repr, self.revive_options))} for "
+                             f"{type(self).__name__}, got {revive!r}.")
+        self.revive = revive
         self.resample_every = _int("resample_every", resample_every, 1)
         self.dead_after = None if dead_after is None else _int("dead_after", dead_after, 1)
 
-    # subclasses: return (reconstruction in normalised units, codes >= 0, penalty)
+    # subclasses: return (reconstruction in normalised units, dense codes >= 0, penalty)
     def _forward(self, xn: torch.Tensor):
         raise NotImplementedError
 
-    def _init_module(self, Xn: torch.Tensor, gen: torch.Generator) -> nn.Module:
+    def _train_forward(self, xn: torch.Tensor, target: torch.Tensor, dead: torch.Tensor):
+        """One training forward pass: (reconstruction, which latents fired (L,), penalty)."""
+        xh, z, penalty = self._forward(xn)
+        return xh, (z > 0).any(0), penalty
+
+    def _init_module(self, Xn: torch.Tensor, Tn: torch.Tensor, gen: torch.Generator) -> nn.Module:
         L, d = self.n_latents, Xn.shape[1]
         m = nn.Module()
         rows = Xn[torch.randint(0, Xn.shape[0], (L,), generator=gen, device=Xn.device)]
@@ -216,7 +238,7 @@ class _GradientSAE(SparseDictionary):
         gen = torch.Generator(device=X.device).manual_seed(self.seed)
         Xn, Tn = self._inputs_targets(X, Y)
         n = Xn.shape[0]
-        self.module_ = m = self._init_module(Xn, gen)
+        self.module_ = m = self._init_module(Xn, Tn, gen)
         W = m.W_dec
         W.register_hook(lambda g: g - (g * W.detach()).sum(1, keepdim=True) * W.detach())
         opt = torch.optim.Adam(m.parameters(), lr=self.lr)
@@ -224,31 +246,37 @@ class _GradientSAE(SparseDictionary):
         since = torch.zeros(L, device=X.device)
         dead_after = self.dead_after or max(10 * self.batch_size, n // 2)
         decay_from = int(0.8 * self.steps)
-        history = np.empty(self.steps)
+        history = torch.empty(self.steps, device=X.device)
         self.n_resampled_ = 0
         bs = min(self.batch_size, n)
         for step in trange(self.steps, desc=self.name):
             idx = torch.randint(0, n, (bs,), generator=gen, device=X.device)
-            xh, z, penalty = self._forward(Xn[idx])
-            loss = (xh - Tn[idx]).pow(2).sum(1).mean() + penalty
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{type(self).__name__} diverged at step {step} (loss {loss.item()}); lower lr.")
+            target = Tn[idx]
+            xh, fired, penalty = self._train_forward(Xn[idx], target, since >= dead_after)
+            loss = (xh - target).pow(2).sum(1).mean() + penalty
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            history[step] = loss.item()
+            history[step] = loss.detach()
             with torch.no_grad():
                 W.data /= W.data.norm(dim=1, keepdim=True).clamp_min(1e-8)
-                since = torch.where((z > 0).any(0), torch.zeros_like(since), since + bs)
+                since = torch.where(fired, torch.zeros_like(since), since + bs)
                 if step >= decay_from:
                     for g in opt.param_groups:
                         g["lr"] = self.lr * (self.steps - step - 1) / max(1, self.steps - decay_from)
-                if self.resample and (step + 1) % self.resample_every == 0 and step < decay_from:
+                if self.revive == "resample" and (step + 1) % self.resample_every == 0 and step < decay_from:
                     dead = torch.nonzero(since >= dead_after).flatten()
                     if dead.numel():
                         self._resample(dead, Xn, Tn, opt, gen)
                         since[dead] = 0
+                if (step + 1) % 50 == 0 and not bool(torch.isfinite(history[step])):
+                    break
+        history = history.cpu().numpy()
+        bad = np.flatnonzero(~np.isfinite(history[: step + 1]))
+        if bad.size:
+            raise FloatingPointError(f"{type(self).__name__} diverged at step {bad[0]} (loss {history[bad[0]]}); lower lr.")
         self.history_ = history
+        self.n_dead_train_ = int((since >= dead_after).sum())
         self._finalize()
 
     @torch.no_grad()
@@ -264,9 +292,9 @@ class _GradientSAE(SparseDictionary):
         r = resid[pick] / resid[pick].norm(dim=1, keepdim=True).clamp_min(1e-8)
         alive = torch.ones(self.n_latents, dtype=torch.bool, device=Xn.device)
         alive[dead] = False
-        enc_norm = m.W_enc[alive].norm(dim=1).mean() if alive.any() else torch.tensor(1.0, device=Xn.device)
         m.W_dec.data[dead] = r
         if hasattr(m, "W_enc"):
+            enc_norm = m.W_enc[alive].norm(dim=1).mean() if alive.any() else torch.tensor(1.0, device=Xn.device)
             src = Xn[pool][pick] if self.needs_target else r
             m.W_enc.data[dead] = src / src.norm(dim=1, keepdim=True).clamp_min(1e-8) * enc_norm * self.resample_scale
             m.b_enc.data[dead] = 0.0
@@ -289,8 +317,10 @@ class _GradientSAE(SparseDictionary):
         return z * self.scale_
 
     def _codes_pre(self, xn):
+        # (xn - b_pre) W_enc^T + b_enc, written so that b_pre's gradient costs a matrix-vector
+        # product rather than a second (batch x latents x dim) product
         m = self.module_
-        return (xn - m.b_pre) @ m.W_enc.T + m.b_enc
+        return xn @ m.W_enc.T + (m.b_enc - m.W_enc @ m.b_pre)
 
 
 class ReLUSAE(_GradientSAE):
@@ -300,7 +330,6 @@ class ReLUSAE(_GradientSAE):
     """
 
     name = "ReLU SAE (L1)"
-    resample_default = True
 
     def __init__(self, n_latents: int, *, l1: float = 0.1, **kw):
         super().__init__(n_latents, **kw)
@@ -312,28 +341,87 @@ class ReLUSAE(_GradientSAE):
         return z @ m.W_dec + m.b_pre, z, self.l1 * z.sum(1).mean()
 
 
-class TopKSAE(_GradientSAE):
+class _SparseCodesSAE(_GradientSAE):
+    """An SAE whose encoder picks at most a few latents per input: codes are kept as (indices,
+    values) and decoded by a gather (``embedding_bag``), never as a dense (batch x latents) product."""
+
+    def _sparse(self, xn: torch.Tensor):
+        """(indices (B, k), values (B, k) >= 0, penalty) of the codes of ``xn``."""
+        raise NotImplementedError
+
+    def _decode_sparse(self, idx, vals):
+        m = self.module_
+        return F.embedding_bag(idx, m.W_dec, per_sample_weights=vals, mode="sum") + m.b_pre
+
+    def _forward(self, xn):
+        idx, vals, penalty = self._sparse(xn)
+        z = xn.new_zeros(xn.shape[0], self.n_latents).scatter_add_(1, idx, vals)
+        return self._decode_sparse(idx, vals), z, penalty
+
+    def _train_forward(self, xn, target, dead):
+        idx, vals, penalty = self._sparse(xn)
+        fired = torch.zeros(self.n_latents, dtype=torch.bool, device=xn.device)
+        fired[idx[vals.detach() > 0]] = True
+        return self._decode_sparse(idx, vals), fired, penalty
+
+
+class TopKSAE(_SparseCodesSAE):
     """TopK sparse autoencoder (Gao et al. 2024): exactly ``k`` latents may fire per input.
 
-    Dead latents are revived by resampling (on by default; ``resample=False`` turns it off).
+    ``z = ReLU(TopK_k(W_enc (x - b_pre) + b_enc))``, ``L = ||x - x_hat||^2``. The top ``k`` are found
+    on the dense pre-activations without a graph; only their ``k`` pre-activations are recomputed
+    with gradient, and decoding is a gather, so a step costs one dense product instead of six.
+    Dead latents are revived by resampling by default (``revive="resample"``, Bricken et al.), or
+    by Gao et al.'s own AuxK loss (``revive="auxk"``, their sec. 2.4, ``aux_coef`` = 1/32,
+    ``k_aux`` a power of two near dim/2 as they advise). On the planted-feature problems here AuxK
+    revived nothing within a few hundred steps (a latent whose pre-activations are all negative
+    gets no gradient through the ReLU), while resampling won features back, hence the default.
     """
 
     name = "TopK SAE"
-    resample_default = True
+    revive_default = "resample"
+    revive_options = (None, "resample", "auxk")
     resample_scale = 1.0
 
-    def __init__(self, n_latents: int, *, k: int = 8, **kw):
+    def __init__(self, n_latents: int, *, k: int = 8, k_aux: int | None = None, aux_coef: float = 1 / 32, **kw):
         super().__init__(n_latents, **kw)
         self.k = _int("k", k, 1)
         if self.k > self.n_latents:
             raise ValueError(f"k must be at most n_latents={self.n_latents}, got k={self.k}.")
+        self.k_aux = None if k_aux is None else _int("k_aux", k_aux, 1, self.n_latents)
+        self.aux_coef = _pos("aux_coef", aux_coef, allow_zero=True)
 
-    def _forward(self, xn):
+    def _pre_nograd(self, xn):
         m = self.module_
-        pre = self._codes_pre(xn)
-        top = pre.topk(self.k, dim=1)
-        z = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
-        return z @ m.W_dec + m.b_pre, z, pre.new_zeros(())
+        with torch.no_grad():
+            return xn @ m.W_enc.T + (m.b_enc - m.W_enc @ m.b_pre)
+
+    def _gather_pre(self, xn, idx):
+        """Pre-activations of the latents ``idx`` (B, j), with gradient, at O(B j dim) cost."""
+        m = self.module_
+        return (F.embedding(idx, m.W_enc) * (xn - m.b_pre)[:, None, :]).sum(-1) + m.b_enc[idx]
+
+    def _sparse(self, xn):
+        idx = self._pre_nograd(xn).topk(self.k, dim=1).indices
+        return idx, torch.relu(self._gather_pre(xn, idx)), xn.new_zeros(())
+
+    def _train_forward(self, xn, target, dead):
+        pre = self._pre_nograd(xn)
+        idx = pre.topk(self.k, dim=1).indices
+        vals = torch.relu(self._gather_pre(xn, idx))
+        xh = self._decode_sparse(idx, vals)
+        fired = torch.zeros(self.n_latents, dtype=torch.bool, device=xn.device)
+        fired[idx[vals.detach() > 0]] = True
+        penalty = xn.new_zeros(())
+        n_dead = int(dead.sum()) if self.revive == "auxk" else 0
+        if n_dead:
+            k_aux = self.k_aux or 2 ** max(0, round(math.log2(max(1, xn.shape[1] // 2))))
+            k_aux = min(k_aux, n_dead)
+            aux_idx = pre.masked_fill(~dead, float("-inf")).topk(k_aux, dim=1).indices
+            aux_vals = torch.relu(self._gather_pre(xn, aux_idx))
+            e_hat = F.embedding_bag(aux_idx, self.module_.W_dec, per_sample_weights=aux_vals, mode="sum")
+            penalty = self.aux_coef * ((target - xh).detach() - e_hat).pow(2).sum(1).mean()
+        return xh, fired, penalty
 
 
 class _JumpReLUFn(torch.autograd.Function):
@@ -373,11 +461,11 @@ class JumpReLUSAE(_GradientSAE):
     """JumpReLU SAE with a direct L0 penalty (Rajamanoharan et al. 2024).
 
     ``l0`` is lambda in ``||x - x_hat||^2 + lambda ||z||_0``; ``bandwidth`` is epsilon of the
-    straight-through estimator; thresholds start at ``theta_init`` (all in RMS-norm units).
+    straight-through estimator; thresholds start at ``theta_init`` (all in RMS-norm units) and are
+    trained as log-thresholds so they stay positive.
     """
 
     name = "JumpReLU SAE"
-    resample_default = True
 
     def __init__(self, n_latents: int, *, l0: float = 0.01, bandwidth: float = 0.05, theta_init: float = 0.1, **kw):
         super().__init__(n_latents, **kw)
@@ -385,8 +473,8 @@ class JumpReLUSAE(_GradientSAE):
         self.bandwidth = _pos("bandwidth", bandwidth)
         self.theta_init = _pos("theta_init", theta_init)
 
-    def _init_module(self, Xn, gen):
-        m = super()._init_module(Xn, gen)
+    def _init_module(self, Xn, Tn, gen):
+        m = super()._init_module(Xn, Tn, gen)
         m.log_theta = nn.Parameter(torch.full((self.n_latents,), math.log(self.theta_init), device=Xn.device))
         return m
 
@@ -407,12 +495,12 @@ class Transcoder(_GradientSAE):
     """A transcoder (Dunefsky et al. 2024): sparse latents read an MLP's input and write its output.
 
     ``fit(X, Y)`` with ``X`` the MLP inputs and ``Y`` its outputs; ``D_`` are output directions and
-    ``decode`` predicts ``Y``. ``encode`` reads ``X``.
+    ``decode`` predicts ``Y``. ``encode`` reads ``X``:
+    ``z = ReLU(W_enc x + b_enc)``, ``y_hat = W_dec^T z + b_dec``, ``L = ||y - y_hat||^2 + lambda ||z||_1``.
     """
 
     name = "Transcoder"
     needs_target = True
-    resample_default = True
 
     def __init__(self, n_latents: int, *, l1: float = 0.1, **kw):
         super().__init__(n_latents, **kw)
@@ -425,18 +513,19 @@ class Transcoder(_GradientSAE):
         self.out_scale_ = float((Y - self.out_mean_).pow(2).sum(1).mean().sqrt().clamp_min(1e-12))
         return (X - self.mean_) / self.scale_, (Y - self.out_mean_) / self.out_scale_
 
-    def _init_module(self, Xn, gen):
-        m = super()._init_module(Xn, gen)
-        # The decoder writes the output space: start from random unit directions there.
-        d_out = self._d_out
-        W = torch.randn(self.n_latents, d_out, generator=gen, device=Xn.device)
-        m.W_dec = nn.Parameter(W / W.norm(dim=1, keepdim=True))
-        m.b_pre = nn.Parameter(torch.zeros(d_out, device=Xn.device))
+    def _init_module(self, Xn, Tn, gen):
+        # Gao et al.'s data initialisation, carried over to a map: latent j starts reading the
+        # input of a random sample and writing that same sample's output.
+        L = self.n_latents
+        pick = torch.randint(0, Xn.shape[0], (L,), generator=gen, device=Xn.device)
+        unit = lambda A: A / A.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        m = nn.Module()
+        m.W_enc = nn.Parameter(unit(Xn[pick] + 1e-3 * torch.randn(L, Xn.shape[1], generator=gen, device=Xn.device)))
+        m.W_dec = nn.Parameter(unit(Tn[pick] + 1e-3 * torch.randn(L, Tn.shape[1], generator=gen, device=Xn.device)))
+        m.b_enc = nn.Parameter(torch.zeros(L, device=Xn.device))
+        m.b_pre = nn.Parameter(torch.zeros(Tn.shape[1], device=Xn.device))   # the output bias b_dec
         return m
 
-    def _fit(self, X, Y):
-        self._d_out = Y.shape[1]
-        super()._fit(X, Y)
 
     def _codes_pre(self, xn):
         m = self.module_
@@ -457,15 +546,18 @@ class Transcoder(_GradientSAE):
         return z * self.out_scale_
 
 
-class MatchingPursuitSAE(_GradientSAE):
+class MatchingPursuitSAE(_SparseCodesSAE):
     """MP-SAE (Costa et al. 2025): a ``k``-step matching-pursuit encoder over the learned atoms.
 
-    Each step picks the atom most aligned with the residual, adds its coefficient, and removes its
-    contribution; the decoder's atoms are trained by backpropagating through the unrolled steps.
+    Each step picks the atom most aligned with the residual, ``j = argmax_i <d_i, r>``, adds its
+    coefficient ``c_j = <d_j, r>`` and removes its contribution, ``r <- r - c_j d_j``; the atoms are
+    trained by backpropagating through the unrolled steps. The correlations are updated through
+    the Gram matrix, ``<D, r - c_j d_j> = <D, r> - c_j (D D^T)_j`` (the classic MP recursion, the
+    same numbers at a (batch x latents) cost per step). A step whose best correlation is not
+    positive adds nothing (the pursuit has stopped; codes stay non-negative as in the other SAEs).
     """
 
     name = "Matching pursuit SAE"
-    resample_default = True
 
     def __init__(self, n_latents: int, *, k: int = 8, **kw):
         super().__init__(n_latents, **kw)
@@ -473,24 +565,24 @@ class MatchingPursuitSAE(_GradientSAE):
         if self.k > self.n_latents:
             raise ValueError(f"k must be at most n_latents={self.n_latents}, got k={self.k}.")
 
-    def _init_module(self, Xn, gen):
-        m = super()._init_module(Xn, gen)
+    def _init_module(self, Xn, Tn, gen):
+        m = super()._init_module(Xn, Tn, gen)
         del m.W_enc, m.b_enc  # the encoder is the dictionary itself
         return m
 
-    def _forward(self, xn):
+    def _sparse(self, xn):
         m = self.module_
         D = m.W_dec
-        r = xn - m.b_pre
-        z = xn.new_zeros(xn.shape[0], self.n_latents)
-        rows = torch.arange(xn.shape[0], device=xn.device)
+        c = (xn - m.b_pre) @ D.T                 # correlations of the residual with every atom
+        gram = D @ D.T
+        idx, vals = [], []
         for _ in range(self.k):
-            c = r @ D.T
-            j = c.argmax(1)
-            coef = torch.relu(c[rows, j])          # stop when no atom has a positive projection
-            z = z.index_put((rows, j), coef, accumulate=True)
-            r = r - coef[:, None] * D[j]
-        return z @ D + m.b_pre, z, xn.new_zeros(())
+            j = c.detach().argmax(1)
+            coef = torch.relu(c.gather(1, j[:, None]))[:, 0]
+            c = c - coef[:, None] * gram[j]
+            idx.append(j)
+            vals.append(coef)
+        return torch.stack(idx, 1), torch.stack(vals, 1), xn.new_zeros(())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -530,15 +622,22 @@ class CodebookBottleneck(nn.Module):
 
     def steer(self, mask: torch.Tensor | None, code: int | torch.Tensor | None = None) -> None:
         """Force ``code`` wherever boolean ``mask`` (the shape of ``x`` without its last axis) is
-        True, in every later forward pass; ``steer(None)`` stops steering."""
+        True, in every later forward pass; ``steer(None)`` stops steering. ``code`` is one index,
+        one per position (``mask``'s shape) or ``k`` per position (``mask.shape + (k,)``)."""
         if mask is None:
             self._steer = None
             return
         code = torch.as_tensor(code, dtype=torch.long)
-        if code.numel() != 1 and code.shape != mask.shape:
-            raise ValueError(f"code must be one index or one per masked position (shape {tuple(mask.shape)}).")
+        mask = torch.as_tensor(mask, dtype=torch.bool)
+        if code.numel() != 1 and code.shape != mask.shape and code.shape != (*mask.shape, self.k):
+            raise ValueError(f"code must be one index, one per masked position (shape {tuple(mask.shape)}) "
+                             f"or k={self.k} per position, got shape {tuple(code.shape)}.")
         if int(code.min()) < 0 or int(code.max()) >= self.n_codes:
-            raise ValueError(f"code must lie in [0, {self.n_codes - 1}], got {code.tolist()}.")
+            raise ValueError(f"code must lie in [0, {self.n_codes - 1}], got {code.unique().tolist()[:10]}.")
+        if code.numel() == 1:
+            code = code.reshape(()).expand(mask.shape)
+        if code.shape == mask.shape:
+            code = code[..., None].expand(*mask.shape, self.k)
         self._steer = (mask, code)
 
     def forward(self, x: torch.Tensor, name: str | None = None) -> torch.Tensor:
@@ -546,8 +645,9 @@ class CodebookBottleneck(nn.Module):
         ids = self.select(h.detach())
         if self._steer is not None:
             mask, code = self._steer
-            forced = code.to(ids.device).expand(mask.shape) if code.numel() == 1 else code.to(ids.device)
-            ids = torch.where(mask.to(ids.device)[..., None], forced[..., None].expand_as(ids), ids)
+            if mask.shape != ids.shape[:-1]:
+                raise ValueError(f"the steering mask has shape {tuple(mask.shape)}, the input {tuple(ids.shape[:-1])}.")
+            ids = torch.where(mask.to(ids.device)[..., None], code.to(ids.device), ids)
         q = self.codebook[ids].mean(-2)
         self.codes = ids.detach()
         self.loss = (q - h.detach()).pow(2).sum(-1).mean()
@@ -664,8 +764,8 @@ class SemiNMF(SparseDictionary):
         self.max_samples = _int("max_samples", max_samples, 2)
         self.encode_iter = _int("encode_iter", encode_iter, 1)
 
-    def _update_G(self, X, G, F):
-        P, Q = X @ F.T, F @ F.T
+    def _update_G(self, X, G, A):
+        P, Q = X @ A.T, A @ A.T
         num = _pos_part(P) + G @ _neg_part(Q)
         den = _neg_part(P) + G @ _pos_part(Q) + self.l1
         return G * torch.sqrt(num / den.clamp_min(1e-12))
@@ -679,38 +779,38 @@ class SemiNMF(SparseDictionary):
         # Ding et al. initialise with K-means; here spherical K-means++ (directions, not points),
         # then G = cluster indicator + 0.2 as in their paper.
         U = X / X.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        F = U.new_empty(L, d)   # k-means++ seeding (Arthur & Vassilvitskii 2007) on 1 - cosine
-        F[0] = U[torch.randint(0, n, (1,), generator=gen, device=X.device)]
-        gap = (1 - U @ F[0]).clamp_min(0)
+        A = U.new_empty(L, d)   # k-means++ seeding (Arthur & Vassilvitskii 2007) on 1 - cosine
+        A[0] = U[torch.randint(0, n, (1,), generator=gen, device=X.device)]
+        gap = (1 - U @ A[0]).clamp_min(0)
         for j in range(1, L):
             w = gap.pow(2)
             pick = torch.multinomial(w, 1, generator=gen) if float(w.sum()) > 0 else \
                 torch.randint(0, n, (1,), generator=gen, device=X.device)
-            F[j] = U[pick[0]]
-            gap = torch.minimum(gap, (1 - U @ F[j]).clamp_min(0))
+            A[j] = U[pick[0]]
+            gap = torch.minimum(gap, (1 - U @ A[j]).clamp_min(0))
         for _ in range(self.kmeans_iter):
-            label = (U @ F.T).argmax(1)
-            sums = torch.zeros_like(F).index_add_(0, label, U)
+            label = (U @ A.T).argmax(1)
+            sums = torch.zeros_like(A).index_add_(0, label, U)
             empty = sums.norm(dim=1) < 1e-8
             sums[empty] = U[torch.randint(0, n, (int(empty.sum()),), generator=gen, device=X.device)]
-            F = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        G = torch.nn.functional.one_hot((U @ F.T).argmax(1), L).float() * X.norm(dim=1, keepdim=True) + 0.2
+            A = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        G = torch.nn.functional.one_hot((U @ A.T).argmax(1), L).float() * X.norm(dim=1, keepdim=True) + 0.2
         history = np.empty(self.n_iter)
         eye = torch.eye(L, device=X.device)
         for it in trange(self.n_iter, desc=self.name):
             GtG = G.T @ G
             ridge = 1e-5 * GtG.diagonal().mean() + 1e-8   # keeps an unused atom from making GtG singular
-            F = torch.linalg.solve(GtG + ridge * eye, G.T @ X)
+            A = torch.linalg.solve(GtG + ridge * eye, G.T @ X)
             if self.keep_fraction < 1:
                 keep = max(1, math.ceil(self.keep_fraction * d))
-                thresh = F.abs().topk(keep, dim=1).values[:, -1:]
-                F = F * (F.abs() >= thresh)
-            norms = F.norm(dim=1, keepdim=True).clamp_min(1e-8)
-            F, G = F / norms, G * norms.T
-            G = self._update_G(X, G, F)
-            history[it] = float((X - G @ F).pow(2).sum(1).mean())
+                thresh = A.abs().topk(keep, dim=1).values[:, -1:]
+                A = A * (A.abs() >= thresh)
+            norms = A.norm(dim=1, keepdim=True).clamp_min(1e-8)
+            A, G = A / norms, G * norms.T
+            G = self._update_G(X, G, A)
+            history[it] = float((X - G @ A).pow(2).sum(1).mean())
         self.history_ = history
-        self.D_ = F
+        self.D_ = A
         self.bias_ = torch.zeros(d, device=X.device)
 
     def _encode(self, X):
@@ -741,11 +841,11 @@ def feature_cosines(D, directions, planes=None) -> torch.Tensor:
     """
     D = _as_tensor(D)
     D = D / D.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    F = _as_tensor(directions, D.device)
-    if F.dim() != 2 or F.shape[1] != D.shape[1]:
-        raise ValueError(f"directions must have shape (n_features, {D.shape[1]}), got {tuple(F.shape)}.")
-    F = F / F.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    sims = F @ D.T
+    T = _as_tensor(directions, D.device)
+    if T.dim() != 2 or T.shape[1] != D.shape[1]:
+        raise ValueError(f"directions must have shape (n_features, {D.shape[1]}), got {tuple(T.shape)}.")
+    T = T / T.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    sims = T @ D.T
     if planes is not None and len(planes):
         P = _as_tensor(planes, D.device)
         sims = torch.cat([sims, torch.einsum("pkd,ld->plk", P, D).norm(dim=-1)])
@@ -802,3 +902,65 @@ def top_activations(model: SparseDictionary, X, latent: int, n: int = 10):
     z = model.encode(X)[:, latent]
     vals, idx = z.topk(min(n, z.shape[0]))
     return idx, vals
+
+
+# --------------------------------------------------------------------------------------------------
+# Side by side
+# --------------------------------------------------------------------------------------------------
+def make_methods(n_latents: int, *, k: int = 8, steps: int = 150, batch_size: int = 1024, l1: float = 0.05,
+                 l0: float = 0.005, transcoder_l1: float = 0.05, seminmf_iter: int = 60, seed: int = 0,
+                 device=None, only=None) -> dict[str, SparseDictionary]:
+    """One dictionary of every kind (keys of :data:`METHODS`) with shared size, budget and seed.
+
+    ``k`` is the TopK SAE's, the matching pursuit's number of steps and the codebook's codes per
+    input; ``l1`` the ReLU SAE's penalty, ``l0`` the JumpReLU SAE's, ``transcoder_l1`` the
+    transcoder's. ``only`` keeps a subset of the keys.
+    """
+    common = dict(steps=steps, batch_size=batch_size, seed=seed, device=device)
+    make = {
+        "topk": lambda: TopKSAE(n_latents, k=k, **common),
+        "relu": lambda: ReLUSAE(n_latents, l1=l1, **common),
+        "jumprelu": lambda: JumpReLUSAE(n_latents, l0=l0, **common),
+        "transcoder": lambda: Transcoder(n_latents, l1=transcoder_l1, **common),
+        "vq": lambda: VQCodebook(n_latents, k=k, **common),
+        "seminmf": lambda: SemiNMF(n_latents, n_iter=seminmf_iter, l1=0.01, seed=seed, device=device),
+        "mp": lambda: MatchingPursuitSAE(n_latents, k=k, **common),
+    }
+    keys = list(make) if only is None else list(only)
+    bad = [key for key in keys if key not in make]
+    if bad:
+        raise ValueError(f"only must name methods among {', '.join(make)}, got {bad}.")
+    return {key: make[key]() for key in keys}
+
+
+def compare(models: dict[str, SparseDictionary], X, directions, planes=None, *, Y=None, out_directions=None,
+            eval_samples: int | None = 10_000) -> list[dict]:
+    """Fit every model on ``X`` and evaluate it against the truth; one row (a dict) per model.
+
+    A transcoder is fitted on ``(X, Y)`` and judged against ``out_directions`` (the features of
+    ``Y``); the others against ``directions``/``planes``. Reconstruction, L0 and dead latents are
+    measured on the first ``eval_samples`` rows (``None``: all).
+    """
+    rows = []
+    for key, model in models.items():
+        n = X.shape[0] if eval_samples is None else min(eval_samples, X.shape[0])
+        if model.needs_target:
+            if Y is None or out_directions is None:
+                raise ValueError(f"{key} is a transcoder: compare needs Y and out_directions.")
+            model.fit(X, Y)
+            out = evaluate(model, X[:n], out_directions, Y=Y[:n])
+        else:
+            model.fit(X)
+            out = evaluate(model, X[:n], directions, planes)
+        rows.append({"key": key, "method": model.name, **out})
+    return rows
+
+
+def sweep(make, values, X, directions, planes=None, *, eval_samples: int | None = 10_000) -> list[dict]:
+    """Fit ``make(value)`` for each of ``values`` on ``X``; one evaluation row per value."""
+    rows = []
+    for v in values:
+        model = make(v).fit(X)
+        n = X.shape[0] if eval_samples is None else min(eval_samples, X.shape[0])
+        rows.append({"value": v, "method": model.name, **evaluate(model, X[:n], directions, planes)})
+    return rows

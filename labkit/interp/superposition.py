@@ -175,40 +175,76 @@ class ToyModel:
         return np.nonzero(self.norms > threshold)[0]
 
 
-def train_toy_model(n_features: int = 5, n_hidden: int = 2, feature_prob: float = 0.05, *,
-                    importance=None, steps: int = 2000, batch_size: int = 1024, lr: float = 1e-2,
-                    seed: int = 0, device: str | torch.device = "cpu", desc: str = "toy model") -> ToyModel:
-    """Train the ReLU-output toy model of Elhage et al. (2022, eq. 1) on sparse uniform features.
+def train_toy_models(n_features=(5,), n_hidden: int = 2, feature_prob=0.05, *, importance=None,
+                     steps: int = 2000, batch_size: int = 1024, lr: float = 1e-2, seed: int = 0,
+                     device: str | torch.device = "cpu", desc: str = "toy models") -> list[ToyModel]:
+    """Train several ReLU-output toy models (Elhage et al. 2022, eq. 1) at once, as one batch.
 
-    Features are independently active with probability ``feature_prob`` at magnitude U(0, 1);
-    ``importance`` weights each feature's squared error (default all ones).
+    ``n_features`` and ``feature_prob`` give one value per model (or one for all); every model has
+    ``n_hidden`` neurons. Features are independently active with their model's probability at
+    magnitude U(0, 1); ``importance`` (one array per model, or one array for all, or ``None`` for
+    ones) weights each feature's squared error. Models are padded to the largest ``n_features``
+    with features that never fire and do not count, so each trains exactly as it would alone;
+    Adam's update is elementwise, so summing the models' losses trains them independently.
     """
-    n_features = _check_int("n_features", n_features, 1)
+    nf = [n_features] if np.ndim(n_features) == 0 else list(n_features)
+    nf = [_check_int("n_features", v, 1) for v in nf]
+    probs = np.atleast_1d(np.asarray(feature_prob, dtype=float))
+    M = max(len(nf), probs.size)
+    if len(nf) == 1:
+        nf = nf * M
+    if probs.size == 1:
+        probs = np.repeat(probs, M)
+    if len(nf) != M or probs.size != M:
+        raise ValueError(f"n_features and feature_prob must give one value per model or one for all, got "
+                         f"{len(nf)} and {probs.size} values.")
+    probs = _check_prob("feature_prob", probs, M)
     n_hidden = _check_int("n_hidden", n_hidden, 1)
     steps = _check_int("steps", steps, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
-    p = float(_check_prob("feature_prob", feature_prob, 1)[0])
-    imp = np.ones(n_features) if importance is None else np.asarray(importance, float)
-    if imp.shape != (n_features,) or not np.all(np.isfinite(imp)) or np.any(imp < 0):
-        raise ValueError(f"importance must be {n_features} non-negative numbers, got {importance!r}.")
+    Fmax = max(nf)
+    if importance is None:
+        imps = [np.ones(n) for n in nf]
+    elif np.ndim(importance) == 1 and not isinstance(importance[0], (list, tuple, np.ndarray)):
+        imps = [np.asarray(importance, float)] * M
+    else:
+        imps = [np.asarray(v, float) for v in importance]
+    if len(imps) != M or any(v.shape != (n,) or not np.all(np.isfinite(v)) or np.any(v < 0) for v, n in zip(imps, nf)):
+        raise ValueError(f"importance must be non-negative numbers, one per feature of each model (n_features={nf}).")
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(seed)
-    W = (torch.randn(n_hidden, n_features, generator=gen, device=device) * (2.0 / (n_hidden + n_features)) ** 0.5)
-    W.requires_grad_(True)
-    b = torch.zeros(n_features, device=device, requires_grad=True)
-    I = torch.as_tensor(imp, dtype=torch.float32, device=device)
+    mask = torch.arange(Fmax, device=device)[None, :] < torch.as_tensor(nf, device=device)[:, None]     # (M, F)
+    p = torch.as_tensor(probs, dtype=torch.float32, device=device)[:, None] * mask
+    I = torch.zeros(M, Fmax, device=device)
+    for m, v in enumerate(imps):
+        I[m, : nf[m]] = torch.as_tensor(v, dtype=torch.float32)
+    scale = torch.as_tensor([(2.0 / (n_hidden + n)) ** 0.5 for n in nf], device=device)[:, None, None]
+    W = (torch.randn(M, n_hidden, Fmax, generator=gen, device=device) * scale * mask[:, None, :]).requires_grad_(True)
+    b = torch.zeros(M, Fmax, device=device, requires_grad=True)
     opt = torch.optim.AdamW([W, b], lr=lr, weight_decay=0.0)
-    history = np.empty(steps)
+    history = torch.empty(steps, M, device=device)
     for step in trange(steps, desc=desc):
-        x = (torch.rand(batch_size, n_features, generator=gen, device=device) < p) * \
-            torch.rand(batch_size, n_features, generator=gen, device=device)
-        out = torch.relu((x @ W.T) @ W + b)
-        loss = (I * (x - out) ** 2).sum(1).mean()
+        x = (torch.rand(M, batch_size, Fmax, generator=gen, device=device) < p[:, None]) * \
+            torch.rand(M, batch_size, Fmax, generator=gen, device=device)
+        out = torch.relu(torch.bmm(torch.bmm(x, W.transpose(1, 2)), W) + b[:, None])
+        per_model = (I[:, None] * (x - out) ** 2).sum(-1).mean(-1)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        per_model.sum().backward()
         opt.step()
-        history[step] = loss.item()
-    return ToyModel(W=W.detach(), b=b.detach(), feature_prob=p, importance=imp, loss=history)
+        history[step] = per_model.detach()
+    history = history.cpu().numpy()
+    return [ToyModel(W=W[m, :, : nf[m]].detach().clone(), b=b[m, : nf[m]].detach().clone(), feature_prob=float(probs[m]),
+                     importance=imps[m], loss=history[:, m]) for m in range(M)]
+
+
+def train_toy_model(n_features: int = 5, n_hidden: int = 2, feature_prob: float = 0.05, *,
+                    importance=None, steps: int = 2000, batch_size: int = 1024, lr: float = 1e-2,
+                    seed: int = 0, device: str | torch.device = "cpu", desc: str = "toy model") -> ToyModel:
+    """Train one ReLU-output toy model (Elhage et al. 2022, eq. 1); see :func:`train_toy_models`."""
+    if importance is not None:
+        importance = [np.asarray(importance, float)]
+    return train_toy_models([n_features], n_hidden, [feature_prob], importance=importance, steps=steps,
+                            batch_size=batch_size, lr=lr, seed=seed, device=device, desc=desc)[0]
 
 
 def toy_model_data(model: ToyModel, n_samples: int = 50_000, *, seed: int = 0) -> SparseFeatureData:

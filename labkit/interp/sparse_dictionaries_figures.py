@@ -1,0 +1,214 @@
+"""Figures for interp/sparse_dictionaries (builders only: they never train or fit)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from labkit.viz.theme import COLORS
+
+__all__ = ["toy_geometry_figure", "comparison_figure", "sweep_figure", "max_cosine_figure",
+           "code_state_figure", "steering_figure", "latent_figure", "fsm_loss_figure", "kind_recovery_figure"]
+
+
+def _np(a):
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def toy_geometry_figure(models) -> go.Figure:
+    """The columns of W of toy models with 2 hidden neurons (one panel each): a feature the model
+    stores is an arrow of length ~1; the arrows of stored features form digons, triangles,
+    pentagons... Below: how many features each model stores."""
+    n = len(models)
+    fig = make_subplots(rows=2, cols=n, row_heights=[0.68, 0.32], vertical_spacing=0.18,
+                        specs=[[{}] * n, [{"colspan": n}] + [None] * (n - 1)],
+                        subplot_titles=[f"{m.W.shape[1]} features" for m in models] + ["features stored in 2 neurons"])
+    for i, m in enumerate(models):
+        W = _np(m.W)
+        if W.shape[0] != 2:
+            raise ValueError("toy_geometry_figure draws models with 2 hidden neurons.")
+        for j in range(W.shape[1]):
+            stored = np.linalg.norm(W[:, j]) > 0.5
+            fig.add_trace(go.Scatter(x=[0, W[0, j]], y=[0, W[1, j]], mode="lines+markers",
+                                     line=dict(color=COLORS[j % len(COLORS)], width=3 if stored else 1,
+                                               dash="solid" if stored else "dot"),
+                                     marker=dict(size=[0, 7]), showlegend=False,
+                                     hovertemplate=f"feature {j}: ||W_i|| = {np.linalg.norm(W[:, j]):.2f}<extra></extra>"),
+                          row=1, col=i + 1)
+        fig.update_xaxes(range=[-1.4, 1.4], title_text="neuron 1", row=1, col=i + 1, zeroline=True)
+        fig.update_yaxes(range=[-1.4, 1.4], title_text="neuron 2" if i == 0 else None, row=1, col=i + 1,
+                         scaleanchor=f"x{i + 1}" if i else "x", zeroline=True)
+    nf = [m.W.shape[1] for m in models]
+    fig.add_trace(go.Scatter(x=nf, y=[len(m.represented()) for m in models], mode="lines+markers", name="stored",
+                             line=dict(color=COLORS[0])), row=2, col=1)
+    fig.add_trace(go.Scatter(x=nf, y=[2] * n, mode="lines", name="neurons", line=dict(color="gray", dash="dash")),
+                  row=2, col=1)
+    fig.update_xaxes(title_text="number of features", row=2, col=1)
+    fig.update_yaxes(title_text="features stored", row=2, col=1)
+    fig.update_layout(height=560, title="Superposition in a toy model: more features than neurons",
+                      legend=dict(orientation="h", y=-0.12))
+    return fig
+
+
+def comparison_figure(rows) -> go.Figure:
+    """Every dictionary on the same activations: recovery (MMCS and the fraction recovered),
+    explained variance, L0, dead latents and fit time, one panel each."""
+    names = [r["method"] for r in rows]
+    panels = [("recovered", "features recovered (cos ≥ 0.9)", "fraction"), ("mmcs", "mean max cosine", "cosine"),
+              ("explained_variance", "explained variance", "fraction"), ("l0", "L0 (active codes per input)", "codes"),
+              ("dead", "dead latents", "latents"), ("fit_time", "fit time", "seconds")]
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[p[1] for p in panels], vertical_spacing=0.22,
+                        horizontal_spacing=0.08)
+    for i, (key, _, unit) in enumerate(panels):
+        r, c = divmod(i, 3)
+        fig.add_trace(go.Bar(x=names, y=[row[key] for row in rows], marker_color=COLORS[:len(rows)], showlegend=False,
+                             hovertemplate="%{x}: %{y:.3g}<extra></extra>"), row=r + 1, col=c + 1)
+        fig.update_yaxes(title_text=unit, row=r + 1, col=c + 1, type="log" if key == "l0" else "linear")
+        fig.update_xaxes(tickangle=35, row=r + 1, col=c + 1)
+    fig.update_layout(height=640, title="Seven dictionaries on the same activations, against the planted features")
+    return fig
+
+
+def sweep_figure(sweeps: dict, true_l0: float | None = None) -> go.Figure:
+    """Recovery against sparsity: for each method, the fraction of features recovered against the
+    L0 its penalty (or k) gives; the label of each point is the penalty or k."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["features recovered", "explained variance"],
+                        horizontal_spacing=0.12)
+    for i, (label, rows) in enumerate(sweeps.items()):
+        l0 = [r["l0"] for r in rows]
+        for col, key in ((1, "recovered"), (2, "explained_variance")):
+            fig.add_trace(go.Scatter(x=l0, y=[r[key] for r in rows], mode="lines+markers+text",
+                                     text=[f"{r['value']:g}" for r in rows] if col == 1 else None,
+                                     textposition="top center", name=label, legendgroup=label, showlegend=col == 1,
+                                     line=dict(color=COLORS[i % len(COLORS)]),
+                                     hovertemplate=f"{label} = %{{text}}<br>L0 %{{x:.2f}}: %{{y:.3f}}<extra></extra>"
+                                     if col == 1 else f"{label}<br>L0 %{{x:.2f}}: %{{y:.3f}}<extra></extra>"),
+                          row=1, col=col)
+    if true_l0 is not None:
+        for col in (1, 2):
+            fig.add_vline(x=true_l0, line_dash="dash", line_color="gray", row=1, col=col,
+                          annotation_text="true L0" if col == 1 else None)
+    for col in (1, 2):
+        fig.update_xaxes(title_text="L0 (active codes per input)", type="log", row=1, col=col)
+    fig.update_yaxes(title_text="fraction", row=1, col=1)
+    fig.update_yaxes(title_text="fraction", row=1, col=2)
+    fig.update_layout(height=430, title="Recovery against sparsity: the penalty (or k) of each point is its label")
+    return fig
+
+
+def max_cosine_figure(best: dict) -> go.Figure:
+    """For each method, the distribution of every true feature's best cosine with any atom."""
+    fig = go.Figure()
+    for i, (name, cos) in enumerate(best.items()):
+        fig.add_trace(go.Violin(y=_np(cos), name=name, box_visible=True, meanline_visible=True, points=False,
+                                line_color=COLORS[i % len(COLORS)], spanmode="hard"))
+    fig.add_hline(y=0.9, line_dash="dash", line_color="gray", annotation_text="recovered above 0.9")
+    fig.update_layout(title="How close each planted feature's nearest atom is", yaxis_title="max cosine with any atom",
+                      xaxis_title="method", showlegend=False, height=420)
+    return fig
+
+
+def kind_recovery_figure(rows) -> go.Figure:
+    """Recovery per kind of feature (roots, children, planes) for a few methods (grouped bars)."""
+    kinds = [k for k in ("roots", "children", "planes") if k in rows[0]]
+    fig = go.Figure()
+    for i, kind in enumerate(kinds):
+        fig.add_trace(go.Bar(x=[r["method"] for r in rows], y=[r[kind] for r in rows], name=kind,
+                             marker_color=COLORS[i], hovertemplate=f"{kind}: %{{y:.2f}}<extra></extra>"))
+    fig.update_layout(barmode="group", title="Hierarchical and two-dimensional features: which kinds are recovered",
+                      xaxis_title="method", yaxis_title="fraction recovered (cos ≥ 0.9)", yaxis_range=[0, 1.05], height=400)
+    return fig
+
+
+def fsm_loss_figure(losses, optimum: float | None = None) -> go.Figure:
+    """The FSM model's next-token loss during training, with the entropy floor of the machine."""
+    losses = np.asarray(losses)
+    w = max(1, len(losses) // 50)
+    smooth = np.convolve(losses, np.ones(w) / w, mode="valid")
+    fig = go.Figure(go.Scatter(x=np.arange(len(smooth)) + w // 2, y=smooth, mode="lines", name="next-token loss",
+                               line=dict(color=COLORS[0])))
+    if optimum is not None:
+        fig.add_hline(y=optimum, line_dash="dash", line_color="gray", annotation_text="entropy of the machine")
+    fig.update_layout(title="Training the transformer with a codebook bottleneck", xaxis_title="step",
+                      yaxis_title="cross-entropy (nats per token)", height=360)
+    return fig
+
+
+def code_state_figure(table, max_codes: int = 120) -> go.Figure:
+    """Which code fires for which state (at the last digit of each state, held-out trajectories):
+    rows are the busiest codes, sorted by their majority state; a pure code is a single bright cell."""
+    table = np.asarray(table, dtype=float)
+    used = np.flatnonzero(table.sum(1) > 0)
+    used = used[np.argsort(-table[used].sum(1))][:max_codes]
+    order = used[np.lexsort((-table[used].max(1), table[used].argmax(1)))]
+    frac = table[order] / table[order].sum(1, keepdims=True)
+    fig = go.Figure(go.Heatmap(z=frac, x=np.arange(table.shape[1]), y=[f"code {c}" for c in order],
+                               colorscale="Viridis", zmin=0, zmax=1,
+                               colorbar=dict(title="share of the<br>code's firing"),
+                               hovertemplate="%{y}, state %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(title="Codes against FSM states", xaxis_title="true state (at its last digit)",
+                      yaxis_title="code (sorted by its majority state)", yaxis=dict(autorange="reversed", showticklabels=False),
+                      height=480)
+    return fig
+
+
+def steering_figure(result: dict, by_context: dict | None = None) -> go.Figure:
+    """Steering by a state's code: the probability the model puts on next digits only the target
+    state's successors have (A) and on those only the prompt's successors have (B), without and
+    with the target's code forced; right: the success rate against the length of the prompt."""
+    cols = 2 if by_context else 1
+    fig = make_subplots(rows=1, cols=cols, subplot_titles=["where the next-digit probability goes",
+                                                           "success against prompt length"][:cols],
+                        horizontal_spacing=0.14)
+    groups = ["prompt alone", "target's code forced"]
+    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_target"], result["mass_target"]], name="digits of the target's successors (A)",
+                         marker_color=COLORS[2]), row=1, col=1)
+    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_prompt"], result["mass_prompt"]], name="digits of the prompt's successors (B)",
+                         marker_color=COLORS[3]), row=1, col=1)
+    fig.update_yaxes(title_text="mean probability", row=1, col=1, range=[0, 1])
+    if by_context:
+        ctx = sorted(by_context)
+        fig.add_trace(go.Scatter(x=ctx, y=[by_context[c]["success"] for c in ctx], mode="lines+markers",
+                                 name="steered: success", line=dict(color=COLORS[0])), row=1, col=2)
+        fig.add_trace(go.Scatter(x=ctx, y=[by_context[c]["baseline"] for c in ctx], mode="lines+markers",
+                                 name="not steered (baseline)", line=dict(color="gray", dash="dash")), row=1, col=2)
+        fig.update_xaxes(title_text="states before the steered one", row=1, col=2)
+        fig.update_yaxes(title_text="fraction of trials with P(A) > P(B)", range=[0, 1.05], row=1, col=2)
+    fig.update_layout(barmode="group", height=420, title="Forcing a state's code makes the model continue from that state",
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def latent_figure(model, X, codes, directions, latent: int, n_top: int = 12, planes=None) -> go.Figure:
+    """One latent of a fitted dictionary: its atom against the nearest true feature (left), and its
+    top activations with that feature's true magnitude on the same inputs (right)."""
+    from labkit.interp.dictionaries import feature_cosines, top_activations
+
+    D = _np(model.D_)
+    sims = _np(feature_cosines(model.D_, directions, planes))[:, latent]
+    j = int(np.argmax(sims))
+    n_dir = directions.shape[0]
+    truth = _np(directions)[j] if j < n_dir else None
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=[f"atom {latent} and its nearest true feature (cos {sims[j]:.2f})",
+                                        f"top {n_top} activations of latent {latent}"])
+    dims = np.arange(D.shape[1])
+    fig.add_trace(go.Bar(x=dims, y=D[latent], name=f"atom {latent}", marker_color=COLORS[0]), row=1, col=1)
+    if truth is not None:
+        fig.add_trace(go.Scatter(x=dims, y=truth, mode="markers", name=f"true feature {j}",
+                                 marker=dict(color=COLORS[3], size=7, symbol="diamond")), row=1, col=1)
+    fig.update_xaxes(title_text="dimension", row=1, col=1)
+    fig.update_yaxes(title_text="weight (unit vectors)", row=1, col=1)
+    idx, vals = top_activations(model, X, latent, n_top)
+    idx = _np(idx)
+    fig.add_trace(go.Bar(x=[str(i) for i in idx], y=_np(vals), name="code of the latent", marker_color=COLORS[0],
+                         showlegend=False), row=1, col=2)
+    if truth is not None and codes is not None:
+        fig.add_trace(go.Scatter(x=[str(i) for i in idx], y=_np(codes)[idx, j], mode="markers",
+                                 name=f"true magnitude of feature {j}", marker=dict(color=COLORS[3], size=9, symbol="diamond"),
+                                 showlegend=False), row=1, col=2)
+    fig.update_xaxes(title_text="input (sample index)", type="category", row=1, col=2)
+    fig.update_yaxes(title_text="activation (data units)", row=1, col=2)
+    fig.update_layout(height=420, title=f"{model.name}: latent {latent}", legend=dict(orientation="h", y=-0.25))
+    return fig
