@@ -9,7 +9,8 @@ from labkit.neuro.switching_glm.metrics import backbone_roc, match_states, state
 from labkit.neuro.switching_glm.model import SwitchingGLM
 from labkit.neuro.switching_glm.simulate import (Backbone, SwitchingData, connectome_backbone, random_backbone,
                                                  simulate_switching_glm, worm_backbone)
+from labkit.neuro.switching_glm.experiment import fit_models, held_out_curve, score_models, true_model
 
 __all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "viterbi", "simulate_switching_glm", "SwitchingData",
            "Backbone", "random_backbone", "connectome_backbone", "worm_backbone", "match_states", "state_accuracy",
-           "backbone_roc"]
+           "backbone_roc", "fit_models", "score_models", "held_out_curve", "true_model"]

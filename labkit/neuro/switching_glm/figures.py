@@ -108,17 +108,20 @@ def prior_figure(backbone_adjacency: np.ndarray, backbone_sign: np.ndarray, adja
     fig.add_trace(go.Heatmap(z=signed, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu_r", showscale=False,
                              hovertemplate="post %{y} ← pre %{x}<br>sign %{z}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Heatmap(z=adjacency_prior[..., 2] - adjacency_prior[..., 0], x=labels, y=labels, zmin=-1, zmax=1,
-                             colorscale="RdBu_r", colorbar=dict(title="exc − inh", x=0.64, len=0.8),
+                             colorscale="RdBu_r", colorbar=dict(title="P(exc) − P(inh)", orientation="h", x=0.5, y=-0.32,
+                                                                len=0.28, thickness=12),
                              hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=2)
     fig.add_trace(go.Heatmap(z=1 - adjacency_prior[..., 1], x=labels, y=labels, zmin=0, zmax=1, colorscale="Viridis",
-                             colorbar=dict(title="P(conn.)", len=0.8),
+                             colorbar=dict(title="1 − P(absent)", orientation="h", x=0.86, y=-0.32, len=0.28,
+                                           thickness=12),
                              hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=3)
     for c in (1, 2, 3):
         fig.update_yaxes(autorange="reversed", tickfont=dict(size=8), showticklabels=(c == 1), scaleanchor=f"x{c if c > 1 else ''}",
                          row=1, col=c)
         fig.update_xaxes(tickfont=dict(size=8), title_text="pre", row=1, col=c)
     fig.update_yaxes(title_text="post", row=1, col=1)
-    fig.update_layout(title="The learned one-hot prior against the anatomical backbone", height=460)
+    fig.update_layout(title="The learned one-hot prior against the anatomical backbone", height=540,
+                      margin=dict(b=150))
     return fig
 
 
@@ -162,4 +165,49 @@ def accuracy_bar_figure(accuracy: Mapping[str, float], auc: Mapping[str, float] 
                              marker_color=COLORS[1], text=[f"{v:.3f}" for v in auc.values()], textposition="outside"))
     fig.update_layout(title="State accuracy and backbone recovery", yaxis_title="score", yaxis=dict(range=[0, 1.1]),
                       barmode="group", height=400)
+    return fig
+
+
+def window_figure(spikes: np.ndarray, states: np.ndarray, posterior: np.ndarray, true_weights: np.ndarray,
+                  fitted_weights: np.ndarray, *, start: int, width: int, state: int,
+                  neurons: Sequence[str] | None = None, model: str = "one-hot prior") -> go.Figure:
+    """The explorer's view: a time window of one trial (raster over the true states, and the model's
+    posterior state probabilities), and beside it one state's couplings, true and fitted."""
+    T, N = spikes.shape
+    start = int(np.clip(start, 0, max(T - 1, 0)))
+    stop = min(T, start + int(width))
+    K = posterior.shape[1]
+    fig = make_subplots(rows=2, cols=3, column_widths=[0.56, 0.22, 0.22], row_heights=[0.6, 0.4],
+                        specs=[[{}, {"rowspan": 2}, {"rowspan": 2}], [{}, None, None]],
+                        horizontal_spacing=0.07, vertical_spacing=0.14,
+                        subplot_titles=[f"spikes, bins {start}-{stop - 1} (shaded: true state)",
+                                        f"true couplings, state {state}", f"{model}, state {state}",
+                                        f"p(state | spikes), {model}"])
+    seg, st = spikes[start:stop], states[start:stop]
+    t, n = np.nonzero(seg)
+    fig.add_trace(go.Scattergl(x=start + t, y=n, mode="markers", showlegend=False, name="spikes",
+                               marker=dict(size=np.clip(3 + 2 * seg[t, n], 3, 9), color="#222", symbol="line-ns-open",
+                                           line=dict(width=1.2)),
+                               hovertemplate="bin %{x}<br>neuron %{y}<extra></extra>"), row=1, col=1)
+    _state_band(fig, st, row=1, y0=-0.5, y1=N - 0.5, t0=start)
+    _state_band(fig, st, row=2, y0=0, y1=1, t0=start, opacity=0.12)
+    for k in range(K):
+        fig.add_trace(go.Scatter(x=start + np.arange(stop - start), y=posterior[start:stop, k], mode="lines",
+                                 line=dict(color=_state_color(k), width=2), name=f"state {k}"), row=2, col=1)
+    vmax = float(np.abs(true_weights).max()) or 1.0
+    labels = list(neurons) if neurons is not None else None
+    for c, w in ((2, true_weights[state]), (3, fitted_weights[state])):
+        fig.add_trace(go.Heatmap(z=w, x=labels, y=labels, zmin=-vmax, zmax=vmax, zmid=0, colorscale="RdBu_r",
+                                 showscale=(c == 3), colorbar=dict(title="weight", len=0.8),
+                                 hovertemplate="post %{y} ← pre %{x}<br>w = %{z:.2f}<extra></extra>"), row=1, col=c)
+        fig.update_yaxes(autorange="reversed", tickfont=dict(size=7), showticklabels=(c == 2), title_text="post" if c == 2 else None,
+                         row=1, col=c)
+        fig.update_xaxes(tickfont=dict(size=7), title_text="pre", row=1, col=c)
+    ticks = dict(tickmode="array", tickvals=list(range(N)), ticktext=labels, tickfont=dict(size=7)) if labels and N <= 40 else {}
+    fig.update_yaxes(title_text="neuron", range=[-0.5, N - 0.5], autorange="reversed", row=1, col=1, **ticks)
+    fig.update_yaxes(title_text="probability", range=[-0.05, 1.05], row=2, col=1)
+    fig.update_xaxes(title_text="time bin", row=2, col=1)
+    fig.update_xaxes(range=[start - 0.5, stop - 0.5], showticklabels=False, row=1, col=1)
+    fig.update_xaxes(range=[start - 0.5, stop - 0.5], row=2, col=1)
+    fig.update_layout(height=520, legend=dict(orientation="h", y=-0.15, x=0), title="Explorer: a window of one trial and one state's couplings")
     return fig

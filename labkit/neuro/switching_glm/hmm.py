@@ -1,18 +1,27 @@
-"""Hidden Markov chain inference with parallel prefix scans over time, batched over trials.
+"""Hidden Markov chain inference, batched over trials, exact, and fast without a compiler.
 
 The E-step of every model here is the forward–backward recursion of an HMM (Rabiner 1989),
 
-    alpha_t(j) = [sum_i alpha_{t-1}(i) A_ij] e_t(j),        beta_t(i) = sum_j A_ij e_{t+1}(j) beta_{t+1}(j),
+    alpha_t(j) ∝ [sum_i alpha_{t-1}(i) A_ij] e_t(j),        beta_t(i) ∝ sum_j A_ij e_{t+1}(j) beta_{t+1}(j),
 
-with ``e_t(j) = p(x_t | z_t = j)``. Written with the matrices ``M_t = A diag(e_t)`` it is a product,
-``alpha_t = alpha_0 M_1 ... M_t`` and ``beta_t = M_{t+1} ... M_T 1``, and products of matrices are
-associative, so all prefixes come out of a parallel scan in O(log T) batched steps instead of T
-sequential ones (temporal parallelisation of HMM inference: Hassan, Särkkä & García-Fernández 2021,
-IEEE Trans. Signal Process. 69). Each partial product is rescaled by its largest entry, in float64, so nothing underflows;
-the scales cancel in the posteriors, and the log-likelihood comes back exactly from the filtered
-predictions, ``log p(x) = sum_t log sum_j (alpha_hat_{t-1} A)_j e_t(j)``.
+with ``e_t(j) = p(x_t | z_t = j)``. Run bin by bin it is T dependent steps, each far too small to pay
+for a Python-level call; as a product of matrices ``M_t = A diag(e_t)`` it is associative and can run as
+a parallel scan (Hassan, Särkkä & García-Fernández 2021), but on a CPU a scan spends its time in batched
+K x K products. :func:`forward_backward_chunks` does both: time is cut into C chunks of L bins, the
+recursion runs bin by bin *inside* every chunk at once (L vectorised steps), and each chunk's start vector
+comes from the products of the earlier chunks' transfer matrices (one pass over the bins, then a scan over
+C chunks). The backward messages, written as ``u_t = beta_t * e_t``, obey the same recursion on the
+reversed sequence with ``A^T``, and the two directions run as one stacked array; their transfer matrices
+come from the same pass (:func:`_chunk_products`).
 
-Viterbi decoding uses the same scan in the (max, +) semiring for ``delta_t``, then follows the back
+The recursion is exact: the messages are rescaled (in float64) only where a bound says they could leave
+the floating-point range, the scales cancel in the posteriors, and ``log p(x)`` is the sum of the log
+scales plus each bin's ``max_k log e_t(k)``. This equals the log-space recursion of the official HMM-GLM
+code to rounding (tests/test_switching_glm.py compares them). On the CPU the recursion runs in NumPy (a
+NumPy call costs a fraction of a torch call, and the recursion is a few hundred small calls); on a GPU it
+runs on the same torch tensors as the model.
+
+:func:`viterbi` uses a parallel scan in the (max, +) semiring for ``delta_t``, then follows the back
 pointers with a second scan that composes them (pointer jumping) — exact, with no loop over time.
 
 :class:`PoissonHMM` is the plain Poisson HMM fitted by EM on top of these pieces: the part of the
@@ -20,7 +29,9 @@ switching GLM that peer libraries share, and the workload of ``benchmarks/bench_
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -100,35 +111,232 @@ def _check_log_emissions(log_e: Tensor) -> Tensor:
 
 
 def scan_dtype(device: torch.device) -> torch.dtype:
-    """float64 for the scans, except on Apple's MPS, which has none (float32 is safe there too, since
+    """float64 for the recursions, except on Apple's MPS, which has none (float32 is safe there too, since
     transition probabilities are floored: see :func:`update_transitions`)."""
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-def _filtered(log_e: Tensor, log_pi: Tensor, log_a: Tensor, *, backward: bool):
-    """Scaled forward (and backward) messages in float64; see the module docstring."""
-    B, T, K = log_e.shape
-    dt = scan_dtype(log_e.device)
-    shift = log_e.amax(dim=-1, keepdim=True)
-    e = torch.exp((log_e - shift).to(dt))                               # (B, T, K), max 1 per bin
-    a = torch.exp(log_a.to(dt))
-    first = torch.exp(log_pi.to(dt)) * e[:, 0]                          # (B, K)
-    # forward factors M_t[i, j] = A_ij e_t(j) (M_0 has identical rows alpha_0) and, stacked below them,
-    # the backward factors R_s = M_{T-1-s}^T, so one scan yields both directions
-    buf = torch.empty((2 * B if backward else B, T, K, K), dtype=dt, device=e.device)
-    torch.mul(a, e.unsqueeze(-2), out=buf[:B])
-    buf[:B, 0] = first.unsqueeze(-2)
+# The chunked recursion runs on NumPy arrays on the CPU (a NumPy call costs ~0.3 us, a torch call ~3 us,
+# and the recursion is a few hundred small calls) and on torch tensors on a GPU; these helpers are the
+# only places where the two differ.
+
+def _empty(shape, like):
+    return np.empty(shape, like.dtype) if isinstance(like, np.ndarray) else torch.empty(shape, dtype=like.dtype,
+                                                                                       device=like.device)
+
+
+def _ones(shape, like):
+    return np.ones(shape, like.dtype) if isinstance(like, np.ndarray) else torch.ones(shape, dtype=like.dtype,
+                                                                                     device=like.device)
+
+
+def _matmul(a, b, out):
+    return np.matmul(a, b, out=out) if isinstance(a, np.ndarray) else torch.matmul(a, b, out=out)
+
+
+def _mul(a, b, out):
+    return np.multiply(a, b, out=out) if isinstance(a, np.ndarray) else torch.mul(a, b, out=out)
+
+
+def _sum_last(a):
+    """Sum over the last (short) axis as a matrix-vector product: a reduction over an axis of 4-8 entries
+    is 5x slower in NumPy."""
+    return a @ _ones(a.shape[-1], a)
+
+
+def _max_last(a):
+    """Largest entry over the last (short) axis, by pairwise maxima (10-20x faster than ``max(-1)`` there)."""
+    K = a.shape[-1]
+    if K > 16 or not isinstance(a, np.ndarray):
+        return a.max(-1) if isinstance(a, np.ndarray) else a.amax(-1)
+    m = np.maximum(a[..., 0], a[..., min(1, K - 1)])
+    for k in range(2, K):
+        np.maximum(m, a[..., k], out=m)
+    return m
+
+
+def _exp(a):
+    return np.exp(a) if isinstance(a, np.ndarray) else torch.exp(a)
+
+
+def _log(a):
+    return np.log(a) if isinstance(a, np.ndarray) else torch.log(a)
+
+
+def _rescale(P):
+    """Divide each K x K matrix of a stack by the sum of its entries, in place (the scale never matters)."""
+    K = P.shape[-1]
+    P /= _sum_last(P.reshape(P.shape[:-2] + (K * K,)))[..., None, None]
+    return P
+
+
+def _matrix_prefix(P):
+    """Inclusive prefix products along axis 2 of a (D, B, C, K, K) stack (odd-even recursion, Blelloch 1990),
+    each product rescaled."""
+    C = P.shape[2]
+    if C == 1:
+        return P
+    n = C // 2
+    pp = _matrix_prefix(_rescale(P[:, :, 0:2 * n:2] @ P[:, :, 1:2 * n:2]))
+    out = _empty(P.shape, P)
+    out[:, :, 0] = P[:, :, 0]
+    out[:, :, 1::2] = pp
+    if C > 2:
+        out[:, :, 2::2] = _rescale(pp[:, :, :(C - 1) // 2] @ P[:, :, 2::2])
+    return out
+
+
+def chunk_length(n_time: int) -> int:
+    """The chunk length of the recursion: about sqrt(T)/4, between 4 and 64 bins."""
+    return int(min(64, max(4, round(math.sqrt(n_time) / 4))))
+
+
+def to_chunks(a, length: int, fill: float = 0.0):
+    """(trials, time, ...) -> (length, trials, chunks, ...): bin ``c * length + l`` of each trial at ``[l, :, c]``,
+    the last chunk padded with ``fill``. NumPy or torch in, same out (a copy)."""
+    B, T = a.shape[:2]
+    C = -(-T // length)
+    rest = tuple(a.shape[2:])
+    if C * length > T:
+        if isinstance(a, np.ndarray):
+            a = np.concatenate([a, np.full((B, C * length - T) + rest, fill, a.dtype)], axis=1)
+        else:
+            a = torch.cat([a, torch.full((B, C * length - T) + rest, fill, dtype=a.dtype, device=a.device)], dim=1)
+    a = a.reshape((B, C, length) + rest)
+    perm = (2, 0, 1) + tuple(range(3, 3 + len(rest)))
+    return np.ascontiguousarray(a.transpose(perm)) if isinstance(a, np.ndarray) else a.permute(perm).contiguous()
+
+
+def from_chunks(a, n_time: int):
+    """The inverse of :func:`to_chunks`: (length, trials, chunks, ...) -> (trials, time, ...)."""
+    L, B, C = a.shape[:3]
+    rest = tuple(a.shape[3:])
+    perm = (1, 2, 0) + tuple(range(3, 3 + len(rest)))
+    a = a.transpose(perm) if isinstance(a, np.ndarray) else a.permute(perm)
+    return a.reshape((B, C * L) + rest)[:, :n_time]
+
+
+def _chunk_products(e, a, every: int):
+    """``F_c = diag(e_{cL}) A diag(e_{cL+1}) ... A diag(e_{cL+L-1})`` for every chunk: (B, C, K, K), each rescaled.
+    The forward transfer of chunk c is ``A F_c`` (``F_0`` for the first, which starts at bin 0) and the
+    backward one ``(F_c A)^T``, so one pass over the bins serves both directions."""
+    L, B, C, K = e.shape
+    P = _empty((B, C, K, K), e)
+    P[...] = 0.0
+    idx = np.arange(K) if isinstance(e, np.ndarray) else torch.arange(K, device=e.device)
+    P[..., idx, idx] = e[0]
+    for l in range(1, L):
+        P = (P.reshape(-1, K) @ a).reshape(B, C, K, K)
+        P *= e[l][..., None, :]
+        if l % every == 0:
+            _rescale(P)
+    return _rescale(P)
+
+
+def _left_multiply(a, P):
+    """``a @ P[b, c]`` for a stack P (B, C, K, K), as one matrix product (NumPy's stacked matmul with a
+    shared left factor goes matrix by matrix)."""
+    if isinstance(P, np.ndarray):
+        return np.moveaxis(np.tensordot(a, P, axes=([1], [2])), 0, 2)
+    return a @ P
+
+
+def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool = True):
+    """Forward–backward on log-emissions already laid out in chunks (:func:`to_chunks`, padded with 0).
+
+    ``log_e``: (L, B, C, K) float64 NumPy array (CPU) or tensor; ``log_pi``: (K,) or (B, K); ``log_a``: (K, K).
+    Returns ``(gamma, xi_sum, log_lik)`` with gamma (L, B, C, K) in the chunk layout (0 on padding bins),
+    or only ``log_lik`` (B,) when ``backward`` is False.
+
+    The forward messages obey ``alpha_t ∝ (alpha_{t-1} A) * e_t`` and the backward ones, written as
+    ``u_t = beta_t * e_t``, ``u_t = (u_{t+1} A^T) * e_t``: the same recursion on the reversed sequence. Both
+    run together: within each chunk bin by bin, vectorised over all chunks, from start vectors that come
+    from the chunks' transfer matrices (:func:`_chunk_products`) by a prefix scan over chunks. The work is
+    O(T K^3) in O(L + log C) vectorised steps; the vectors are rescaled only where they could leave the
+    float64 range, and the result is exact: ``gamma_t ∝ (alpha_{t-1} A) * u_t``,
+    ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, ``log p(x) = sum of the log scales + sum_t max_k log e_t(k)``.
+    """
+    L, B, C, K = log_e.shape
+    is_np = isinstance(log_e, np.ndarray)
+    shift = _max_last(log_e)                                                # (L, B, C); 0 on padding
+    D = 2 if backward else 1
+    h = _empty((L, D, B, C, K), log_e)                                      # each direction's factors
+    e = h[:, 0]
+    if is_np:
+        np.exp(np.subtract(log_e, shift[..., None], out=e), out=e)          # largest factor per bin: 1
+    else:
+        torch.exp(log_e - shift[..., None], out=e)
+    a = _exp(log_a)
+    a_min = float(a.min())
+    # per bin a message shrinks by at most a factor min(A) and grows by at most K, and the posteriors multiply
+    # a forward by a backward message: rescale often enough that such a product stays inside float64
+    shrink = -math.log(a_min) if a_min > 0 else math.inf
+    every = max(1, min(L, int((690.0 / max(1.0, shrink) - 1.0) / 2.0), int(300.0 / max(1.0, math.log(K)))))
+    init = _empty((D, B, K), log_e)
+    init[0] = _exp(log_pi)
+    starts = _empty((D, B, C, K), log_e)
+    starts[:, :, 0] = 1.0                                                   # chunk 0 uses init instead
     if backward:
-        torch.mul(a.T, e.flip(1).unsqueeze(-1), out=buf[B:])           # (A diag e)^T = diag(e) A^T
-    scanned = prefix_scan(buf, _sum_product)
-    fwd, bwd = scanned[:B], (scanned[B:] if backward else None)
-    alpha = fwd[:, :, 0, :]
-    alpha = alpha / alpha.sum(-1, keepdim=True)                         # p(z_t | x_{0:t})
-    # log p(x) from the one-step predictions of the filter (exact, no scale bookkeeping)
-    pred = alpha[:, :-1] @ a                                            # p(z_t | x_{0:t-1}), t >= 1
-    norm = torch.cat([first.sum(-1, keepdim=True), (pred * e[:, 1:]).sum(-1)], dim=1)
-    ll = (torch.log(norm) + shift.squeeze(-1).to(dt)).sum(1)
-    return alpha, bwd, e, a, ll
+        init[1] = 1.0
+    if C > 1:
+        F = _chunk_products(e, a, every)
+        M = _empty((D, B, C - 1, K, K), log_e)
+        M[0, :, 0] = F[:, 0]
+        M[0, :, 1:] = _left_multiply(a, F[:, 1:C - 1])
+        if backward:                                                        # reversed chunks, transposed
+            M[1, :, 0] = F[:, C - 1].swapaxes(-1, -2) if is_np else F[:, C - 1].transpose(-1, -2)
+            FA = (F[:, 1:C - 1].reshape(-1, K) @ a).reshape(B, C - 2, K, K)
+            M[1, :, 1:] = FA[:, ::-1].swapaxes(-1, -2) if is_np else torch.flip(FA, dims=(1,)).transpose(-1, -2)
+        Q = _matrix_prefix(_rescale(M))                                     # Q[c] = M_0 ... M_c
+        st = (init[:, :, None, None, :] @ Q)[..., 0, :]                     # (D, B, C-1, K)
+        starts[:, :, 1:] = st / _sum_last(st)[..., None]
+    G = _empty((D, K, K), log_e)
+    G[0] = a
+    if backward:
+        G[1] = a.T
+        h[:, 1] = e[::-1, :, ::-1] if is_np else torch.flip(e, dims=(0, 2))
+    pred = _empty((L, D, B, C, K), log_e)
+    v = _empty((L, D, B, C, K), log_e)
+    log_scale = 0.0
+    cur = starts
+    for l in range(L):
+        _matmul(cur.reshape(D, B * C, K), G, out=pred[l].reshape(D, B * C, K))
+        if l == 0:
+            pred[0, :, :, 0] = init
+        _mul(pred[l], h[l], out=v[l])
+        if (l + 1) % every == 0 and l < L - 1:
+            sc = _sum_last(v[l])
+            v[l] /= sc[..., None]
+            log_scale = log_scale + _log(sc[0])
+        cur = v[l]
+    # each chunk starts from a normalised vector, so its contribution is the log of its final sum
+    ll = (_log(_sum_last(v[L - 1, 0])) + log_scale).sum(-1) + shift.sum((0, 2))
+    if not backward:
+        return ll
+    alpha, prior = v[:, 0], pred[:, 0]
+    u = np.ascontiguousarray(v[::-1, 1, :, ::-1]) if is_np else torch.flip(v[:, 1], dims=(0, 2))
+    gamma = prior * u
+    r = 1.0 / _sum_last(gamma)
+    gamma *= r[..., None]
+    w = u * r[..., None]
+    pad = n_time - (C - 1) * L                                               # real bins in the last chunk
+    if pad < L:
+        gamma[pad:, :, C - 1] = 0.0
+        w[pad:, :, C - 1] = 0.0
+    xi = alpha[:-1].reshape(-1, K).T @ w[1:].reshape(-1, K)
+    if C > 1:                                                               # pairs across chunk boundaries
+        xi = xi + starts[0, :, 1:].reshape(-1, K).T @ w[0, :, 1:].reshape(-1, K)
+    return gamma, a * xi, ll
+
+
+def _as_work(t: Tensor):
+    """A float64 (float32 on MPS) array for the recursion: NumPy on the CPU, the tensor itself elsewhere."""
+    t = t.detach().to(scan_dtype(t.device))
+    return t.numpy() if t.device.type == "cpu" else t
+
+
+def _as_tensor(a, like: Tensor) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a)).to(like.device) if isinstance(a, np.ndarray) else a
 
 
 def forward_backward(log_emissions: Tensor, log_pi: Tensor, log_transitions: Tensor) -> Posterior:
@@ -136,31 +344,26 @@ def forward_backward(log_emissions: Tensor, log_pi: Tensor, log_transitions: Ten
 
     ``log_emissions``: (trials, time, states) ``log p(x_t | z_t)``; ``log_pi``: (states,) or
     (trials, states); ``log_transitions``: (states, states), rows the "from" state. Batched over trials;
-    runs on the device of its inputs. Returns float64 tensors.
+    runs on the device of its inputs (NumPy underneath on the CPU). Returns float64 tensors.
     """
     log_e = _check_log_emissions(log_emissions)
     B, T, K = log_e.shape
-    alpha, bwd, e, a, ll = _filtered(log_e, log_pi, log_transitions, backward=T > 1)
-    if T == 1:
-        gamma = alpha
-        return Posterior(gamma, torch.zeros(K, K, dtype=gamma.dtype, device=gamma.device), ll)
-    # beta_t = (M_{t+1}...M_{T-1}) 1 is the column sum of the reversed prefix of length T-1-t
-    beta = torch.ones_like(alpha)
-    beta[:, :-1] = bwd[:, :T - 1].sum(-2).flip(1)
-    beta = beta / beta.amax(-1, keepdim=True)
-    gamma = alpha * beta
-    gamma = gamma / gamma.sum(-1, keepdim=True)
-    # xi_t(i, j) ∝ alpha_{t-1}(i) A_ij e_t(j) beta_t(j); normalise each t, then sum over t in one matmul
-    u = e[:, 1:] * beta[:, 1:]                                          # (B, T-1, K)
-    c = ((alpha[:, :-1] @ a) * u).sum(-1, keepdim=True)
-    xi_sum = a * (alpha[:, :-1].reshape(-1, K).T @ (u / c).reshape(-1, K))
-    return Posterior(gamma, xi_sum, ll)
+    L = chunk_length(T)
+    le = to_chunks(_as_work(log_e), L)
+    pi, la = _as_work(torch.as_tensor(log_pi)), _as_work(torch.as_tensor(log_transitions))
+    gamma, xi, ll = forward_backward_chunks(le, pi, la, T)
+    return Posterior(_as_tensor(from_chunks(gamma, T), log_e), _as_tensor(xi, log_e), _as_tensor(ll, log_e))
 
 
 def log_likelihood(log_emissions: Tensor, log_pi: Tensor, log_transitions: Tensor) -> Tensor:
     """``log p(x_b)`` for each trial (forward pass only), float64."""
     log_e = _check_log_emissions(log_emissions)
-    return _filtered(log_e, log_pi, log_transitions, backward=False)[-1]
+    B, T, K = log_e.shape
+    L = chunk_length(T)
+    le = to_chunks(_as_work(log_e), L)
+    ll = forward_backward_chunks(le, _as_work(torch.as_tensor(log_pi)), _as_work(torch.as_tensor(log_transitions)),
+                                 T, backward=False)
+    return _as_tensor(ll, log_e)
 
 
 def viterbi(log_emissions: Tensor, log_pi: Tensor, log_transitions: Tensor) -> Tensor:
@@ -183,13 +386,53 @@ def viterbi(log_emissions: Tensor, log_pi: Tensor, log_transitions: Tensor) -> T
     return torch.cat([path, last.unsqueeze(1)], dim=1)
 
 
-def update_transitions(xi_sum: Tensor, min_prob: float = math.exp(-8)) -> Tensor:
+def update_transitions(xi_sum, min_prob: float = math.exp(-8)):
     """Closed-form M-step for the transition matrix, ``A_ij ∝ sum_t xi_t(i, j)``, with each entry floored at
     ``min_prob`` before renormalising (the official HMM-GLM code clamps log A at -8 the same way), so a
-    state never becomes unreachable and the scan's rescaling stays safe. Returns log A."""
+    state never becomes unreachable and the recursion's rescaling stays safe. Returns log A (a tensor for a
+    tensor, an array for an array)."""
+    if isinstance(xi_sum, np.ndarray):
+        rows = xi_sum / np.maximum(xi_sum.sum(-1, keepdims=True), 1e-300)
+        rows = np.maximum(rows, min_prob)
+        return np.log(rows / rows.sum(-1, keepdims=True))
     rows = xi_sum / xi_sum.sum(-1, keepdim=True).clamp_min(1e-300)
     rows = rows.clamp_min(min_prob)
     return torch.log(rows / rows.sum(-1, keepdim=True))
+
+
+_BLAS = []
+
+
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, built once (a scan of the process's libraries)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except ImportError:                                             # pragma: no cover
+            _BLAS.append(None)
+    return _BLAS[0]
+
+
+@contextlib.contextmanager
+def few_threads(n_elements: int, device: torch.device, limit: int = 1 << 23):
+    """One CPU thread (torch and BLAS) while fitting a problem whose per-step arrays hold fewer than ``limit``
+    numbers: each of the many small steps of an EM fit then costs less than waking a second thread, and on
+    a busy machine a second thread can make it several times slower. Restores the settings afterwards."""
+    if torch.device(device).type != "cpu" or n_elements >= limit or torch.get_num_threads() == 1:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ctl = _blas_controller()
+        if ctl is None:                                                 # pragma: no cover
+            yield
+        else:
+            with ctl.limit(limits=1, user_api="blas"):
+                yield
+    finally:
+        torch.set_num_threads(old)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,7 +488,7 @@ class PoissonHMM:
     Parameters are kept in float64; everything runs on ``device``.
     """
 
-    def __init__(self, n_states: int, *, n_iter: int = 20, tol: float = 0.0, min_transition: float = 1e-10,
+    def __init__(self, n_states: int, *, n_iter: int = 20, tol: float | None = None, min_transition: float = 1e-10,
                  device: str | torch.device = "cpu", seed: int = 0):
         if isinstance(n_states, bool) or not isinstance(n_states, (int, np.integer)) or n_states < 1:
             raise ValueError(f"n_states must be a positive integer, got {n_states!r}.")
@@ -253,7 +496,8 @@ class PoissonHMM:
             raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}.")
         if not (0.0 <= float(min_transition) < 1.0 / n_states):
             raise ValueError(f"min_transition must be in [0, 1/n_states), got {min_transition!r}.")
-        self.n_states, self.n_iter, self.tol = int(n_states), int(n_iter), float(tol)
+        self.n_states, self.n_iter = int(n_states), int(n_iter)
+        self.tol = None if tol is None else float(tol)
         self.min_transition, self.device, self.seed = float(min_transition), torch.device(device), seed
 
     def _log_emissions(self, x: Tensor) -> Tensor:
@@ -285,27 +529,58 @@ class PoissonHMM:
         return self
 
     def fit(self, spikes, *, init: bool = True) -> "PoissonHMM":
-        """EM for ``n_iter`` iterations (or until the log-likelihood gains less than ``tol``)."""
-        x = check_counts(spikes).to(self.device, torch.float64)
-        if x.shape[1] < self.n_states and x.shape[0] == 1:
-            raise ValueError(f"n_states ({self.n_states}) must not exceed the number of time bins ({x.shape[1]}).")
+        """EM for ``n_iter`` iterations (or, with ``tol`` set, until the log-likelihood gains less than ``tol``).
+
+        The counts are laid out once in the chunks of the E-step (:func:`to_chunks`), so an iteration is two
+        matrix products for the emissions and the rates, and one forward–backward, with no copies."""
+        size = int(np.prod(np.shape(spikes))) * self.n_states if not isinstance(spikes, str) else 0
+        with few_threads(size, self.device):
+            return self._fit(spikes, init)
+
+    def _fit(self, spikes, init):
+        x = check_counts(spikes).to(self.device, scan_dtype(self.device))
+        B, T, N = x.shape
+        if self.n_states > B * T:
+            raise ValueError(f"n_states ({self.n_states}) must not exceed the number of time bins ({B * T}).")
         if init or not hasattr(self, "rates_"):
             self.init_params(x)
-        self.history_ = []
+        K = self.n_states
+        L = chunk_length(T)
+        xc = to_chunks(_as_work(x), L)                                     # (L, B, C, N), padding 0
+        C = xc.shape[2]
+        pad = T - (C - 1) * L
+        # the two (T x N) x (N x K) products run in float32 (counts are exact there; their relative error,
+        # ~1e-7, is far below the statistical one) and everything else in float64
+        flat = xc.reshape(-1, N)
+        is_np = isinstance(flat, np.ndarray)
+        flat32 = flat.astype(np.float32) if is_np else flat.float()
+        rates, log_pi, log_a = (_as_work(self.rates_), _as_work(self.log_start_), _as_work(self.log_transitions_))
+        log, maximum = (np.log, np.maximum) if is_np else (torch.log, torch.clamp_min)
+        f32 = (lambda a: a.astype(np.float32)) if is_np else (lambda a: a.float())
+        f64 = (lambda a: a.astype(np.float64)) if is_np else (lambda a: a.to(flat.dtype))
         const = float(self._constant(x).sum())
-        for _ in range(self.n_iter):
-            post = forward_backward(self._log_emissions(x), self.log_start_, self.log_transitions_)
-            ll = float(post.log_likelihood.sum()) - const
-            if not math.isfinite(ll):
-                raise FloatingPointError("PoissonHMM.fit diverged: the log-likelihood is not finite.")
-            self.history_.append(ll)
-            g = post.gamma.reshape(-1, self.n_states)
+        self.history_ = []
+        started = time.perf_counter()
+        for it in range(self.n_iter):
+            log_e = (f64(flat32 @ f32(log(rates).T)) - rates.sum(-1)).reshape(L, B, C, K)
+            if pad < L:
+                log_e[pad:, :, C - 1] = 0.0                                # padding bins carry no evidence
+            gamma, xi, ll = forward_backward_chunks(log_e, log_pi, log_a, T)
+            total = float(ll.sum()) - const
+            if not math.isfinite(total):
+                raise FloatingPointError(f"PoissonHMM.fit diverged at EM iteration {it}: the log-likelihood is {total}.")
+            self.history_.append(total)
+            g = gamma.reshape(-1, K)
             occupancy = g.sum(0)
-            self.rates_ = ((g.T @ x.reshape(-1, x.shape[-1])) / occupancy.clamp_min(1e-12)[:, None]).clamp_min(1e-10)
-            self.log_start_ = torch.log(post.gamma[:, 0].mean(0).clamp_min(1e-12))
-            self.log_transitions_ = update_transitions(post.xi_sum, self.min_transition)
-            if len(self.history_) > 1 and self.history_[-1] - self.history_[-2] < self.tol:
+            rates = maximum(f64(f32(g).T @ flat32) / maximum(occupancy, 1e-12)[:, None], 1e-10)
+            start = gamma[0, :, 0].mean(0)
+            log_pi = log(maximum(start, 1e-300))
+            log_a = update_transitions(xi, self.min_transition)
+            if self.tol is not None and len(self.history_) > 1 and self.history_[-1] - self.history_[-2] < self.tol:
                 break
+        self.em_seconds_ = time.perf_counter() - started                   # the EM iterations alone (benchmarks)
+        self.rates_, self.log_start_, self.log_transitions_ = (_as_tensor(rates, x), _as_tensor(log_pi, x),
+                                                               _as_tensor(log_a, x))
         return self
 
     def score(self, spikes) -> float:
