@@ -33,8 +33,7 @@ class HashEncoding(nn.Module):
         super().__init__()
         if n_levels < 1 or n_features < 1 or table_size < 4:
             raise ValueError("HashEncoding needs n_levels >= 1, n_features >= 1 and table_size >= 4.")
-        growth = math.exp((math.log(finest_resolution) - math.log(base_resolution)) / max(n_levels - 1, 1))
-        res = [int(math.floor(base_resolution * growth**level)) for level in range(n_levels)]
+        res = grid_resolutions(n_levels, base_resolution, finest_resolution)
         self.n_levels, self.n_features, self.table_size = n_levels, n_features, table_size
         self.register_buffer("resolutions", torch.tensor(res, dtype=torch.long), persistent=False)
         self.register_buffer("dense", torch.tensor([(r + 1) ** 2 <= table_size for r in res]), persistent=False)
@@ -73,3 +72,73 @@ class HashEncoding(nn.Module):
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         return self.lookup(*self.plan(coords))
+
+
+class DenseGridEncoding(nn.Module):
+    """Multiresolution *dense* feature grids (no hashing), bilinearly interpolated: the "low-resolution
+    feature grids" a Gaussian RBFNet decodes (Bouzidi et al. 2025).
+
+    Level ``l`` stores ``(N_l + 1)²`` vertex features of ``n_features`` numbers, ``N_l`` from
+    ``base_resolution`` to ``finest_resolution`` in a geometric progression (as the hash encoding),
+    initialised ``N(0, init²)``. A point's features are the levels' bilinear interpolations, concatenated.
+    """
+
+    def __init__(self, n_levels: int = 4, n_features: int = 4, base_resolution: int = 16,
+                 finest_resolution: int = 128, init: float = 0.1, generator: torch.Generator | None = None):
+        super().__init__()
+        if n_levels < 1 or n_features < 1 or base_resolution < 1 or finest_resolution < base_resolution:
+            raise ValueError("DenseGridEncoding needs n_levels >= 1, n_features >= 1 and "
+                             "1 <= base_resolution <= finest_resolution.")
+        res = grid_resolutions(n_levels, base_resolution, finest_resolution)
+        self.n_levels, self.n_features = n_levels, n_features
+        self.register_buffer("resolutions", torch.tensor(res, dtype=torch.long), persistent=False)
+        offsets = [0]
+        for r in res:
+            offsets.append(offsets[-1] + (r + 1) ** 2)
+        self.register_buffer("offsets", torch.tensor(offsets[:-1], dtype=torch.long), persistent=False)
+        self.table = nn.Parameter(torch.randn(offsets[-1], n_features, generator=generator) * init)
+        self.register_buffer("corners", torch.tensor([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=torch.long),
+                             persistent=False)
+
+    @staticmethod
+    def count(n_levels: int, n_features: int, base_resolution: int, finest_resolution: int) -> int:
+        """Number of stored features for these settings (without building the grids)."""
+        return n_features * sum((r + 1) ** 2 for r in grid_resolutions(n_levels, base_resolution, finest_resolution))
+
+    @property
+    def out_dim(self) -> int:
+        return self.n_levels * self.n_features
+
+    def plan(self, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``(P, L, 4)`` of the stacked grids each point reads, and their bilinear weights ``(P, L, 4)``."""
+        x = (coords.clamp(-1, 1) + 1) / 2
+        res = self.resolutions.to(x.dtype)
+        pos = x[:, None, :] * res[None, :, None]                              # (P, L, 2)
+        cell = torch.minimum(pos.floor().long(), (self.resolutions - 1)[None, :, None])
+        frac = pos - cell
+        corner = cell[:, :, None, :] + self.corners[None, None]               # (P, L, 4, 2)
+        idx = corner[..., 0] + corner[..., 1] * (self.resolutions[None, :, None] + 1) + self.offsets[None, :, None]
+        fx, fy = frac[..., 0], frac[..., 1]
+        w = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=2)
+        return idx, w
+
+    def lookup(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        feats = gather_rows(self.table, idx)                                  # (P, L, 4, F)
+        return (feats * w[..., None]).sum(2).reshape(idx.shape[0], -1)
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return self.lookup(*self.plan(coords))
+
+    def level_features(self, level: int) -> torch.Tensor:
+        """The vertex features of one level as an ``(N + 1, N + 1, F)`` array (rows: y, columns: x)."""
+        r = int(self.resolutions[level])
+        start = int(self.offsets[level])
+        return self.table[start:start + (r + 1) ** 2].detach().reshape(r + 1, r + 1, self.n_features)
+
+
+def grid_resolutions(n_levels: int, base_resolution: int, finest_resolution: int) -> list[int]:
+    """``N_l = floor(N_min · b^l)``, ``b = (N_max / N_min)^(1/(L-1))`` (Müller et al. 2022, eq. 2-3)."""
+    growth = math.exp((math.log(finest_resolution) - math.log(base_resolution)) / max(n_levels - 1, 1))
+    res = [int(math.floor(base_resolution * growth**level + 1e-9)) for level in range(n_levels)]
+    res[-1] = finest_resolution if n_levels > 1 else base_resolution
+    return res

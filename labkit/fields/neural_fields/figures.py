@@ -102,8 +102,8 @@ def fresh_figure(fresh, grid_sigmas, grid_psnr, default_sigma: float, default_ps
                              marker=dict(size=14, symbol="star", color=COLORS[3])), 1, 2)
     fig.add_trace(go.Scatter(x=[default_sigma], y=[default_psnr], mode="markers", name=f"default σ={default_sigma:g}",
                              marker=dict(size=12, symbol="diamond", color=COLORS[7])), 1, 2)
-    fig.update_xaxes(title_text="σ of the Fourier features", type="log", row=1, col=1)
-    fig.update_xaxes(title_text="σ of the Fourier features", type="log", row=1, col=2)
+    fig.update_xaxes(title_text="σ of the Fourier features", row=1, col=1)
+    fig.update_xaxes(title_text="σ of the Fourier features", row=1, col=2)
     fig.update_yaxes(title_text="Wasserstein distance (frequency bins)", row=1, col=1)
     fig.update_yaxes(title_text="PSNR (dB)", row=1, col=2)
     fig.update_layout(title=f"Choosing the frequency of {field_label} before training", height=460,
@@ -119,10 +119,11 @@ def spectra_figure(fresh, show: tuple | None = None) -> go.Figure:
                              line=dict(color="black", width=3)))
     idx = list(range(len(fresh.candidates)))
     if show is not None:
-        idx = [int(np.argmin(np.abs(fresh.candidates - s))) for s in show]
+        idx = list(dict.fromkeys(int(np.argmin(np.abs(fresh.candidates - s))) for s in show))
     for n, i in enumerate(idx):
         s = fresh.model_spectra[i]
-        fig.add_trace(go.Scatter(x=k, y=s / s.sum(), name=f"untrained, σ={fresh.candidates[i]:g}",
+        mark = " (FreSh's choice)" if fresh.candidates[i] == fresh.chosen else ""
+        fig.add_trace(go.Scatter(x=k, y=s / s.sum(), name=f"untrained, σ={fresh.candidates[i]:g}{mark}",
                                  line=dict(color=COLORS[n % (len(COLORS) - 1)])))
     fig.update_layout(title="Spectra: Σ over |DFT| diagonals i+j=k (FreSh), normalised", xaxis_title="frequency k (cycles per picture, i+j)",
                       yaxis_title="share of the spectrum", height=430)
@@ -138,38 +139,62 @@ def _ellipse(centre, cov, n=24, scale=1.0):
     return centre[0] + pts[0], centre[1] + pts[1]
 
 
-def kernels_figure(image: np.ndarray, panels: dict, max_kernels: int = 400, seed: int = 0) -> go.Figure:
-    """RBF centres (dots) and 1-σ ellipses drawn over the picture, one panel per field.
+def rbf_layout_figure(image: np.ndarray, neurbf: dict | None = None, grbf: dict | None = None,
+                      grbf_weights: np.ndarray | None = None, max_kernels: int = 400, seed: int = 0) -> go.Figure:
+    """Where the RBFs sit, drawn over the picture.
 
-    ``panels`` maps a title to ``(centres (N, 2), covariances (N, 2, 2))`` in ``[-1, 1]`` coordinates.
+    ``neurbf`` (from :func:`~labkit.fields.neural_fields.experiments.rbf_layout`): kernel centres (dots)
+    and half-height ellipses, up to ``max_kernels`` of them. ``grbf``: the Gaussian RBFNet's neurons
+    live in feature space, so the picture shows *where they fire*: the neuron that responds most at
+    each pixel, and the response map of the neuron with the largest output weight (``grbf_weights``).
     """
     R = image.shape[0]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.03)
-    rng = np.random.default_rng(seed)
-    for c, (title, (centres, covs)) in enumerate(panels.items(), start=1):
-        grey = image.mean(-1) if image.ndim == 3 else image
-        fig.add_trace(go.Heatmap(z=grey, x=np.arange(R), y=np.arange(R), colorscale="gray", zmin=0, zmax=1,
-                                 showscale=False, opacity=0.55, hoverinfo="skip"), 1, c)
-        pick = np.arange(len(centres)) if len(centres) <= max_kernels else np.sort(rng.choice(len(centres), max_kernels, replace=False))
-        to_px = lambda v: (np.asarray(v) + 1) / 2 * R - 0.5
-        xs, ys = [], []
-        for i in pick:
-            ex, ey = _ellipse(centres[i], covs[i])
-            xs += list(to_px(ex)) + [None]
-            ys += list(to_px(ey)) + [None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=COLORS[3], width=1), showlegend=False,
-                                 hoverinfo="skip"), 1, c)
-        fig.add_trace(go.Scatter(x=to_px(centres[pick, 0]), y=to_px(centres[pick, 1]), mode="markers",
-                                 marker=dict(size=3, color=COLORS[0]), showlegend=False, hoverinfo="skip"), 1, c)
-    n = len(panels)
-    for i in range(1, n + 1):
+    grey = image.mean(-1) if image.ndim == 3 else image
+    titles, kinds = [], []
+    if neurbf is not None:
+        titles.append(f"NeuRBF: {len(neurbf['centres'])} kernels (centres, half-height ellipses)")
+        kinds.append("neurbf")
+    if grbf is not None:
+        titles += ["Gaussian RBFNet: which of its neurons fires most", "Gaussian RBFNet: one neuron's response"]
+        kinds += ["winner", "response"]
+    if not kinds:
+        raise ValueError("rbf_layout_figure needs neurbf or grbf.")
+    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=titles, horizontal_spacing=0.04)
+    to_px = lambda v: (np.asarray(v) + 1) / 2 * R - 0.5
+    for c, kind in enumerate(kinds, start=1):
+        if kind == "neurbf":
+            fig.add_trace(go.Heatmap(z=grey, colorscale="gray", zmin=0, zmax=1, showscale=False, opacity=0.6,
+                                     hoverinfo="skip"), 1, c)
+            centres, covs = neurbf["centres"], neurbf["covariances"]
+            rng = np.random.default_rng(seed)
+            pick = (np.arange(len(centres)) if len(centres) <= max_kernels
+                    else np.sort(rng.choice(len(centres), max_kernels, replace=False)))
+            xs, ys = [], []
+            for i in pick:
+                ex, ey = _ellipse(centres[i], covs[i])
+                xs += list(to_px(ex)) + [None]
+                ys += list(to_px(ey)) + [None]
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=COLORS[3], width=1), name="kernel shape",
+                                     hoverinfo="skip"), 1, c)
+            fig.add_trace(go.Scatter(x=to_px(centres[pick, 0]), y=to_px(centres[pick, 1]), mode="markers",
+                                     marker=dict(size=3, color=COLORS[0]), name="kernel centre", hoverinfo="skip"), 1, c)
+        elif kind == "winner":
+            fig.add_trace(go.Heatmap(z=grbf["winner"], colorscale="Turbo", showscale=False,
+                                     hovertemplate="neuron %{z}<extra></extra>"), 1, c)
+        else:
+            k = int(np.argmax(np.abs(grbf_weights))) if grbf_weights is not None else 0
+            fig.add_trace(go.Heatmap(z=grbf["responses"][k], colorscale="Viridis", showscale=True,
+                                     colorbar=dict(title=f"φ<sub>{k}</sub>", len=0.8),
+                                     hovertemplate="φ = %{z:.3f}<extra></extra>"), 1, c)
+    for i in range(1, len(kinds) + 1):
         sx = "" if i == 1 else str(i)
         fig.layout[f"xaxis{sx}"].update(range=[-0.5, R - 0.5], showticklabels=False, showgrid=False, ticks="",
-                                        constrain="domain")
+                                        constrain="domain", title_text="x (pixels)")
         fig.layout[f"yaxis{sx}"].update(range=[R - 0.5, -0.5], scaleanchor=f"x{sx}", showticklabels=False,
-                                        showgrid=False, ticks="")
-    fig.update_layout(title=f"RBF centres (dots) and 1-σ shapes (ellipses), up to {max_kernels} per panel",
-                      height=520, margin=dict(l=20, r=20, t=90, b=20))
+                                        showgrid=False, ticks="", title_text="y (pixels)" if i == 1 else None)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title="Where the radial basis functions sit", height=480, legend=dict(orientation="h", y=-0.12),
+                      margin=dict(l=40, r=20, t=90, b=40))
     return fig
 
 

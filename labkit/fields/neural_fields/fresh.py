@@ -21,6 +21,7 @@ import torch
 from scipy.stats import wasserstein_distance
 
 from labkit.fields.neural_fields.data import Picture
+from labkit.fields.neural_fields.ops import cpu_threads_for
 
 
 def spectrum(image, crop: int | None = None) -> np.ndarray:
@@ -65,28 +66,35 @@ class FreshResult:
 
 @torch.no_grad()
 def fresh_select(make_field: Callable[[float, int], torch.nn.Module], candidates: Sequence[float], picture: Picture,
-                 *, crop: int | None = None, n_evals: int = 3, seed: int = 0) -> FreshResult:
+                 *, crop: int | None = 64, n_evals: int = 10, seed: int = 0) -> FreshResult:
     """Pick the candidate whose untrained output spectrum is nearest the picture's (FreSh).
 
     ``make_field(value, seed)`` builds an untrained field for one candidate value; each value is
-    scored by the mean distance over ``n_evals`` initialisations (seeds ``seed … seed + n_evals - 1``).
+    scored by the mean distance over ``n_evals`` initialisations (seeds ``seed … seed + n_evals - 1``,
+    the same for every candidate). The defaults are the official ones for Fourier features
+    (``relu_best_sigma.yaml``): the spectrum cropped to its first 64 frequencies (``cropped_64``) and
+    10 initialisations; ``crop`` is lowered to half the picture's side for pictures under 128².
+    ``crop=None`` keeps the whole spectrum up to half the side.
     """
     cands = np.asarray(list(candidates), dtype=float)
     if cands.size < 2:
         raise ValueError(f"candidates must hold at least two values, got {list(candidates)!r}.")
     if isinstance(n_evals, bool) or not isinstance(n_evals, (int, np.integer)) or n_evals < 1:
         raise ValueError(f"n_evals must be a positive integer, got {n_evals!r}.")
-    target = spectrum(picture.image, crop)
     R = picture.resolution
+    if crop is not None and not isinstance(crop, bool) and isinstance(crop, (int, np.integer)):
+        crop = min(int(crop), R // 2)
+    target = spectrum(picture.image, crop)
     dist = np.empty((cands.size, n_evals))
     spectra = np.zeros((cands.size, target.size))
-    for a, value in enumerate(cands):
-        for e in range(n_evals):
-            field = make_field(float(value), seed + e).to(picture.coords.device).eval()
-            out = field(picture.coords).reshape(R, R, -1).cpu().numpy()
-            s = spectrum(out, crop)
-            spectra[a] += s / n_evals
-            dist[a, e] = spectrum_distance(target, s)
+    with cpu_threads_for(R * R, picture.coords.device):
+        for a, value in enumerate(cands):
+            for e in range(n_evals):
+                field = make_field(float(value), seed + e).to(picture.coords.device).eval()
+                out = field(picture.coords).reshape(R, R, -1).cpu().numpy()
+                s = spectrum(out, crop)
+                spectra[a] += s / n_evals
+                dist[a, e] = spectrum_distance(target, s)
     mean = dist.mean(1)
     stderr = dist.std(1) / np.sqrt(n_evals)
     return FreshResult(cands, mean, stderr, float(cands[int(np.argmin(mean))]), target, spectra)

@@ -19,6 +19,7 @@ import torch
 from labkit.core.train import train
 from labkit.fields.neural_fields.data import Picture, psnr, ssim
 from labkit.fields.neural_fields.models import NeuralField, build_field
+from labkit.fields.neural_fields.ops import cpu_threads_for
 
 
 @dataclass
@@ -115,7 +116,8 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
 
     model.train()
     start = time.perf_counter()
-    losses = train(model, loss_fn, n, optimizer=opt, desc=desc or model.kind, callback=callback)
+    with cpu_threads_for(n_pix if full else batch_size, device):
+        losses = train(model, loss_fn, n, optimizer=opt, desc=desc or model.kind, callback=callback)
     if full:
         curve_steps, mse = np.arange(n), losses
     else:
@@ -124,10 +126,11 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
     recon = render(model, pic)
     img = picture.image
     seconds = np.where(curve_steps > 0, stamps[np.maximum(curve_steps - 1, 0)], 0.0)
-    # The curve ends with the trained field (after the last step).
+    # The curve ends with the trained field (after the last step), scored as the reported PSNR is
+    # (its output clipped to [0, 1]); the points before are the unclipped field's.
     curve_steps = np.append(curve_steps, n)
     seconds = np.append(seconds, stamps[-1])
-    mse = np.append(mse, float(np.mean((recon - img) ** 2)))
+    mse = np.append(mse, float(np.mean((np.clip(recon, 0, 1) - img) ** 2)))
     return FitResult(kind=model.kind, n_params=model.n_params, steps=curve_steps, seconds=seconds,
                      psnr_curve=-10 * np.log10(np.maximum(mse, 1e-12)),
                      reconstruction=np.clip(recon, 0, 1), psnr=psnr(img, recon), ssim=ssim(img, recon),
