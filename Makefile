@@ -31,10 +31,23 @@ report: install
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: install
-	$(PIP) install --quiet -e ".[bench]"
-	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+# The peers live in their own environment (.venv-bench), so their pins (Brian2 2.9 needs numpy<2.4)
+# never touch the lab's; torch is pinned on the same command line so no peer pulls a CUDA build.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	test -x $(BENCH)/bin/python || $(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet torch==2.13.0
+	$(BENCH)/bin/python -m pip install --quiet -e ".[bench]" torch==2.13.0 "numpy<2.4"
+	# Norse pulls torchvision, whose PyPI build does not load beside this torch and breaks transformers'
+	# imports (TransformerLens, SAELens); no benchmark needs it.
+	$(BENCH)/bin/python -m pip uninstall --quiet --yes torchvision
+	$(BENCH)/bin/python -m pip install --quiet --no-deps cect==0.3.5 wormneuroatlas==0.0.7.3
+	touch $@
+
+bench: $(BENCH)/.installed
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BENCH)/bin/python $$f || exit 1; done
 
 clean:
-	rm -rf $(OUT) .pytest_cache build dist *.egg-info workshop sweeps
+	rm -rf $(OUT) .pytest_cache build dist *.egg-info workshop sweeps $(BENCH)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -71,7 +71,12 @@ def fit_labkit(x, init, n_iter):
 
 
 def fit_hmmlearn(x, init, n_iter):
+    import logging
+
     from hmmlearn.hmm import PoissonHMM as HLPoisson
+
+    # tol=-inf runs every iteration; its monitor then logs each last-digit wobble of the log-likelihood
+    logging.getLogger("hmmlearn").setLevel(logging.ERROR)
 
     K = init["rates"].shape[0]
     m = HLPoisson(n_components=K, n_iter=n_iter, tol=-np.inf, init_params="", params="stl")

@@ -23,8 +23,10 @@ def pyproject_names() -> set[str]:
 
 
 def conda_names(path: Path) -> set[str]:
+    """The packages an environment file installs: conda's, and those of its pip section (not on conda-forge)."""
     deps = yaml.safe_load(path.read_text())["dependencies"]
-    names = {CONDA_TO_PYPI.get(_name(d), _name(d)) for d in deps if isinstance(d, str)}
+    pip = [r for d in deps if isinstance(d, dict) for r in d.get("pip", []) if not r.startswith("-")]
+    names = {CONDA_TO_PYPI.get(_name(d), _name(d)) for d in deps if isinstance(d, str)} | {_name(r) for r in pip}
     return names - NOT_PACKAGES
 
 
