@@ -234,3 +234,24 @@ def test_explorer_draws_without_capturing_output(monkeypatch):
     box.children[0].children[0].value = 5
     assert calls[-1] == (5, "a") and len(out.outputs) == 1
     assert len(out.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["x"]) == 5
+
+
+def test_report_leaves_out_stale_progress_bars_and_keeps_other_widgets():
+    """A tqdm widget has no state in a static page, only its first text ("0%| | 0/400"): left out.
+    Other widget outputs (the explorer's note) and plain text stay."""
+    import nbformat
+
+    from labkit.report.html import export_html, is_progress_bar
+
+    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2, "version_minor": 0}}
+    bar = nbformat.v4.new_output("display_data", data={**view, "text/plain": "TopK SAE:   0%|          | 0/400 [00:00<?, ?it/s]"})
+    note = nbformat.v4.new_output("display_data", data={**view, "text/plain": "Interactive explorer: open this notebook"})
+    text = nbformat.v4.new_output("stream", name="stdout", text="42% of 10/20 done\n")
+    cell = nbformat.v4.new_code_cell("x = 1", outputs=[bar, note, text])
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert is_progress_bar(bar) and not is_progress_bar(note) and not is_progress_bar(text)
+    page = export_html(nb, {"id": "tour", "title": "t", "status": "ok", "profile": "smoke", "checks": [],
+                            "metrics": {}, "parameters": {}})
+    assert "0/400" not in page
+    assert "Interactive explorer: open this notebook" in page and "42% of 10/20 done" in page
+    assert len(nb.cells[0].outputs) == 3                # the caller's notebook is left as it was

@@ -99,6 +99,18 @@ def math_to_mathml(markdown: str) -> str:
     return "".join(parts)
 
 
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+")        # tqdm's text form: " 40%|####  | 4/10 ["
+
+
+def is_progress_bar(output) -> bool:
+    """A tqdm progress widget. In a static page its widget is gone and only the text of its first
+    state is left (``0%| | 0/400``): a bar that looks stuck, so reports leave it out."""
+    data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
+    text = data.get("text/plain", "")
+    return _WIDGET_VIEW in data and bool(_PROGRESS_BAR.search("".join(text) if isinstance(text, list) else text))
+
+
 def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
     """A self-contained page for an executed notebook (or, with ``nb=None``, for a run that never started)."""
     import nbformat
@@ -111,6 +123,8 @@ def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = math_to_mathml(cell.source)
+        elif cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not is_progress_bar(o)]
     exporter = HTMLExporter(template_name="labkit", extra_template_basedirs=[str(TEMPLATES)])
     resources = {"labkit_plotly_js": plotly_js(), "labkit_css": CSS, "labkit_summary": summary_html(metrics, entry)}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
