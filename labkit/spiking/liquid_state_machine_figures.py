@@ -66,7 +66,7 @@ def branching_figure(histories: dict) -> go.Figure:
     fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="critical (σ = 1)",
                   annotation_position="bottom right")
     fig.update_layout(title="Branching factor σ while the liquid self-organises", xaxis_title="plasticity samples shown (20 ms each)",
-                      yaxis_title="branching factor σ", legend=dict(x=0.01, y=0.02))
+                      yaxis_title="branching factor σ", legend=dict(orientation="h", x=0, y=-0.22))
     return fig
 
 
@@ -85,8 +85,10 @@ def activity_figure(histories: dict, *, smooth: int = 20) -> go.Figure:
                                  line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
         inp = float(np.mean(h["input_per_ms"]))
     if inp is not None:
-        fig.add_hline(y=inp, line_dash="dot", line_color=COLORS[2], annotation_text="input spikes per ms",
-                      annotation_position="top left")
+        # a dotted trace, not add_hline's annotation: on a log axis that annotation is placed at
+        # 10**inp and stretches the axis to it
+        fig.add_trace(go.Scatter(x=[1, max(len(h.get("liquid_per_ms", [])) for h in histories.values())], y=[inp, inp],
+                                 mode="lines", line=dict(color=COLORS[2], dash="dot"), name="input spikes per ms"))
     fig.update_yaxes(type="log")
     fig.update_layout(title="Liquid activity during plasticity (the astrocyte pulls it towards the input's)",
                       xaxis_title="plasticity samples shown (20 ms each)", yaxis_title="liquid spikes per ms (log)")

@@ -101,7 +101,7 @@ def threshold_figure(choice, *, title: str, mc: dict | None = None) -> go.Figure
     """False positives, false negatives and their sum against θ; the best θ and the cortical range marked."""
     fig = go.Figure()
     fig.add_vrect(x0=CORTEX_THETA[0], x1=CORTEX_THETA[1], fillcolor="#CC79A7", opacity=0.12, line_width=0,
-                  annotation_text="NMDA thresholds in cortex", annotation_position="top left")
+                  annotation_text="NMDA thresholds in cortex", annotation_position="top right")
     curves = {"false positive (random pattern)": choice.false_positive,
               "false negative (noisy pattern)": choice.false_negative, "sum": choice.total}
     for j, (name, y) in enumerate(curves.items()):
@@ -125,19 +125,25 @@ def threshold_figure(choice, *, title: str, mc: dict | None = None) -> go.Figure
 def sweep_figure(sweep: dict, paper_median: Sequence[float] | None = None) -> go.Figure:
     """Median (and range) of P(false match) over the paper's grid of settings, against θ."""
     th = sweep["theta"]
+    # the axis follows the median, 4 decades below its smallest value; the range's lower edge (down to
+    # 1e-300 and below for sparse settings at high θ) is clipped there instead of squashing the plot
+    med = np.asarray(sweep["median"], dtype=float)
+    low = np.floor(np.log10(med[med > 0].min())) - 4
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=th, y=sweep["max"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=th, y=np.maximum(sweep["min"], 1e-300), mode="lines", line=dict(width=0), fill="tonexty",
+    fig.add_trace(go.Scatter(x=th, y=np.maximum(sweep["min"], 10.0 ** low), mode="lines", line=dict(width=0), fill="tonexty",
                              fillcolor="rgba(0,114,178,0.15)", name="range over the 420 settings"))
     fig.add_trace(go.Scatter(x=th, y=sweep["median"], mode="lines", name="median (exact)", line=dict(color=COLORS[0], width=3)))
     if paper_median is not None:
         fig.add_trace(go.Scatter(x=th, y=paper_median, mode="markers", name="median listed by the paper's code",
                                  marker=dict(symbol="x", size=9, color=COLORS[3])))
-    fig.add_hline(y=1e-9, line_dash="dot", line_color="#444", annotation_text="1e-9", annotation_position="top right")
+    fig.add_hline(y=1e-9, line_dash="dot", line_color="#444")
+    # placed by hand: on a log axis an annotation's y is log10 of the value (add_hline would put it at 10**1e-9)
+    fig.add_annotation(x=1, xref="x domain", y=-9, yref="y", text="1e-9", showarrow=False, xanchor="right", yanchor="bottom")
     fig.update_layout(title="False matches over the paper's grid (n 10k–190k, sparsity 0.5–3%, s 20–50)",
                       xaxis_title="NMDA threshold θ", yaxis_title="P(false match)", height=480,
-                      legend=dict(x=0.98, y=0.98, xanchor="right"))
-    fig.update_yaxes(type="log", exponentformat="power")
+                      legend=dict(orientation="h", x=0, y=-0.2))
+    fig.update_yaxes(type="log", exponentformat="power", range=[low, 0.3])
     return fig
 
 

@@ -127,7 +127,7 @@ def spectra_figure(fresh, show: tuple | None = None) -> go.Figure:
                                  line=dict(color=COLORS[n % (len(COLORS) - 1)])))
     fig.update_layout(title="Spectra: Σ over |DFT| diagonals i+j=k (FreSh), normalised", xaxis_title="frequency k (cycles per picture, i+j)",
                       yaxis_title="share of the spectrum", height=430)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", dtick=1)          # one label per decade: minor labels crowd a short axis
     return fig
 
 
