@@ -224,6 +224,15 @@ def test_rank_helpers_match_scipy():
     assert wc.spearman(x, y) == pytest.approx(spearmanr(x, y)[0])
 
 
+def test_spearman_of_a_constant_side_is_nan_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # numpy's divide warning would raise here
+        assert np.isnan(wc.spearman(np.ones(20), np.arange(20)))
+        assert np.isnan(wc.spearman(np.arange(20), np.full(20, 3.0)))
+
+
 def test_neighbourhood_refuses_mismatched_orders(sp):
     a = worm.load_connectome("cook_2019_herm")
     b = worm.subnetwork(worm.load_connectome("white_1986"), "command")

@@ -54,8 +54,12 @@ def rankdata(x) -> np.ndarray:
 
 
 def spearman(x, y) -> float:
-    """Spearman's rank correlation: the Pearson correlation of the (average) ranks."""
+    """Spearman's rank correlation: the Pearson correlation of the (average) ranks; NaN when either
+    side is constant (e.g. an annotation that only records presence, such as Wang 2024), where it is
+    undefined."""
     rx, ry = rankdata(x), rankdata(y)
+    if rx.size < 2 or np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
 
 

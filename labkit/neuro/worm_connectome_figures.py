@@ -38,6 +38,25 @@ def agreement_figure(matrix: pd.DataFrame, *, title: str, colorbar: str, zmin: f
     return fig
 
 
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def annotation_styles(names: Sequence[str]) -> dict[str, dict]:
+    """A line style per annotation that stays readable for twenty of them: one colour per family
+    (the name before the first underscore: white, varshney, cook, witvliet, ...), a different dash
+    for each member of a family, in the order given."""
+    families = list(dict.fromkeys(n.split("_")[0] for n in names))
+    seen: dict[str, int] = {}
+    styles = {}
+    for n in names:
+        fam = n.split("_")[0]
+        i = seen.get(fam, 0)
+        seen[fam] = i + 1
+        styles[n] = dict(color=COLORS[families.index(fam) % len(COLORS)], dash=_DASHES[i % len(_DASHES)],
+                         width=2.5 if i < len(_DASHES) else 1.5)
+    return styles
+
+
 def _ccdf(values: np.ndarray):
     v = np.sort(np.asarray(values, float))
     v = v[v > 0]
@@ -47,32 +66,35 @@ def _ccdf(values: np.ndarray):
 def distributions_figure(degree_tables: Mapping[str, pd.DataFrame], weights: Mapping[str, np.ndarray]) -> go.Figure:
     """Complementary cumulative distributions of total degree (left) and synaptic weight (right)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("degree (in or out partners)", "weight of an edge"))
-    for k, name in enumerate(degree_tables):
-        color = COLORS[k % len(COLORS)]
+    styles = annotation_styles(list(degree_tables))
+    for name in degree_tables:
         x, y = _ccdf(degree_tables[name]["degree"].values)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=color), legendgroup=name), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=styles[name], legendgroup=name), row=1, col=1)
         w = np.asarray(weights[name], float)
         x, y = _ccdf(w / np.median(w[w > 0]) if (w > 0).any() else w)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=color), legendgroup=name,
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=styles[name], legendgroup=name,
                                  showlegend=False), row=1, col=2)
     fig.update_xaxes(title_text="degree k", row=1, col=1)
-    fig.update_xaxes(title_text="weight w / median weight (units differ between annotations)", type="log", dtick=1,
+    fig.update_xaxes(title_text="w / median weight (units differ by annotation)", type="log", dtick=1,
                      row=1, col=2)
     fig.update_yaxes(title_text="fraction of neurons with degree ≥ k", type="log", dtick=1, row=1, col=1)
     fig.update_yaxes(title_text="fraction of edges with weight ≥ w", type="log", dtick=1, row=1, col=2)
-    fig.update_layout(title="Degree and weight distributions (chemical synapses)", height=480)
+    fig.update_layout(title="Degree and weight distributions (chemical synapses)", height=560 + 14 * len(degree_tables),
+                      legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
     return fig
 
 
 def rich_club_figure(curves: Mapping[str, pd.DataFrame], *, min_club: int = 5) -> go.Figure:
     """Normalised rich-club coefficient ρ(k) = φ(k)/φ_null(k) against degree, per annotation."""
     fig = go.Figure()
-    for k, (name, df) in enumerate(curves.items()):
+    styles = annotation_styles(list(curves))
+    for name, df in curves.items():
         df = df[df.n_club >= min_club]
-        fig.add_trace(go.Scatter(x=df.k, y=df.rho, mode="lines", name=name, line=dict(color=COLORS[k % len(COLORS)])))
+        fig.add_trace(go.Scatter(x=df.k, y=df.rho, mode="lines", name=name, line=styles[name]))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#444", annotation_text="degree-preserving null")
     fig.update_layout(title=f"Rich club: ρ(k) > 1 means high-degree neurons interconnect more than chance (clubs ≥ {min_club})",
-                      xaxis_title="degree threshold k", yaxis_title="normalised rich-club coefficient ρ(k)")
+                      xaxis_title="degree threshold k", yaxis_title="normalised rich-club coefficient ρ(k)",
+                      height=max(450, 140 + 21 * len(curves)))       # room for every legend entry
     return fig
 
 
