@@ -9,7 +9,7 @@ The names a notebook needs most are importable from the top level::
 """
 from labkit.core.device import resolve_device
 from labkit.core.seed import seed_everything
-from labkit.core.params import ParameterError, check_params
+from labkit.core.params import ParameterError, check_params, parse_list
 from labkit.core.metrics import record, recorded
 from labkit.core.exercise import ExerciseFailed, check_answer
 
@@ -21,6 +21,7 @@ __all__ = [
     "seed_everything",
     "check_params",
     "ParameterError",
+    "parse_list",
     "record",
     "recorded",
     "check_answer",

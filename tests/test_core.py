@@ -255,3 +255,18 @@ def test_report_leaves_out_stale_progress_bars_and_keeps_other_widgets():
     assert "0/400" not in page
     assert "Interactive explorer: open this notebook" in page and "42% of 10/20 done" in page
     assert len(nb.cells[0].outputs) == 3                # the caller's notebook is left as it was
+
+
+def test_parse_list_reads_comma_separated_parameters_and_names_bad_items():
+    import labkit
+
+    assert labkit.parse_list("sides", " 4, 6,", int) == [4, 6]
+    assert labkit.parse_list("sigmas", "1,2.5", float) == [1.0, 2.5]
+    assert labkit.parse_list("sides", "", int) == []
+    assert labkit.parse_list("liquids", "plain, nalsm", choices=("plain", "stdp", "nalsm")) == ["plain", "nalsm"]
+    with pytest.raises(labkit.ParameterError, match=r"Parameter 'sides' must be comma-separated integers, got '4,x'"):
+        labkit.parse_list("sides", "4,x", int)
+    with pytest.raises(labkit.ParameterError, match=r"Parameter 'liquids' has 'foo', which is not one of: plain, nalsm"):
+        labkit.parse_list("liquids", "plain,foo", choices=("plain", "nalsm"))
+    with pytest.raises(labkit.ParameterError, match=r"must be a string"):
+        labkit.parse_list("sides", 4, int)

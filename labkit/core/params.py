@@ -134,3 +134,30 @@ def check_params(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[
     if isinstance(namespace, dict):
         namespace.update(checked)
     return checked
+
+
+_LIST_NAMES = {int: "integers", float: "numbers", str: "names"}
+
+
+def parse_list(name: str, text: Any, kind: type = str, *, choices=None) -> list:
+    """A comma-separated notebook parameter as a list: ``parse_list("sides", "4, 6", int) == [4, 6]``.
+
+    Parameters that hold several values are strings (papermill and ``labkit run -p`` pass one value
+    per name); blanks around items and empty items are ignored, so ``""`` is the empty list. An item
+    that is not a ``kind``, or not among ``choices``, is a :class:`ParameterError` naming the parameter.
+    """
+    if not isinstance(text, str):
+        raise ParameterError(f"Parameter {name!r} must be a string of comma-separated {_LIST_NAMES.get(kind, 'values')}, "
+                             f"got {text!r}.")
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        values = [kind(t) for t in items]
+    except ValueError:
+        raise ParameterError(f"Parameter {name!r} must be comma-separated {_LIST_NAMES.get(kind, 'values')}, "
+                             f"got {text!r}.") from None
+    if choices is not None:
+        bad = [v for v in values if v not in choices]
+        if bad:
+            raise ParameterError(f"Parameter {name!r} has {bad[0]!r}, which is not one of: "
+                                 f"{', '.join(map(str, choices))}.")
+    return values
