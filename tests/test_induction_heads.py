@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from labkit.interp import induction as ind
 from labkit.interp.transformer import Transformer, TransformerConfig
+from labkit.interp import induction_figures as figs
 
 
 def make(positional="learned", d_mlp=0, normalization="ln", seed=0, **kw):
@@ -225,7 +226,13 @@ def test_training_is_deterministic_and_clamps_train():
     kw = dict(steps=30, batch_size=8, lr=3e-3, eval_every=15, eval_batch=16, seed=1)
     a, b = ind.train_induction(cfg, **kw), ind.train_induction(cfg, **kw)
     np.testing.assert_array_equal(a.losses, b.losses)
-    assert a.ckpt_steps.tolist() == [0, 15, 30] and a.patterns.shape == (3, 2, 2, 16, 16)
+    assert a.ckpt_steps.tolist() == [0, 15, 30] and a.patterns.shape == (3, 8, 2, 2, 16, 16)
+    assert a.display_tokens.shape == (8, 16)
+    f0, f3 = (figs.attention_at_checkpoint(a, 2, 1, 0, sequence=k) for k in (0, 3))
+    np.testing.assert_array_equal(f3.data[0].z, a.patterns[2, 3, 1, 0])
+    assert list(f0.data[0].x) != list(f3.data[0].x)                  # another sequence, other tokens
+    with pytest.raises(ValueError, match=r"sequence must be in \[0, 7\]"):
+        figs.attention_at_checkpoint(a, 2, 1, 0, sequence=8)
     finals = {}
     for name, clamp in {"pt": dict(prev_token=[(0, 0)], ablate=[(1, 1)]), "match": dict(match=[(1, 0)]),
                         "copy": dict(copy_head=(1, 0))}.items():

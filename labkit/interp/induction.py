@@ -428,8 +428,8 @@ class InductionRun:
     prev_token: np.ndarray              # [n_ckpt, n_layers, n_heads]
     induction: np.ndarray               # [n_ckpt, n_layers, n_heads]
     accuracy: np.ndarray                # [n_ckpt] in-context accuracy on the evaluation batch (no clamps)
-    patterns: np.ndarray                # [n_ckpt, n_layers, n_heads, pos, pos] on the display sequence
-    display_tokens: np.ndarray | None = None     # [pos] the held-out sequence ``patterns`` are computed on
+    patterns: np.ndarray                # [n_ckpt, n_display, n_layers, n_heads, pos, pos] on the display sequences
+    display_tokens: np.ndarray | None = None     # [n_display, pos] the held-out sequences ``patterns`` are computed on
     states: list = field(default_factory=list)   # state_dicts at the checkpoints (if kept)
 
 
@@ -438,17 +438,21 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
                     task: str = "repeat", min_len: int = 4, max_len: int | None = None,
                     n_pairs: int = 2, n_labels: int = 4, eval_every: int = 50, eval_batch: int = 256,
                     prev_token=(), match=(), ablate=(), copy_head=None, seed: int = 0, device="cpu",
-                    keep_states: bool = False, desc: str = "training") -> InductionRun:
+                    keep_states: bool = False, n_display: int = 8, desc: str = "training") -> InductionRun:
     """Train ``Transformer(cfg)`` on fresh batches of ``task`` ("repeat": :func:`repeated_segments`;
     "exemplar": :func:`exemplar_label`) with the in-context loss, optionally under clamps
     (:func:`forward_clamped`), and take checkpoints every ``eval_every`` steps.
 
     Every batch is drawn from its own seed, derived from ``seed`` and the step, so the same seed gives
-    the same run; evaluation uses held-out sequences (a disjoint seed range).
+    the same run; evaluation uses held-out sequences (a disjoint seed range). Each checkpoint keeps the
+    attention patterns of the first ``n_display`` held-out sequences, for the explorer.
     """
     steps = _check_int("steps", steps, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
     eval_every = _check_int("eval_every", eval_every, 1)
+    n_display = _check_int("n_display", n_display, 1)
+    if n_display > eval_batch:
+        raise ValueError(f"n_display must be at most eval_batch={eval_batch}, got {n_display}.")
     if task not in ("repeat", "exemplar"):
         raise ValueError(f"task must be 'repeat' or 'exemplar', got {task!r}.")
     if task == "exemplar" and 2 * n_pairs + 2 > cfg.n_ctx:
@@ -477,8 +481,8 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
         acc.append(in_context_accuracy(model, held_out))
         with torch.no_grad():
             names = [f"blocks.{l}.attn.hook_pattern" for l in range(cfg.n_layers)]
-            _, cache = model.run_with_cache(held_out.tokens[:1], names=names)
-            pats.append(torch.stack([cache[n][0] for n in names]).cpu().numpy())
+            _, cache = model.run_with_cache(held_out.tokens[:n_display], names=names)
+            pats.append(torch.stack([cache[n] for n in names], dim=1).cpu().numpy())   # (n_display, L, H, P, P)
         if keep_states:
             states.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
         model.train()
@@ -499,7 +503,7 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
             checkpoint(step + 1)
     model.eval()
     return InductionRun(model, losses, np.array(ckpt_steps), np.array(prev), np.array(ind), np.array(acc),
-                        np.array(pats), held_out.tokens[0].cpu().numpy(), states)
+                        np.array(pats), held_out.tokens[:n_display].cpu().numpy(), states)
 
 
 def eval_batch_for(run_or_cfg, n: int = 256, *, seed: int = 12345, min_len: int = 4, max_len: int | None = None,

@@ -139,20 +139,25 @@ def accuracy_figure(ckpt_steps: np.ndarray, accuracy: np.ndarray, *, plateau: fl
     return fig
 
 
-def attention_at_checkpoint(run, step_index: int, layer: int, head: int, tokens: np.ndarray | None = None) -> go.Figure:
-    """The explorer's view: one head's attention on the display sequence at one checkpoint."""
-    n = len(run.ckpt_steps)
+def attention_at_checkpoint(run, step_index: int, layer: int, head: int, sequence: int = 0) -> go.Figure:
+    """The explorer's view: one head's attention on display sequence ``sequence`` (one of the held-out
+    sequences the run kept patterns for) at one checkpoint."""
+    n, m = len(run.ckpt_steps), run.patterns.shape[1]
     if not 0 <= step_index < n:
         raise ValueError(f"step_index must be in [0, {n - 1}], got {step_index}.")
-    pat = run.patterns[step_index, layer, head]
+    if not 0 <= sequence < m:
+        raise ValueError(f"sequence must be in [0, {m - 1}] (the run kept {m} display sequences), got {sequence}.")
+    pat = run.patterns[step_index, sequence, layer, head]
+    tokens = run.display_tokens[sequence] if run.display_tokens is not None else None
     P = pat.shape[-1]
     ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
     fig = go.Figure(go.Heatmap(z=pat, x=ticks, y=ticks, zmin=0, zmax=1, colorscale="Viridis",
                                colorbar=dict(title="attention"),
                                hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}: "
+    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}, held-out sequence {sequence} "
+                            f"(scores over all held-out sequences: "
                             f"prev-token {run.prev_token[step_index, layer, head]:.2f}, "
-                            f"induction {run.induction[step_index, layer, head]:.2f}",
+                            f"induction {run.induction[step_index, layer, head]:.2f})",
                       xaxis_title="key (position:token)", yaxis_title="query (position:token)", height=520)
     return fig
