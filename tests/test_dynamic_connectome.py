@@ -281,3 +281,18 @@ def test_figures_build():
             figures.convergence_figure(model.ntf_.errors_)]
     for f in figs:
         assert f.layout.title.text
+
+
+def test_epoch_mean_matrices_average_inside_windows_and_name_a_window_too_long():
+    from labkit.neuro.dynamic_connectome import epoch_courses, epoch_mean_matrices
+
+    epochs = np.repeat([0, 1, 0], 10)                       # blocks of 10 samples
+    mats = np.arange(7, dtype=float)[:, None, None] * np.ones((7, 2, 2))
+    courses = epoch_courses(epochs, 2, window=4, step=4)    # windows start at 0, 4, ..., 24
+    per = epoch_mean_matrices(mats[: len(courses)], courses, ["off", "on"])
+    inside_on = np.flatnonzero(courses[:, 1] == 1)
+    np.testing.assert_allclose(per[1], mats[inside_on].mean(0))
+    epochs = np.repeat([0, 1, 0], [20, 10, 20])             # "off" blocks fit a 12-sample window, "on" does not
+    long = epoch_courses(epochs, 2, window=12, step=2)
+    with pytest.raises(ValueError, match="no window lies wholly inside a block of 'on'.*lower `window`"):
+        epoch_mean_matrices(np.zeros((len(long), 2, 2)), long, ["off", "on"])

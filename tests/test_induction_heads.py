@@ -205,6 +205,9 @@ def test_ablation_and_patching():
     corrupt = ind.corrupt_first_copy(b, 16, seed=9)
     assert torch.equal(corrupt.tokens[b.target_mask], b.tokens[b.target_mask])
     np.testing.assert_allclose(ind.patch_heads(m1, b, corrupt), [[1.0]], atol=1e-4)
+    # patching a run into itself restores nothing of nothing: NaN with a warning, never inf
+    with pytest.warns(RuntimeWarning, match="undefined"):
+        assert np.isnan(ind.patch_heads(m1, b, b)).all()
 
 
 def test_detect_phase_change():

@@ -29,6 +29,7 @@ sequence, so the query's label can only be read from context.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -371,6 +372,11 @@ def patch_heads(model: Transformer, clean: TokenBatch, corrupt: TokenBatch) -> n
         return float(lp[m].mean())
 
     base_clean, base_corrupt = metric(clean_logits), metric(model(corrupt.tokens))
+    gap = base_clean - base_corrupt
+    if not abs(gap) > 1e-6:                   # nothing to restore (e.g. an untrained model): undefined, not inf
+        warnings.warn(f"patch_heads: the clean and corrupted runs score the same ({base_clean:.4g} nats), so "
+                      "the fraction restored is undefined; returning NaN.", RuntimeWarning, stacklevel=2)
+        return np.full((cfg.n_layers, cfg.n_heads), np.nan)
     out = np.zeros((cfg.n_layers, cfg.n_heads))
     for l in range(cfg.n_layers):
         for h in range(cfg.n_heads):
@@ -378,7 +384,7 @@ def patch_heads(model: Transformer, clean: TokenBatch, corrupt: TokenBatch) -> n
                 z = z.clone()
                 z[:, :, h] = cache[f"blocks.{l}.attn.hook_z"][:, :, h]
                 return z
-            out[l, h] = (metric(model.run_with_hooks(corrupt.tokens, [(names[l], fn)])) - base_corrupt) / (base_clean - base_corrupt)
+            out[l, h] = (metric(model.run_with_hooks(corrupt.tokens, [(names[l], fn)])) - base_corrupt) / gap
     return out
 
 

@@ -23,13 +23,13 @@ from labkit.neuro.dynamic_connectome.affinity import (KERNELS, Affinity, derivat
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.ntf import (NTF, core_consistency, cp_reconstruct, factor_similarity, max_cp_rank,
                                                  ntf_hals)
-from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, random_backbone,
-                                                      simulate_dynamic_connectome)
+from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, epoch_mean_matrices,
+                                                      random_backbone, simulate_dynamic_connectome)
 
 __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "core_consistency", "windowed_affinity", "Affinity", "KERNELS", "derivative_z",
            "pairs_to_matrix", "static_correlation", "detect_communities", "partition_scores", "match_time_factors",
            "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity", "max_cp_rank", "DynamicConnectomeData",
-           "simulate_dynamic_connectome", "random_backbone", "epoch_courses"]
+           "simulate_dynamic_connectome", "random_backbone", "epoch_courses", "epoch_mean_matrices"]
 
 
 class DynamicConnectome:

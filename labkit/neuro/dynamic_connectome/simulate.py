@@ -77,6 +77,28 @@ def _balanced_partition(n: int, k: int, rng) -> np.ndarray:
     return labels
 
 
+def epoch_mean_matrices(matrices, courses, epoch_names=None) -> list[np.ndarray]:
+    """The mean affinity matrix of the windows that lie wholly inside each epoch type.
+
+    ``matrices``: (n_windows, N, N); ``courses``: (n_windows, n_epochs) from :func:`epoch_courses`.
+    An epoch type no window fits inside (windows longer than its blocks) is an error naming the
+    window, not a silent NaN matrix.
+    """
+    matrices, courses = np.asarray(matrices), np.asarray(courses)
+    if matrices.ndim != 3 or courses.ndim != 2 or len(matrices) != len(courses):
+        raise ValueError(f"matrices must be (windows, N, N) and courses (windows, epochs) with the same windows, "
+                         f"got shapes {matrices.shape} and {courses.shape}.")
+    out = []
+    for e in range(courses.shape[1]):
+        inside = courses[:, e] == 1
+        if not inside.any():
+            name = epoch_names[e] if epoch_names is not None else f"epoch type {e}"
+            raise ValueError(f"no window lies wholly inside a block of {name!r}: the window must be shorter "
+                             "than the blocks (lower `window` or raise `block_duration`).")
+        out.append(matrices[inside].mean(axis=0))
+    return out
+
+
 def epoch_courses(epoch_of_sample, n_epochs: int, window: int, step: int) -> np.ndarray:
     """Fraction of each sliding window spent in each epoch type: (n_windows, n_epochs)."""
     e = np.asarray(epoch_of_sample)
