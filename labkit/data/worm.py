@@ -485,7 +485,10 @@ def _fenyves() -> dict[str, np.ndarray]:
     path = _package_file("wormneuroatlas", "data", "journal.pcbi.1007974.s003.xlsx")
 
     def parse():
-        import openpyxl
+        try:
+            import openpyxl
+        except ImportError:
+            raise ImportError(f"Reading the sign table {path} needs openpyxl (pip install openpyxl).") from None
 
         def canon(x):
             x = str(x).strip()
@@ -502,8 +505,8 @@ def _fenyves() -> dict[str, np.ndarray]:
         sign = np.zeros((302, 302), dtype=np.int8)
         seen = 0
         for r in rows:
-            if not r or r[0] is None or r[5] != "chemical":
-                continue
+            if not r or r[0] is None or len(r) < 17 or r[5] != "chemical":
+                continue                     # a blank or short row (a malformed table fails the count below)
             pre, post, pol = canon(r[0]), canon(r[3]), r[16]
             if pre in index and post in index:
                 seen += 1

@@ -19,6 +19,8 @@ comparing them is array arithmetic:
 """
 from __future__ import annotations
 
+import numbers
+
 import warnings
 from typing import Mapping
 
@@ -225,7 +227,7 @@ def _pairs(c: Connectome, sp: SignalPropagation, q_threshold: float):
         raise ValueError(f"sp must be a SignalPropagation from load_signal_propagation, got {type(sp).__name__}.")
     if sp.neurons != c.neurons:
         raise ValueError("c and sp must be on the same neuron order (use full connectomes, not subnetworks).")
-    if not (isinstance(q_threshold, float) and 0 < q_threshold < 1):
+    if isinstance(q_threshold, bool) or not (isinstance(q_threshold, numbers.Real) and 0 < q_threshold < 1):
         raise ValueError(f"q_threshold must be a number in (0, 1), got {q_threshold!r}.")
     mask = sp.measured & np.outer(c.present, c.present)
     label = sp.q[mask] < q_threshold
