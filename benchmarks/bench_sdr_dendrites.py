@@ -17,7 +17,7 @@ of the table, i.e. ``4 s`` bytes per comparison; the machine's read bandwidth (a
 measured in the same run) over ``4 s`` bytes is the most comparisons per second that representation
 can stream from memory. It is a reference, not a bound, where the table (printed in MB) fits in the
 caches: then the rows are read from cache and a simulator can beat it.
-All three sanity-check against the exact false-match probability.
+labkit's and the NumPy rejection run's estimates are printed beside the exact false-match probability.
 
     .venv/bin/python benchmarks/bench_sdr_dendrites.py [--quick]
 """
@@ -94,7 +94,9 @@ def timed(fn, repeats: int):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer comparisons, one repeat")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for labkit (NumPy's indexing uses one)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     repeats = 1 if args.quick else 3
     n_lab = 2_000_000 if args.quick else 20_000_000
     n_np = 200_000 if args.quick else 2_000_000

@@ -270,3 +270,5 @@ def test_parse_list_reads_comma_separated_parameters_and_names_bad_items():
         labkit.parse_list("liquids", "plain,foo", choices=("plain", "nalsm"))
     with pytest.raises(labkit.ParameterError, match=r"must be a string"):
         labkit.parse_list("sides", 4, int)
+    with pytest.raises(labkit.ParameterError, match=r"Parameter 'sweep_k' must list at least 1 comma-separated integers"):
+        labkit.parse_list("sweep_k", " , ", int, min_items=1)

@@ -290,8 +290,9 @@ def test_epoch_mean_matrices_average_inside_windows_and_name_a_window_too_long()
     mats = np.arange(7, dtype=float)[:, None, None] * np.ones((7, 2, 2))
     courses = epoch_courses(epochs, 2, window=4, step=4)    # windows start at 0, 4, ..., 24
     per = epoch_mean_matrices(mats[: len(courses)], courses, ["off", "on"])
-    inside_on = np.flatnonzero(courses[:, 1] == 1)
-    np.testing.assert_allclose(per[1], mats[inside_on].mean(0))
+    # windows 0-3, 4-7 | 8-11 straddles | 12-15, 16-19 inside "on" | 20-23, 24-27 inside "off" again
+    np.testing.assert_allclose(per[1], np.full((2, 2), 3.5))          # mean of windows 3 and 4
+    np.testing.assert_allclose(per[0], np.full((2, 2), 3.0))          # mean of windows 0, 1, 5, 6
     epochs = np.repeat([0, 1, 0], [20, 10, 20])             # "off" blocks fit a 12-sample window, "on" does not
     long = epoch_courses(epochs, 2, window=12, step=2)
     with pytest.raises(ValueError, match="no window lies wholly inside a block of 'on'.*lower `window`"):

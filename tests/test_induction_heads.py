@@ -232,7 +232,7 @@ def test_training_is_deterministic_and_clamps_train():
     assert a.ckpt_steps.tolist() == [0, 15, 30] and a.patterns.shape == (3, 8, 2, 2, 16, 16)
     assert a.display_tokens.shape == (8, 16)
     f0, f3 = (figs.attention_at_checkpoint(a, 2, 1, 0, sequence=k) for k in (0, 3))
-    np.testing.assert_array_equal(f3.data[0].z, a.patterns[2, 3, 1, 0])
+    np.testing.assert_array_equal(f3.data[0].z, a.patterns[2, 3, 1, 0].astype(np.float32))
     assert list(f0.data[0].x) != list(f3.data[0].x)                  # another sequence, other tokens
     with pytest.raises(ValueError, match=r"sequence must be in \[0, 7\]"):
         figs.attention_at_checkpoint(a, 2, 1, 0, sequence=8)

@@ -224,6 +224,15 @@ def test_rank_helpers_match_scipy():
     assert wc.spearman(x, y) == pytest.approx(spearmanr(x, y)[0])
 
 
+def test_q_threshold_takes_any_real_number_in_range(sp):
+    c = worm.load_connectome("cook_2019_herm")
+    a = wc.anatomy_function_auc(c, sp, q_threshold=0.05)
+    assert wc.anatomy_function_auc(c, sp, q_threshold=np.float64(0.05)) == a
+    for bad in (True, 0.0, 1.0, "0.05"):
+        with pytest.raises(ValueError, match="q_threshold must be a number in"):
+            wc.anatomy_function_auc(c, sp, q_threshold=bad)
+
+
 def test_spearman_of_a_constant_side_is_nan_without_a_warning():
     import warnings
 

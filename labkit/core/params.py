@@ -139,12 +139,13 @@ def check_params(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[
 _LIST_NAMES = {int: "integers", float: "numbers", str: "names"}
 
 
-def parse_list(name: str, text: Any, kind: type = str, *, choices=None) -> list:
+def parse_list(name: str, text: Any, kind: type = str, *, choices=None, min_items: int = 0) -> list:
     """A comma-separated notebook parameter as a list: ``parse_list("sides", "4, 6", int) == [4, 6]``.
 
     Parameters that hold several values are strings (papermill and ``labkit run -p`` pass one value
     per name); blanks around items and empty items are ignored, so ``""`` is the empty list. An item
-    that is not a ``kind``, or not among ``choices``, is a :class:`ParameterError` naming the parameter.
+    that is not a ``kind``, or not among ``choices``, or fewer than ``min_items`` items, is a
+    :class:`ParameterError` naming the parameter.
     """
     if not isinstance(text, str):
         raise ParameterError(f"Parameter {name!r} must be a string of comma-separated {_LIST_NAMES.get(kind, 'values')}, "
@@ -155,6 +156,9 @@ def parse_list(name: str, text: Any, kind: type = str, *, choices=None) -> list:
     except ValueError:
         raise ParameterError(f"Parameter {name!r} must be comma-separated {_LIST_NAMES.get(kind, 'values')}, "
                              f"got {text!r}.") from None
+    if len(values) < min_items:
+        raise ParameterError(f"Parameter {name!r} must list at least {min_items} comma-separated "
+                             f"{_LIST_NAMES.get(kind, 'values')}, got {text!r}.")
     if choices is not None:
         bad = [v for v in values if v not in choices]
         if bad:

@@ -434,7 +434,7 @@ class InductionRun:
     prev_token: np.ndarray              # [n_ckpt, n_layers, n_heads]
     induction: np.ndarray               # [n_ckpt, n_layers, n_heads]
     accuracy: np.ndarray                # [n_ckpt] in-context accuracy on the evaluation batch (no clamps)
-    patterns: np.ndarray                # [n_ckpt, n_display, n_layers, n_heads, pos, pos] on the display sequences
+    patterns: np.ndarray                # [n_ckpt, n_display, n_layers, n_heads, pos, pos] on the display sequences (float16)
     display_tokens: np.ndarray | None = None     # [n_display, pos] the held-out sequences ``patterns`` are computed on
     states: list = field(default_factory=list)   # state_dicts at the checkpoints (if kept)
 
@@ -444,19 +444,20 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
                     task: str = "repeat", min_len: int = 4, max_len: int | None = None,
                     n_pairs: int = 2, n_labels: int = 4, eval_every: int = 50, eval_batch: int = 256,
                     prev_token=(), match=(), ablate=(), copy_head=None, seed: int = 0, device="cpu",
-                    keep_states: bool = False, n_display: int = 8, desc: str = "training") -> InductionRun:
+                    keep_states: bool = False, n_display: int | None = None, desc: str = "training") -> InductionRun:
     """Train ``Transformer(cfg)`` on fresh batches of ``task`` ("repeat": :func:`repeated_segments`;
     "exemplar": :func:`exemplar_label`) with the in-context loss, optionally under clamps
     (:func:`forward_clamped`), and take checkpoints every ``eval_every`` steps.
 
     Every batch is drawn from its own seed, derived from ``seed`` and the step, so the same seed gives
     the same run; evaluation uses held-out sequences (a disjoint seed range). Each checkpoint keeps the
-    attention patterns of the first ``n_display`` held-out sequences, for the explorer.
+    attention patterns of the first ``n_display`` held-out sequences (default: 8, or ``eval_batch``
+    if smaller), for the explorer, in float16 (they are only drawn: half the memory of a long run).
     """
     steps = _check_int("steps", steps, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
     eval_every = _check_int("eval_every", eval_every, 1)
-    n_display = _check_int("n_display", n_display, 1)
+    n_display = min(8, eval_batch) if n_display is None else _check_int("n_display", n_display, 1)
     if n_display > eval_batch:
         raise ValueError(f"n_display must be at most eval_batch={eval_batch}, got {n_display}.")
     if task not in ("repeat", "exemplar"):
@@ -488,7 +489,7 @@ def train_induction(cfg: TransformerConfig, *, steps: int, batch_size: int, lr: 
         with torch.no_grad():
             names = [f"blocks.{l}.attn.hook_pattern" for l in range(cfg.n_layers)]
             _, cache = model.run_with_cache(held_out.tokens[:n_display], names=names)
-            pats.append(torch.stack([cache[n] for n in names], dim=1).cpu().numpy())   # (n_display, L, H, P, P)
+            pats.append(torch.stack([cache[n] for n in names], dim=1).half().cpu().numpy())   # (n_display, L, H, P, P)
         if keep_states:
             states.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
         model.train()

@@ -58,6 +58,7 @@ def attention_figure(patterns: np.ndarray, heads: list[tuple[int, int]], tokens:
     """Attention patterns ``patterns[layer, head, q, k]`` of the chosen heads, side by side."""
     fig = make_subplots(rows=1, cols=len(heads), subplot_titles=[f"L{l + 1}H{h}" for l, h in heads],
                         horizontal_spacing=0.05)
+    patterns = np.asarray(patterns, dtype=np.float32)
     P = patterns.shape[-1]
     ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
     for i, (l, h) in enumerate(heads):
@@ -147,7 +148,7 @@ def attention_at_checkpoint(run, step_index: int, layer: int, head: int, sequenc
         raise ValueError(f"step_index must be in [0, {n - 1}], got {step_index}.")
     if not 0 <= sequence < m:
         raise ValueError(f"sequence must be in [0, {m - 1}] (the run kept {m} display sequences), got {sequence}.")
-    pat = run.patterns[step_index, sequence, layer, head]
+    pat = run.patterns[step_index, sequence, layer, head].astype(np.float32)
     tokens = run.display_tokens[sequence] if run.display_tokens is not None else None
     P = pat.shape[-1]
     ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
