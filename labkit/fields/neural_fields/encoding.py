@@ -20,7 +20,29 @@ from labkit.fields.neural_fields.ops import gather_rows
 _PRIME = 2654435761
 
 
-class HashEncoding(nn.Module):
+def bilinear_weights(frac: torch.Tensor) -> torch.Tensor:
+    """Weights ``(P, L, 4)`` of a cell's corners (0,0), (1,0), (0,1), (1,1) for positions ``frac``
+    ``(P, L, 2)`` inside it."""
+    fx, fy = frac[..., 0], frac[..., 1]
+    return torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=2)
+
+
+class _GridLookup(nn.Module):
+    """What the grid encodings share: :meth:`plan` (each subclass's) says which rows of ``table``
+    a point reads and with which weights; :meth:`lookup` interpolates them."""
+
+    table: nn.Parameter
+
+    def lookup(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Interpolated features ``(P, L·F)`` for a plan from :meth:`plan`."""
+        feats = gather_rows(self.table, idx)                                  # (P, L, 4, F)
+        return (feats * w[..., None]).sum(2).reshape(idx.shape[0], -1)
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return self.lookup(*self.plan(coords))
+
+
+class HashEncoding(_GridLookup):
     """Multiresolution hash encoding of 2-D points in ``[-1, 1]²``.
 
     ``n_levels`` (L) levels of ``n_features`` (F) features, ``table_size`` (T) rows per level,
@@ -61,20 +83,10 @@ class HashEncoding(nn.Module):
         hashed_idx = torch.bitwise_xor(i, j * _PRIME) % self.table_size
         idx = torch.where(self.dense[None, :, None], dense_idx, hashed_idx)
         idx = idx + (torch.arange(self.n_levels, device=x.device) * self.table_size)[None, :, None]
-        fx, fy = frac[..., 0], frac[..., 1]                                   # (P, L)
-        w = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=2)  # (P, L, 4)
-        return idx, w
-
-    def lookup(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Interpolated features ``(P, L·F)`` for a plan from :meth:`plan`."""
-        feats = gather_rows(self.table, idx)                                  # (P, L, 4, F)
-        return (feats * w[..., None]).sum(2).reshape(idx.shape[0], -1)
-
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        return self.lookup(*self.plan(coords))
+        return idx, bilinear_weights(frac)
 
 
-class DenseGridEncoding(nn.Module):
+class DenseGridEncoding(_GridLookup):
     """Multiresolution *dense* feature grids (no hashing), bilinearly interpolated: the "low-resolution
     feature grids" a Gaussian RBFNet decodes (Bouzidi et al. 2025).
 
@@ -118,16 +130,7 @@ class DenseGridEncoding(nn.Module):
         frac = pos - cell
         corner = cell[:, :, None, :] + self.corners[None, None]               # (P, L, 4, 2)
         idx = corner[..., 0] + corner[..., 1] * (self.resolutions[None, :, None] + 1) + self.offsets[None, :, None]
-        fx, fy = frac[..., 0], frac[..., 1]
-        w = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=2)
-        return idx, w
-
-    def lookup(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        feats = gather_rows(self.table, idx)                                  # (P, L, 4, F)
-        return (feats * w[..., None]).sum(2).reshape(idx.shape[0], -1)
-
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        return self.lookup(*self.plan(coords))
+        return idx, bilinear_weights(frac)
 
     def level_features(self, level: int) -> torch.Tensor:
         """The vertex features of one level as an ``(N + 1, N + 1, F)`` array (rows: y, columns: x)."""
