@@ -156,9 +156,9 @@ def attention_at_checkpoint(run, step_index: int, layer: int, head: int, sequenc
                                colorbar=dict(title="attention"),
                                hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}, held-out sequence {sequence} "
-                            f"(scores over all held-out sequences: "
+    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}, held-out sequence {sequence}"
+                            f"<br><sup>scores over all held-out sequences: "
                             f"prev-token {run.prev_token[step_index, layer, head]:.2f}, "
-                            f"induction {run.induction[step_index, layer, head]:.2f})",
+                            f"induction {run.induction[step_index, layer, head]:.2f}</sup>",
                       xaxis_title="key (position:token)", yaxis_title="query (position:token)", height=520)
     return fig
