@@ -351,6 +351,31 @@ def _to_record(flats: list, n_steps: int, batch: int, n: int, stride: int, dt: f
     return SpikeRecord(t=tt, b=flat // stride, n=flat % stride, n_steps=n_steps, batch=batch, n_neurons=n, dt=dt)
 
 
+def _step_neurons(pop: LIFPopulation, drive, v, i_syn, mask, recent: deque) -> torch.Tensor:
+    """One step of the population, in place: the synaptic current and the membrane take this step's
+    ``drive`` (exact exponential decay), refractory neurons are held (``"clamp"``) or kept from firing
+    (``"block"``), and the flat indices of the neurons that cross threshold are returned, reset and
+    remembered in ``recent`` for their refractory period. Both run paths use it, so they agree."""
+    if i_syn is not None:
+        torch.add(drive, i_syn, alpha=pop.decay_syn, out=i_syn)
+        torch.add(i_syn, v, alpha=pop.decay_m, out=v)
+    else:
+        torch.add(drive, v, alpha=pop.decay_m, out=v)
+    clamp = pop.refractory == "clamp"
+    if clamp:
+        for r in recent:
+            v.index_fill_(0, r, pop.v_reset)
+    torch.ge(v, pop.v_th, out=mask)
+    if not clamp:
+        for r in recent:
+            mask.index_fill_(0, r, False)
+    spk = mask.nonzero().view(-1)
+    v.index_fill_(0, spk, pop.v_reset)
+    if pop.ref_steps:
+        recent.append(spk)
+    return spk
+
+
 class LIFNetwork:
     """A recurrent LIF population driven by input spike trains, external currents and/or Poisson events.
 
@@ -444,8 +469,6 @@ class LIFNetwork:
         drive = torch.zeros_like(v)
         drive2 = drive.view(batch, stride)
         mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
-        dm, ds, v_th, v_reset = pop.decay_m, pop.decay_syn, pop.v_th, pop.v_reset
-        clamp = pop.refractory == "clamp"
         recent: deque = deque(maxlen=max(pop.ref_steps, 1))
         self._w_in = None
         use_inputs = inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[n]) < self.syn.nnz
@@ -474,22 +497,7 @@ class LIFNetwork:
                     drive.scatter_add_(0, idx.view(-1), w.index_select(0, i).view(-1))
             if events is not None and events[t].numel():
                 drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
-            if i_syn is not None:
-                torch.add(drive, i_syn, alpha=ds, out=i_syn)
-                torch.add(i_syn, v, alpha=dm, out=v)
-            else:
-                torch.add(drive, v, alpha=dm, out=v)
-            if clamp:
-                for r in recent:
-                    v.index_fill_(0, r, v_reset)
-            torch.ge(v, v_th, out=mask)
-            if not clamp:
-                for r in recent:
-                    mask.index_fill_(0, r, False)
-            spk = mask.nonzero().view(-1)
-            v.index_fill_(0, spk, v_reset)
-            if pop.ref_steps:
-                recent.append(spk)
+            spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
             if record:
                 flats.append(spk)
         return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
@@ -503,8 +511,6 @@ class LIFNetwork:
         drive = torch.zeros_like(v)
         drive2 = drive.view(batch, stride)
         mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
-        dm, ds, v_th, v_reset = pop.decay_m, pop.decay_syn, pop.v_th, pop.v_reset
-        clamp = pop.refractory == "clamp"
         recent: deque = deque(maxlen=max(pop.ref_steps, 1))
         flats = []
         spk = torch.zeros(0, dtype=torch.long, device=dev)
@@ -524,22 +530,7 @@ class LIFNetwork:
             if events is not None and events[t].numel():
                 drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
             drive2[:, n:] = 0.0          # the sink columns absorbed padding of plastic weights
-            if i_syn is not None:
-                torch.add(drive, i_syn, alpha=ds, out=i_syn)
-                torch.add(i_syn, v, alpha=dm, out=v)
-            else:
-                torch.add(drive, v, alpha=dm, out=v)
-            if clamp:
-                for r in recent:
-                    v.index_fill_(0, r, v_reset)
-            torch.ge(v, v_th, out=mask)
-            if not clamp:
-                for r in recent:
-                    mask.index_fill_(0, r, False)
-            spk = mask.nonzero().view(-1)
-            v.index_fill_(0, spk, v_reset)
-            if pop.ref_steps:
-                recent.append(spk)
+            spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
             if record:
                 flats.append(spk)
             if on_step is not None:
