@@ -60,6 +60,47 @@ def test_ntf_batched_restarts_match_single_runs():
         assert torch.allclose(batch.factors[0][s], one.factors[0][0], atol=1e-8)
 
 
+def test_tucker_compress_is_exact_for_low_multilinear_rank():
+    from labkit.neuro.dynamic_connectome.ntf import tucker_compress
+    X, _ = planted(shape=(40, 30, 20), rank=3, seed=6)
+    Xt = torch.tensor(X)
+    core, bases = tucker_compress(Xt, [5, 5, 25], seed=0)
+    assert core.shape == (5, 5, 20) and bases[2] is None           # 25 >= 20: that mode is kept
+    for U in bases[:2]:
+        assert torch.allclose(U.T @ U, torch.eye(5, dtype=U.dtype), atol=1e-10)
+    back = torch.einsum("abk,ia,jb->ijk", core, bases[0], bases[1])
+    assert torch.linalg.norm(back - Xt) / torch.linalg.norm(Xt) < 1e-10
+
+
+@pytest.mark.parametrize("shape, rank", [((60, 50, 30), 3), ((40, 60, 25), 5)])
+def test_ntf_compressed_start_reaches_the_same_error(shape, rank):
+    X, fs = planted(shape=shape, rank=rank, noise=0.05, seed=8)
+    floor = np.linalg.norm(X - cp_reconstruct(fs)) / np.linalg.norm(X)
+    init = random_init(X.shape, rank, 2, seed=9, dtype=torch.float64, norm_x=float(np.linalg.norm(X)))
+    plain = ntf_hals(X, rank, init=init, tol=1e-7, dtype=torch.float64, compress=None)
+    comp = ntf_hals(X, rank, init=init, tol=1e-7, dtype=torch.float64, compress=True)
+    assert int(plain.compressed_iter.max()) == 0 and int(comp.compressed_iter.min()) > 0
+    for s in range(2):
+        e_plain = plain.errors[s, int(plain.n_iter[s]) - 1]
+        e_comp = comp.errors[s, int(comp.n_iter[s]) - 1]
+        assert abs(float(e_comp / e_plain) - 1) < 1e-4 and float(e_comp) <= floor * 1.001
+        assert np.all(np.diff(comp.errors[s, : int(comp.n_iter[s])].numpy()) <= 1e-12)
+        assert int(comp.n_iter[s]) < int(plain.n_iter[s])         # the start on X is already near the end
+    assert factor_similarity([f[0] for f in comp.factors], fs) > 0.95
+    assert comp.seconds.shape == (int(comp.n_iter.max()),) and bool((torch.diff(comp.seconds) >= 0).all())
+
+
+def test_ntf_auto_compression_only_for_large_tensors():
+    X, _ = planted(shape=(30, 25, 20), rank=3, noise=0.05)
+    assert int(ntf_hals(X, 3, max_iter=20).compressed_iter.max()) == 0
+
+
+@pytest.mark.parametrize("compress", [2, (8, 8), "yes", (8, 8, 1.5)])
+def test_ntf_bad_compress(compress):
+    with pytest.raises(ValueError, match="compress must be"):
+        ntf_hals(np.ones((10, 10, 10)), 3, compress=compress)
+
+
 def test_ntf_overfit_rank_gives_no_nan():
     X, _ = planted(shape=(8, 7, 6), rank=2, seed=4)
     with np.errstate(all="ignore"):

@@ -20,7 +20,10 @@ Speed comes from two things that do not change the algorithm:
   ``(AᵀX_(1))`` contracted with B, so one outer iteration costs two dense matrix products
   (≈ 4·I·J·K·R flops) instead of three;
 * several random restarts run as one batch (the restarts' factors are stacked along the columns of
-  a single matrix product), which is how the rank scan of the notebook fits all restarts at once.
+  a single matrix product), which is how the rank scan of the notebook fits all restarts at once;
+* a large tensor is first compressed to a small Tucker core (:func:`tucker_compress`), HALS runs on
+  the core until it converges, and only the last few iterations pass over the tensor itself
+  (``compress``, see :func:`ntf_hals`).
 
 The relative reconstruction error ``‖X − X̂‖ / ‖X‖`` is computed exactly at no extra cost from
 ``‖X‖² − 2⟨C, M_C⟩ + Σ (AᵀA ∗ BᵀB ∗ CᵀC)`` after each outer iteration, kept as a history, and the
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -37,8 +41,9 @@ import numpy as np
 import torch
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
+_AUTO_COMPRESS_SIZE = 2 ** 19  # compress="auto" compresses tensors of at least this many entries
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
+__all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
            "cpu_threads"]
 
 
@@ -51,6 +56,8 @@ class NTFResult:
     errors: torch.Tensor          # (S, n_iter) relative error after each outer iteration (NaN after stopping)
     n_iter: torch.Tensor          # (S,) iterations each restart ran
     converged: torch.Tensor       # (S,) bool: stopped by the tolerance rather than max_iter
+    compressed_iter: torch.Tensor  # (S,) iterations on the Tucker-compressed tensor before those (0: none)
+    seconds: torch.Tensor         # (n_iter.max(),) seconds from the call to the end of each iteration on X
 
 
 @contextlib.contextmanager
@@ -137,7 +144,7 @@ def random_init(shape, rank, n_restarts, *, seed=0, dtype=torch.float32, device=
 
 def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
              inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, init=None, device="cpu",
-             dtype=torch.float32, progress=None, threads: int | None = 1) -> NTFResult:
+             dtype=torch.float32, progress=None, threads: int | None = 1, compress="auto") -> NTFResult:
     """Fit ``n_restarts`` non-negative CP models of ``rank`` to ``X`` (I, J, K) as one batch.
 
     ``tol``: a restart stops when its best relative error improved by less than ``tol`` (relative)
@@ -152,13 +159,101 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     ``init``: optional three arrays (I,R), (J,R), (K,R) or (S,I,R), ...; otherwise uniform random,
     scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop.
     ``threads``: CPU threads for the fit (see :func:`cpu_threads`; ``None`` keeps torch's setting).
+
+    ``compress``: fit a Tucker-compressed copy of X first (Cohen, Farias & Comon 2015, "Fast
+    decomposition of large nonnegative tensors"). :func:`tucker_compress` reduces X to a core of
+    ranks ``L_n`` (``True``/``"auto"``: ``min(I_n, 2R + 10)``; or one or three integers ≥ R); HALS runs
+    on it, with each MTTKRP computed through the core, ``X_(1)(C ⊙ B) ≈ U₁ G_(1) (U₃ᵀC ⊙ U₂ᵀB)``,
+    and the factors kept non-negative in the original space, until it converges (at most
+    ``max_iter``); the fit then continues on X itself from that point, with the same test and at most
+    ``max_iter`` iterations. The result is a HALS solution of X, not of the core; only its starting
+    point changed. The compressed iterations cost almost nothing, so most of the path is paid cheaply
+    and only the last few iterations pass over X. ``"auto"`` (the default) compresses when X has at
+    least 2¹⁹ entries and the core is at most an eighth of X (below that size an iteration on X costs
+    little more than one on the core); ``None`` never does. ``errors`` and
+    ``n_iter`` count the iterations on X, ``compressed_iter`` those on the core.
     """
     with cpu_threads(threads, device):
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
-                         extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress)
+                         extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress,
+                         compress=compress)
 
 
-def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, seed, init, device, dtype, progress):
+def tucker_compress(X, ranks, *, n_power: int = 1, seed: int = 0):
+    """Compress X (I, J, K) to a small Tucker core: orthonormal bases ``U_n`` (I_n × L_n) and the core
+    ``G = X ×₁ U₁ᵀ ×₂ U₂ᵀ ×₃ U₃ᵀ`` (L₁ × L₂ × L₃), so that ``X ≈ G ×₁ U₁ ×₂ U₂ ×₃ U₃``.
+
+    A sequentially truncated HOSVD (Vannieuwenhoven, Vandebril & Meerbergen 2012) whose basis in each
+    mode is found by a randomized range finder with ``n_power`` power iterations (Halko, Martinsson &
+    Tropp 2011, Alg. 4.4): a Gaussian sketch of the unfolding, orthonormalised by QR. Each mode costs a
+    few passes over the (already shrunk) tensor instead of an SVD of its unfolding. A mode whose rank
+    ``L_n`` is at least ``I_n`` is left uncompressed (``U_n = None``). Returns ``(G, [U₁, U₂, U₃])``.
+    """
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    G, bases = X, [None, None, None]
+    for n, L in enumerate(ranks):
+        size = G.shape[n]
+        if L >= size:
+            continue
+        rest = [G.shape[m] for m in range(3) if m != n]
+        Gn = G.movedim(n, 0).reshape(size, -1)                       # mode-n unfolding (a view for n = 0)
+        sketch = torch.randn(Gn.shape[1], L, generator=gen, dtype=G.dtype).to(G.device)
+        Q = torch.linalg.qr(Gn @ sketch).Q
+        for _ in range(n_power):
+            Q = torch.linalg.qr(Gn @ torch.linalg.qr(Gn.T @ Q).Q).Q
+        bases[n] = Q
+        G = (Q.T @ Gn).reshape(L, *rest).movedim(0, n)
+    return G.contiguous(), bases
+
+
+def _compression_ranks(compress, shape, rank):
+    """The Tucker ranks to compress to, or None for no compression (see :func:`ntf_hals`)."""
+    if compress is None or compress is False:
+        return None
+    if compress == "auto":
+        ranks = [min(n, 2 * rank + 10) for n in shape]
+        small = math.prod(ranks) * 8 <= math.prod(shape)
+        return ranks if math.prod(shape) >= _AUTO_COMPRESS_SIZE and small else None
+    if compress is True:
+        return [min(n, 2 * rank + 10) for n in shape]
+    values = [compress] * 3 if isinstance(compress, (int, np.integer)) else list(compress)
+    if len(values) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < rank for v in values):
+        raise ValueError(f"compress must be None, 'auto', True, or one or three integers of at least the rank "
+                         f"({rank}), got {compress!r}.")
+    return [min(int(v), n) for v, n in zip(values, shape)]
+
+
+def squared_norm(T) -> float:
+    """‖T‖²_F in float64, from float64 sums of the rows' norms (each row reduced in T's own dtype: as
+    accurate as a float64 pass for float32 data, at the speed of a float32 one)."""
+    rows = torch.linalg.vector_norm(T.reshape(T.shape[0], -1), dim=1).double()
+    return float((rows * rows).sum())
+
+
+class _HALSData:
+    """What the HALS loop reads of the tensor: its mode-3 and mode-1 unfoldings and its squared norm,
+    for X itself or for a Tucker core with the bases that map factors into and out of it."""
+
+    def __init__(self, T, bases=(None, None, None), norm2=None):
+        L1, L2, L3 = T.shape
+        self.shape = (L1, L2, L3)
+        self.X_k_ij = T.permute(2, 0, 1).reshape(L3, L1 * L2).contiguous()   # mode-3 unfolding
+        self.X_i_jk = T.reshape(L1, L2 * L3)                                 # mode-1 unfolding
+        self.norm2 = squared_norm(T) if norm2 is None else norm2
+        self.bases = list(bases)
+
+    def down(self, n, F):
+        """Factor F (S, I_n, R) in the core's coordinates, Uₙᵀ F (S, L_n, R)."""
+        return F if self.bases[n] is None else self.bases[n].T @ F
+
+    def up(self, n, M):
+        """An MTTKRP of the core (S, L_n, R) back in the tensor's coordinates, Uₙ M (S, I_n, R)."""
+        return M if self.bases[n] is None else self.bases[n] @ M
+
+
+def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, seed, init, device, dtype, progress,
+              compress):
+    start = time.perf_counter()
     device = torch.device(device)
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)
@@ -167,19 +262,22 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
+    ranks = _compression_ranks(compress, X.shape, rank)
+    if ranks is not None and all(L >= n for L, n in zip(ranks, X.shape)):
+        ranks = None                               # nothing to compress in any mode
     I, J, K = X.shape
     S, R = int(n_restarts), rank
-    norm_x2 = float(torch.linalg.vector_norm(X, dtype=torch.float64)) ** 2
-    norm_x = math.sqrt(norm_x2)
+    full = _HALSData(X)
+    norm_x = math.sqrt(full.norm2)
 
     if init is not None and len(init) == 3 and getattr(init[0], "ndim", 2) == 3:
         S = int(init[0].shape[0])                  # a batch of starting points sets the restarts
     if init is None:
-        A, B, C = random_init((I, J, K), R, S, seed=seed, dtype=dtype, device=device, norm_x=norm_x)
+        factors = random_init((I, J, K), R, S, seed=seed, dtype=dtype, device=device, norm_x=norm_x)
     else:
         if len(init) != 3:
             raise ValueError(f"init must be a list of three factor matrices, got {len(init)}.")
-        fs = []
+        factors = []
         for n, f in zip((I, J, K), init):
             f = torch.as_tensor(np.asarray(f) if not isinstance(f, torch.Tensor) else f).to(device=device, dtype=dtype)
             if f.ndim == 2:
@@ -187,17 +285,51 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
             if tuple(f.shape) != (S, n, R) or bool((f < 0).any()):
                 raise ValueError(f"init factors must be non-negative with shapes (S, I_n, {R}) or (I_n, {R}), "
                                  f"got {tuple(f.shape)} for a mode of size {n}.")
-            fs.append(f.clone().contiguous())
-        A, B, C = fs
+            factors.append(f.clone().contiguous())
 
-    X_k_ij = X.permute(2, 0, 1).reshape(K, I * J).contiguous()   # mode-3 unfolding, (K, I·J)
-    X_i_jk = X.reshape(I, J * K)                                   # mode-1 unfolding, (I, J·K)
+    compressed_iter = torch.zeros(S, dtype=torch.long)
+    if ranks is not None:
+        # Errors on the core are measured against ‖X‖², so that they estimate X's own error:
+        # ‖X − X̂‖² ≈ ‖G − Ĝ‖² + (‖X‖² − ‖G‖²), exact when the model lies in the bases' span.
+        core, bases = tucker_compress(X, ranks, seed=seed)
+        factors, _, compressed_iter, _, _ = _hals_loop(
+            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=10 * tol, inner_iter=inner_iter,
+            extrapolate=extrapolate, progress=progress)
+    (A, B, C), errors, n_iter, converged, stamps = _hals_loop(
+        full, factors, norm_x, max_iter=max_iter, tol=tol, inner_iter=inner_iter, extrapolate=extrapolate,
+        progress=progress)
+    # Final form: unit-norm columns in every mode, weights λ_r, components sorted by weight.
+    norms = [F.norm(dim=1) for F in (A, B, C)]                    # (S, R) each
+    weights = norms[0] * norms[1] * norms[2]
+    facs = [F / torch.where(n > 0, n, torch.ones_like(n))[:, None, :] for F, n in zip((A, B, C), norms)]
+    order = torch.argsort(weights, dim=1, descending=True)
+    weights = torch.gather(weights, 1, order)
+    facs = [torch.gather(F, 2, order[:, None, :].expand_as(F)) for F in facs]
+    if not all(bool(torch.isfinite(F).all()) for F in facs):  # a guard, never expected
+        raise RuntimeError("NTF produced a non-finite factor; please report this input.")
+    return NTFResult(factors=facs, weights=weights, errors=errors, n_iter=n_iter, converged=converged,
+                     compressed_iter=compressed_iter, seconds=torch.tensor(stamps, dtype=torch.float64) - start)
+
+
+def _hals_loop(data, factors, norm_x, *, max_iter, tol, inner_iter, extrapolate, progress):
+    """Run (extrapolated) HALS on ``data`` from ``factors`` until each restart converges or ``max_iter``.
+
+    Returns the best factors of each restart, the error history (S, n) relative to ``norm_x``, the
+    iterations and convergence flag of each restart, and the clock (``time.perf_counter``) at the
+    end of every iteration.
+    """
+    A, B, C = factors
+    S, _, R = A.shape
+    device, dtype = A.device, A.dtype
+    L1, L2, L3 = data.shape
+    down, up = data.down, data.up
     gram = lambda F: torch.bmm(F.transpose(1, 2), F)  # noqa: E731
     cols = lambda F: F.permute(0, 2, 1).reshape(S * R, F.shape[1])  # (S, n, R) -> (S·R, n)  # noqa: E731
     back = lambda M, n: M.reshape(S, R, n).permute(0, 2, 1)  # (S·R, n) -> (S, n, R)  # noqa: E731
     sel = lambda mask, new, old: torch.where(mask[:, None, None], new, old)  # noqa: E731
 
     errors = torch.full((S, max_iter), float("nan"), dtype=torch.float64)
+    stamps = []
     active = torch.ones(S, dtype=torch.bool, device=device)
     n_iter = torch.zeros(S, dtype=torch.long)
     converged = torch.zeros(S, dtype=torch.bool)
@@ -214,25 +346,26 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     for it in steps:
         b3 = beta[:, None, None]
         # Shared MTTKRP for modes 0 and 1: Y[s, r] = Σ_k Ĉ[s, k, r] X[:, :, k] -> (S·R, I, J), one product.
-        Y = (cols(Ch) @ X_k_ij).reshape(S * R, I, J)
+        Y = (cols(down(2, Ch)) @ data.X_k_ij).reshape(S * R, L1, L2)
         gC = gram(Ch)
-        M_A = back(torch.bmm(Y, cols(Bh).unsqueeze(-1)).squeeze(-1), I)
+        M_A = up(0, back(torch.bmm(Y, cols(down(1, Bh)).unsqueeze(-1)).squeeze(-1), L1))
         A_new = _hals_sweeps(Ah, M_A, gram(Bh) * gC, inner_iter)
         Ah_new = (A_new + b3 * (A_new - A)).clamp_min(0.0) if extrapolate else A_new
-        M_B = back(torch.bmm(Y.transpose(1, 2), cols(Ah_new).unsqueeze(-1)).squeeze(-1), J)
+        Ad = down(0, Ah_new)
+        M_B = up(1, back(torch.bmm(Y.transpose(1, 2), cols(Ad).unsqueeze(-1)).squeeze(-1), L2))
         gA = gram(Ah_new)
         B_new = _hals_sweeps(Bh, M_B, gA * gC, inner_iter)
         Bh_new = (B_new + b3 * (B_new - B)).clamp_min(0.0) if extrapolate else B_new
         # MTTKRP for mode 2: Z[s, r] = Σ_i Â[s, i, r] X[i, :, :] -> (S·R, J, K), contracted with B̂ over j.
-        Z = (cols(Ah_new) @ X_i_jk).reshape(S * R, J, K)
-        M_C = back(torch.bmm(Z.transpose(1, 2), cols(Bh_new).unsqueeze(-1)).squeeze(-1), K)
+        Z = (cols(Ad) @ data.X_i_jk).reshape(S * R, L2, L3)
+        M_C = up(2, back(torch.bmm(Z.transpose(1, 2), cols(down(1, Bh_new)).unsqueeze(-1)).squeeze(-1), L3))
         gB = gram(Bh_new)
         C_new = _hals_sweeps(Ch, M_C, gA * gB, inner_iter)
         # Exact error of the model (Â, B̂, C_new) from quantities at hand:
         # ‖X − X̂‖² = ‖X‖² − 2⟨C, M_C⟩ + Σ (ÂᵀÂ ∗ B̂ᵀB̂ ∗ CᵀC).
         inner = (C_new * M_C).sum(dim=(1, 2)).double()
         model2 = (gA * gB * gram(C_new)).sum(dim=(1, 2)).double()
-        err = torch.sqrt((norm_x2 - 2 * inner + model2).clamp_min(0.0)) / norm_x
+        err = torch.sqrt((data.norm2 - 2 * inner + model2).clamp_min(0.0)) / norm_x
         err = torch.where(torch.isfinite(err), err, torch.full_like(err, float("inf")))
         improved = active & (err < best_err)
         best = [sel(improved, new, old) for new, old in zip((Ah_new, Bh_new, C_new), best)]
@@ -256,6 +389,7 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
         act = active.cpu()
         errors[act, it] = best_err.cpu()[act]
         n_iter[act] = it + 1
+        stamps.append(time.perf_counter())
         if it >= _WINDOW:
             before = errors[:, it - _WINDOW]
             done = act & ((before - errors[:, it]) <= _WINDOW * tol * before)
@@ -263,18 +397,7 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
             active = active & ~done.to(device)
         if not bool(active.any()):
             break
-    errors = errors[:, : int(n_iter.max())]
-    A, B, C = best
-    # Final form: unit-norm columns in every mode, weights λ_r, components sorted by weight.
-    norms = [F.norm(dim=1) for F in (A, B, C)]                    # (S, R) each
-    weights = norms[0] * norms[1] * norms[2]
-    facs = [F / torch.where(n > 0, n, torch.ones_like(n))[:, None, :] for F, n in zip((A, B, C), norms)]
-    order = torch.argsort(weights, dim=1, descending=True)
-    weights = torch.gather(weights, 1, order)
-    facs = [torch.gather(F, 2, order[:, None, :].expand_as(F)) for F in facs]
-    if not all(bool(torch.isfinite(F).all()) for F in facs):  # a guard, never expected
-        raise RuntimeError("NTF produced a non-finite factor; please report this input.")
-    return NTFResult(factors=facs, weights=weights, errors=errors, n_iter=n_iter, converged=converged)
+    return best, errors[:, : int(n_iter.max())], n_iter, converged, stamps
 
 
 def cp_reconstruct(factors, weights=None) -> np.ndarray:
@@ -335,11 +458,13 @@ class NTF:
 
     Parameters: ``rank``; ``n_restarts`` random starts fitted as one batch (the best, lowest final
     error, is kept); ``max_iter``; ``tol`` (relative error decrease that counts as converged);
-    ``inner_iter`` HALS sweeps per factor update; ``seed``; ``device``; ``dtype``.
+    ``inner_iter`` HALS sweeps per factor update; ``seed``; ``device``; ``dtype``; ``compress``
+    (Tucker compression first, see :func:`ntf_hals`).
 
     After ``fit(X)``: ``factors_`` (three arrays (I_n, R), unit-norm columns, components sorted by
     weight), ``weights_`` (R,), ``errors_`` (relative error history of the kept restart),
-    ``error_`` (its final relative error), ``n_iter_``, ``converged_``, ``restart_errors_`` (S,),
+    ``error_`` (its final relative error), ``n_iter_`` (iterations on X), ``compressed_iter_``
+    (iterations on the Tucker core before those; 0 when not compressed), ``converged_``, ``restart_errors_`` (S,),
     ``restart_factors_`` (the S models, for stability across restarts), ``dead_components_``
     (indices of components whose weight collapsed to zero: possible when the rank exceeds what the
     data hold; they are kept as zero columns, never NaN, and a warning says so).
@@ -347,7 +472,7 @@ class NTF:
 
     def __init__(self, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
                  inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, device="cpu",
-                 dtype=torch.float32):
+                 dtype=torch.float32, compress="auto"):
         self.rank = rank
         self.n_restarts = n_restarts
         self.max_iter = max_iter
@@ -357,11 +482,12 @@ class NTF:
         self.seed = seed
         self.device = device
         self.dtype = dtype
+        self.compress = compress
 
     def fit(self, X, progress=None) -> "NTF":
         res = ntf_hals(X, self.rank, n_restarts=self.n_restarts, max_iter=self.max_iter, tol=self.tol,
-                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device, dtype=self.dtype,
-                       progress=progress)
+                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device,
+                       dtype=self.dtype, progress=progress, compress=self.compress)
         final = torch.stack([res.errors[s, int(res.n_iter[s]) - 1] for s in range(res.errors.shape[0])])
         best = int(torch.argmin(final))
         self.result_ = res
@@ -373,6 +499,7 @@ class NTF:
         self.errors_ = res.errors[best, : int(res.n_iter[best])].numpy()
         self.error_ = float(self.errors_[-1])
         self.n_iter_ = int(res.n_iter[best])
+        self.compressed_iter_ = int(res.compressed_iter[best])
         self.converged_ = bool(res.converged[best])
         scale = max(float(self.weights_.max()), 1e-300)
         self.dead_components_ = [int(r) for r in np.nonzero(self.weights_ < 1e-6 * scale)[0]]
