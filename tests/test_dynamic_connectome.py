@@ -319,7 +319,7 @@ def test_figures_build():
     figs = [figures.traces_figure(data.traces, data.time, data.epoch_of_sample, data.epoch_names, data.communities),
             figures.factors_figure(model, data), figures.factor_figure(model, data, 0),
             figures.comparison_figure(ev), figures.static_figure(static_correlation(data.traces), ev["static_labels"]),
-            figures.convergence_figure(model.ntf_.errors_)]
+            figures.convergence_figure(model.ntf_.errors_, model.ntf_.compressed_errors_)]
     for f in figs:
         assert f.layout.title.text
 

@@ -125,13 +125,22 @@ def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency
     return fig
 
 
-def convergence_figure(errors) -> go.Figure:
-    """Error history of the kept NTF fit."""
+def convergence_figure(errors, compressed_errors=None) -> go.Figure:
+    """Error history of the kept NTF fit: the iterations on X, after those on its Tucker core if any
+    (where the error is the estimate ‖G − Ĝ‖² + ‖X‖² − ‖G‖², see :func:`~.ntf.ntf_hals`)."""
     e = np.asarray(errors)
-    fig = go.Figure(go.Scatter(x=np.arange(1, len(e) + 1), y=e, mode="lines+markers", marker=dict(size=5),
-                               name="relative error"))
+    c = np.asarray([] if compressed_errors is None else compressed_errors)
+    fig = go.Figure()
+    if len(c):
+        fig.add_trace(go.Scatter(x=np.arange(1, len(c) + 1), y=c, mode="lines+markers", marker=dict(size=5),
+                                 line=dict(dash="dot"), name="on the Tucker core (estimate)"))
+    fig.add_trace(go.Scatter(x=np.arange(len(c) + 1, len(c) + len(e) + 1), y=e, mode="lines+markers",
+                             marker=dict(size=5), name="on the tensor X"))
     fig.update_layout(title="NTF convergence (best restart)", xaxis_title="iteration",
-                      yaxis_title="relative error ‖X − X̂‖ / ‖X‖", height=360)
+                      yaxis_title="relative error ‖X − X̂‖ / ‖X‖", height=360,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    if len(c) and np.nanmax(np.r_[c, e]) > 10 * np.nanmin(np.r_[c, e]):
+        fig.update_yaxes(type="log")
     return fig
 
 

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
+_CORE_TOL = 1e-4  # the iterations on a Tucker core stop at this tolerance (or the fit's own, if looser)
 _AUTO_COMPRESS_SIZE = 2 ** 19  # compress="auto" compresses tensors of at least this many entries
 
 __all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
@@ -57,6 +58,7 @@ class NTFResult:
     n_iter: torch.Tensor          # (S,) iterations each restart ran
     converged: torch.Tensor       # (S,) bool: stopped by the tolerance rather than max_iter
     compressed_iter: torch.Tensor  # (S,) iterations on the Tucker-compressed tensor before those (0: none)
+    compressed_errors: torch.Tensor  # (S, compressed_iter.max()) X's error estimated on the core (NaN after stopping)
     seconds: torch.Tensor         # (n_iter.max(),) seconds from the call to the end of each iteration on X
 
 
@@ -162,16 +164,19 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
 
     ``compress``: fit a Tucker-compressed copy of X first (Cohen, Farias & Comon 2015, "Fast
     decomposition of large nonnegative tensors"). :func:`tucker_compress` reduces X to a core of
-    ranks ``L_n`` (``True``/``"auto"``: ``min(I_n, 2R + 10)``; or one or three integers ≥ R); HALS runs
+    ranks ``L_n`` (``True``/``"auto"``: ``min(I_n, R + 10)``; or one or three integers ≥ R); HALS runs
     on it, with each MTTKRP computed through the core, ``X_(1)(C ⊙ B) ≈ U₁ G_(1) (U₃ᵀC ⊙ U₂ᵀB)``,
-    and the factors kept non-negative in the original space, until it converges (at most
-    ``max_iter``); the fit then continues on X itself from that point, with the same test and at most
-    ``max_iter`` iterations. The result is a HALS solution of X, not of the core; only its starting
-    point changed. The compressed iterations cost almost nothing, so most of the path is paid cheaply
-    and only the last few iterations pass over X. ``"auto"`` (the default) compresses when X has at
-    least 2¹⁹ entries and the core is at most an eighth of X (below that size an iteration on X costs
-    little more than one on the core); ``None`` never does. ``errors`` and
-    ``n_iter`` count the iterations on X, ``compressed_iter`` those on the core.
+    and the factors kept non-negative in the original space. Its error is measured against ‖X‖², as
+    an estimate of X's own, ``‖G − Ĝ‖² + ‖X‖² − ‖G‖²`` (exact when the model lies in the bases'
+    span), and it stops when that estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
+    ``max_iter``): refining past the accuracy of the compression would be wasted. The fit then
+    continues on X itself from that point, with the usual test and at most ``max_iter`` iterations, so
+    the result is a HALS solution of X, not of the core; only its starting point changed. The
+    iterations on the core cost almost nothing, so most of the path is paid cheaply and only the last
+    few iterations pass over X. ``"auto"`` (the default) compresses when X has at least 2¹⁹ entries
+    and the core is at most an eighth of X (below that size an iteration on X costs little more than
+    one on the core); ``None`` never does. ``errors``, ``n_iter`` and ``seconds`` count the
+    iterations on X; ``compressed_iter`` and ``compressed_errors`` those on the core.
     """
     with cpu_threads(threads, device):
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
@@ -211,11 +216,11 @@ def _compression_ranks(compress, shape, rank):
     if compress is None or compress is False:
         return None
     if compress == "auto":
-        ranks = [min(n, 2 * rank + 10) for n in shape]
+        ranks = [min(n, rank + 10) for n in shape]
         small = math.prod(ranks) * 8 <= math.prod(shape)
         return ranks if math.prod(shape) >= _AUTO_COMPRESS_SIZE and small else None
     if compress is True:
-        return [min(n, 2 * rank + 10) for n in shape]
+        return [min(n, rank + 10) for n in shape]
     values = [compress] * 3 if isinstance(compress, (int, np.integer)) else list(compress)
     if len(values) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < rank for v in values):
         raise ValueError(f"compress must be None, 'auto', True, or one or three integers of at least the rank "
@@ -288,12 +293,13 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
             factors.append(f.clone().contiguous())
 
     compressed_iter = torch.zeros(S, dtype=torch.long)
+    compressed_errors = torch.zeros(S, 0, dtype=torch.float64)
     if ranks is not None:
         # Errors on the core are measured against ‖X‖², so that they estimate X's own error:
         # ‖X − X̂‖² ≈ ‖G − Ĝ‖² + (‖X‖² − ‖G‖²), exact when the model lies in the bases' span.
         core, bases = tucker_compress(X, ranks, seed=seed)
-        factors, _, compressed_iter, _, _ = _hals_loop(
-            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=10 * tol, inner_iter=inner_iter,
+        factors, compressed_errors, compressed_iter, _, _ = _hals_loop(
+            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL), inner_iter=inner_iter,
             extrapolate=extrapolate, progress=progress)
     (A, B, C), errors, n_iter, converged, stamps = _hals_loop(
         full, factors, norm_x, max_iter=max_iter, tol=tol, inner_iter=inner_iter, extrapolate=extrapolate,
@@ -308,7 +314,7 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     if not all(bool(torch.isfinite(F).all()) for F in facs):  # a guard, never expected
         raise RuntimeError("NTF produced a non-finite factor; please report this input.")
     return NTFResult(factors=facs, weights=weights, errors=errors, n_iter=n_iter, converged=converged,
-                     compressed_iter=compressed_iter, seconds=torch.tensor(stamps, dtype=torch.float64) - start)
+                     compressed_iter=compressed_iter, compressed_errors=compressed_errors, seconds=torch.tensor(stamps, dtype=torch.float64) - start)
 
 
 def _hals_loop(data, factors, norm_x, *, max_iter, tol, inner_iter, extrapolate, progress):
@@ -464,7 +470,8 @@ class NTF:
     After ``fit(X)``: ``factors_`` (three arrays (I_n, R), unit-norm columns, components sorted by
     weight), ``weights_`` (R,), ``errors_`` (relative error history of the kept restart),
     ``error_`` (its final relative error), ``n_iter_`` (iterations on X), ``compressed_iter_``
-    (iterations on the Tucker core before those; 0 when not compressed), ``converged_``, ``restart_errors_`` (S,),
+    (iterations on the Tucker core before those; 0 when not compressed), ``compressed_errors_`` (X's
+    error estimated on the core over those), ``converged_``, ``restart_errors_`` (S,),
     ``restart_factors_`` (the S models, for stability across restarts), ``dead_components_``
     (indices of components whose weight collapsed to zero: possible when the rank exceeds what the
     data hold; they are kept as zero columns, never NaN, and a warning says so).
@@ -500,6 +507,7 @@ class NTF:
         self.error_ = float(self.errors_[-1])
         self.n_iter_ = int(res.n_iter[best])
         self.compressed_iter_ = int(res.compressed_iter[best])
+        self.compressed_errors_ = res.compressed_errors[best, : self.compressed_iter_].numpy()
         self.converged_ = bool(res.converged[best])
         scale = max(float(self.weights_.max()), 1e-300)
         self.dead_components_ = [int(r) for r in np.nonzero(self.weights_ < 1e-6 * scale)[0]]
