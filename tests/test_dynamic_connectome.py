@@ -60,6 +60,21 @@ def test_ntf_batched_restarts_match_single_runs():
         assert torch.allclose(batch.factors[0][s], one.factors[0][0], atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hals_sweeps_numpy_and_torch_agree(dtype):
+    from labkit.neuro.dynamic_connectome.ntf import _hals_sweeps
+    gen = torch.Generator().manual_seed(0)
+    F = torch.rand(3, 40, 5, generator=gen, dtype=dtype)
+    M = 10 * torch.rand(3, 40, 5, generator=gen, dtype=dtype)
+    H = torch.rand(3, 30, 5, generator=gen, dtype=dtype)
+    G = H.transpose(1, 2) @ H
+    a = _hals_sweeps(F, M, G, 3, use_numpy=True)
+    b = _hals_sweeps(F, M, G, 3, use_numpy=False)
+    assert torch.allclose(a, b, rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=1e-6 if dtype == torch.float32 else 1e-12)
+    assert bool((a >= 0).all()) and not torch.equal(a, F)
+    assert torch.equal(F, torch.rand(3, 40, 5, generator=torch.Generator().manual_seed(0), dtype=dtype))  # F untouched
+
+
 def test_tucker_compress_is_exact_for_low_multilinear_rank():
     from labkit.neuro.dynamic_connectome.ntf import tucker_compress
     X, _ = planted(shape=(40, 30, 20), rank=3, seed=6)
