@@ -144,11 +144,11 @@ def other_draws(n_draws, repeats, shape=(200, 200, 40), rank=6):
             mine, _, comp = run_labkit(X, rank, init, 1000, 1e-6)
             peer = run_tensorly(X, rank, init, 1000, 1e-7)
             target = 1.001 * min(mine[-1], peer[-1])
-            hit_m = int(np.argmax(mine <= target)) + 1
+            hit_m = int(np.argmax(mine <= target)) + 1 if (mine <= target).any() else None
             hit_p = int(np.argmax(peer <= target)) + 1 if (peer <= target).any() else None
-            t_m = labkit_time_to(hit_m, repeats, X, rank, init, 1000, 1e-6)
+            t_m = labkit_time_to(hit_m, repeats, X, rank, init, 1000, 1e-6) if hit_m else float("nan")
             t_p = median_time(lambda: run_tensorly(X, rank, init, hit_p, 0.0), repeats) if hit_p else float("nan")
-            print(f"{seed:>4} {f'{comp}+{hit_m}':>12} {t_m:10.3f} {str(hit_p):>14} {t_p:12.3f} {t_p / t_m:10.2f}")
+            print(f"{seed:>4} {f'{comp}+{hit_m}' if hit_m else 'never':>12} {t_m:10.3f} {str(hit_p):>14} {t_p:12.3f} {t_p / t_m:10.2f}")
 
 
 if __name__ == "__main__":

@@ -108,9 +108,12 @@ def test_ntf_compressed_start_reaches_the_same_error(shape, rank):
 def test_ntf_auto_compression_only_for_large_tensors():
     X, _ = planted(shape=(30, 25, 20), rank=3, noise=0.05)
     assert int(ntf_hals(X, 3, max_iter=20).compressed_iter.max()) == 0
+    big, _ = planted(shape=(90, 80, 80), rank=2, noise=0.05)           # 576,000 entries >= 2**19
+    res = ntf_hals(big, 2, max_iter=20)
+    assert int(res.compressed_iter.min()) > 0 and res.compressed_errors.shape[1] == int(res.compressed_iter.max())
 
 
-@pytest.mark.parametrize("compress", [2, (8, 8), "yes", (8, 8, 1.5)])
+@pytest.mark.parametrize("compress", [2, (8, 8), "yes", (8, 8, 1.5), 5.0, np.array([8, 8]), (8, True, 8)])
 def test_ntf_bad_compress(compress):
     with pytest.raises(ValueError, match="compress must be"):
         ntf_hals(np.ones((10, 10, 10)), 3, compress=compress)

@@ -127,7 +127,7 @@ def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency
 
 def convergence_figure(errors, compressed_errors=None) -> go.Figure:
     """Error history of the kept NTF fit: the iterations on X, after those on its Tucker core if any
-    (where the error is the estimate ‖G − Ĝ‖² + ‖X‖² − ‖G‖², see :func:`~.ntf.ntf_hals`)."""
+    (where the error is an estimate from the core, see :func:`~.ntf.ntf_hals`)."""
     e = np.asarray(errors)
     c = np.asarray([] if compressed_errors is None else compressed_errors)
     fig = go.Figure()

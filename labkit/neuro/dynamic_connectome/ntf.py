@@ -130,7 +130,9 @@ def _hals_sweeps(F, M, G, inner_iter, use_numpy=None):
     Gv = Gs.transpose(1, 2).unsqueeze(2).unbind(1)                       # R views (S, 1, R): column r
     Mv = (M * inv[:, None, :]).permute(0, 2, 1).unsqueeze(2).unbind(1)   # R views (S, 1, n)
     Ft = F.permute(0, 2, 1).clone(memory_format=torch.contiguous_format)  # (S, R, n), a copy: F may be shared
-    if Ft.device.type == "cpu" if use_numpy is None else use_numpy:
+    if use_numpy is None:
+        use_numpy = Ft.device.type == "cpu" and Ft.dtype in (torch.float32, torch.float64)
+    if use_numpy:
         _numpy_sweeps(Ft.numpy(), [m.numpy() for m in Mv], [g.numpy() for g in Gv], inner_iter)
         return Ft.permute(0, 2, 1)
     Fv = Ft.unsqueeze(2).unbind(1)                                       # R views (S, 1, n) into Ft
@@ -179,7 +181,9 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     not the model: ``extrapolate=False`` is plain HALS. The returned model of each restart is the
     best one evaluated, so its error history (the best error so far) never increases.
     ``init``: optional three arrays (I,R), (J,R), (K,R) or (S,I,R), ...; otherwise uniform random,
-    scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop.
+    scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop (it wraps
+    both loops when the tensor is compressed: one bar for the core, one for X). ``converged`` says
+    whether the iterations on X stopped by the tolerance.
     ``threads``: CPU threads for the fit (see :func:`cpu_threads`; ``None`` keeps torch's setting).
 
     ``compress``: fit a Tucker-compressed copy of X first (Cohen, Farias & Comon 2015, "Fast
@@ -187,8 +191,8 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     ranks ``L_n`` (``True``/``"auto"``: ``min(I_n, R + 10)``; or one or three integers ≥ R); HALS runs
     on it, with each MTTKRP computed through the core, ``X_(1)(C ⊙ B) ≈ U₁ G_(1) (U₃ᵀC ⊙ U₂ᵀB)``,
     and the factors kept non-negative in the original space. Its error is measured against ‖X‖², as
-    an estimate of X's own, ``‖G − Ĝ‖² + ‖X‖² − ‖G‖²`` (exact when the model lies in the bases'
-    span), and it stops when that estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
+    an estimate of X's own, ``‖X̃ − X̂‖² + ‖X‖² − ‖G‖²`` with ``X̃ = G ×₁ U₁ ×₂ U₂ ×₃ U₃`` (exact when
+    the model lies in the bases' span; on non-negative data it usually errs high), and it stops when that estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
     ``max_iter``): refining past the accuracy of the compression would be wasted. The fit then
     continues on X itself from that point, with the usual test and at most ``max_iter`` iterations, so
     the result is a HALS solution of X, not of the core; only its starting point changed. The
@@ -233,18 +237,27 @@ def tucker_compress(X, ranks, *, n_power: int = 1, seed: int = 0):
 
 def _compression_ranks(compress, shape, rank):
     """The Tucker ranks to compress to, or None for no compression (see :func:`ntf_hals`)."""
-    if compress is None or compress is False:
+    message = (f"compress must be None, 'auto', True, or one or three integers of at least the rank ({rank}), "
+               f"got {compress!r}.")
+    if compress is None or compress is False or compress is np.False_:
         return None
-    if compress == "auto":
+    if isinstance(compress, str):
+        if compress != "auto":
+            raise ValueError(message)
         ranks = [min(n, rank + 10) for n in shape]
         small = math.prod(ranks) * 8 <= math.prod(shape)
         return ranks if math.prod(shape) >= _AUTO_COMPRESS_SIZE and small else None
-    if compress is True:
+    if compress is True or compress is np.True_:
         return [min(n, rank + 10) for n in shape]
-    values = [compress] * 3 if isinstance(compress, (int, np.integer)) else list(compress)
-    if len(values) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < rank for v in values):
-        raise ValueError(f"compress must be None, 'auto', True, or one or three integers of at least the rank "
-                         f"({rank}), got {compress!r}.")
+    if isinstance(compress, (int, np.integer)):
+        values = [compress] * 3
+    elif isinstance(compress, (tuple, list, np.ndarray)) and np.ndim(compress) == 1:
+        values = list(compress)
+    else:
+        raise ValueError(message)
+    if len(values) != 3 or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < rank
+                               for v in values):
+        raise ValueError(message)
     return [min(int(v), n) for v, n in zip(values, shape)]
 
 
@@ -316,7 +329,8 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     compressed_errors = torch.zeros(S, 0, dtype=torch.float64)
     if ranks is not None:
         # Errors on the core are measured against ‖X‖², so that they estimate X's own error:
-        # ‖X − X̂‖² ≈ ‖G − Ĝ‖² + (‖X‖² − ‖G‖²), exact when the model lies in the bases' span.
+        # ‖X − X̂‖² ≈ ‖X̃ − X̂‖² + (‖X‖² − ‖G‖²), X̃ the core mapped back through the bases; exact when
+        # the model lies in the bases' span.
         core, bases = tucker_compress(X, ranks, seed=seed)
         factors, compressed_errors, compressed_iter, _, _ = _hals_loop(
             _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL), inner_iter=inner_iter,
