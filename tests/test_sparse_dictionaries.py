@@ -122,7 +122,7 @@ def test_auxk_loss_trains_only_the_dead_latents(small):
     dead = torch.zeros(96, dtype=torch.bool)
     dead[:40] = True
     _, _, aux = m._train_forward(xn, xn, dead)
-    assert float(aux) > 0
+    assert float(aux.detach()) > 0
     g_dec, g_enc = torch.autograd.grad(aux, [m.module_.W_dec, m.module_.W_enc])
     assert float(g_dec[:40].abs().sum()) > 0 and float(g_dec[40:].abs().sum()) == 0
     assert float(g_enc[40:].abs().sum()) == 0
