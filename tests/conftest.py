@@ -1,6 +1,8 @@
 """Shared test settings: quiet progress bars, a private checkpoint cache, a fixed thread count."""
 import os
 
+import pytest
+
 os.environ.setdefault("LABKIT_PROGRESS", "0")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
@@ -10,3 +12,16 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny problems (faster and steadier on a shared 2-core machine:
+    no OpenMP spin-waits); the previous count is restored afterwards. Opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -13,13 +13,7 @@ from labkit.fields.neural_fields.experiments import FitCache, compare_fields, fr
 from labkit.fields.neural_fields.ops import gather_rows
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny problems run faster (and steadier on a shared machine) on one thread."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,7 @@ from labkit.interp.superposition import (make_sparse_features, random_directions
                                          train_toy_models, toy_model_data, transcoder_target)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny matrices: one thread avoids OpenMP spin-waits on a shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
 
 
 @pytest.fixture(scope="module")

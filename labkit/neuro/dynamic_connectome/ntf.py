@@ -241,14 +241,14 @@ def _compression_ranks(compress, shape, rank):
                f"got {compress!r}.")
     if compress is None or compress is False or compress is np.False_:
         return None
+    default = [min(n, rank + 10) for n in shape]
     if isinstance(compress, str):
         if compress != "auto":
             raise ValueError(message)
-        ranks = [min(n, rank + 10) for n in shape]
-        small = math.prod(ranks) * 8 <= math.prod(shape)
-        return ranks if math.prod(shape) >= _AUTO_COMPRESS_SIZE and small else None
+        small = math.prod(default) * 8 <= math.prod(shape)
+        return default if math.prod(shape) >= _AUTO_COMPRESS_SIZE and small else None
     if compress is True or compress is np.True_:
-        return [min(n, rank + 10) for n in shape]
+        return default
     if isinstance(compress, (int, np.integer)):
         values = [compress] * 3
     elif isinstance(compress, (tuple, list, np.ndarray)) and np.ndim(compress) == 1:
