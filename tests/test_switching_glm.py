@@ -47,7 +47,7 @@ def random_hmm(B, T, K, seed, scale=4.0, min_prob=None):
 
 
 @pytest.mark.parametrize("B, T, K", [(1, 1, 3), (1, 2, 2), (2, 5, 3), (3, 50, 4), (2, 333, 5), (1, 4000, 3),
-                                     (2, 64, 1), (4, 97, 8)])
+                                     (2, 64, 1), (4, 97, 8), (2, 1500, 6)])
 def test_forward_backward_matches_the_textbook_recursion(B, T, K):
     le, lp, la = random_hmm(B, T, K, seed=T + K)
     g, xi, ll = naive_forward_backward(le, lp, la)
@@ -71,6 +71,28 @@ def test_forward_backward_is_safe_with_extreme_transitions_and_emissions():
     assert np.allclose(post.xi_sum.numpy(), xi, rtol=1e-7, atol=1e-7)
 
 
+@pytest.mark.parametrize("base", [1, 6])
+def test_vector_prefix_matches_sequential_products(base):
+    rng = np.random.default_rng(base)
+    for m in list(range(1, 20)) + [37, 64, 101]:
+        M = rng.random((3, m, 4, 4)) ** 3
+        v0 = rng.dirichlet(np.ones(4), size=3)
+        got = hmm._vector_prefix(v0, M.copy(), base)
+        s = v0
+        for c in range(m):
+            s = np.einsum("ri,rij->rj", s, M[:, c])
+            s = s / s.sum(-1, keepdims=True)
+            assert np.allclose(got[:, c], s, rtol=1e-12, atol=1e-15), (m, c)
+
+
+def test_forward_backward_needs_a_stochastic_transition_matrix():
+    le, lp, la = random_hmm(1, 20, 3, seed=0)
+    with pytest.raises(ValueError, match="row-stochastic"):
+        forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la + 0.1))
+    with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
+        hmm.log_likelihood(torch.tensor(le), torch.tensor(lp), torch.tensor(la[:2]))
+
+
 def test_chunk_layout_round_trip():
     x = np.arange(2 * 23 * 3, dtype=float).reshape(2, 23, 3)
     for L in (1, 4, 7, 23, 30):
@@ -78,6 +100,11 @@ def test_chunk_layout_round_trip():
         assert c.shape == (L, 2, -(-23 // L), 3)
         assert np.array_equal(hmm.from_chunks(c, 23), x)
         assert np.array_equal(hmm.from_chunks(hmm.to_chunks(torch.tensor(x), L), 23).numpy(), x)
+        s = hmm.to_chunks(x, L, states_first=True)                      # (states, length, trials, chunks)
+        assert s.shape == (3, L, 2, -(-23 // L)) and np.array_equal(s, np.moveaxis(c, -1, 0))
+        assert np.array_equal(hmm.from_chunks(s, 23, states_first=True), x)
+        t = hmm.to_chunks(torch.tensor(x), L, states_first=True)
+        assert np.array_equal(hmm.from_chunks(t, 23, states_first=True).numpy(), x)
 
 
 def test_viterbi_is_the_most_probable_path():
@@ -325,10 +352,11 @@ def test_torch_path_of_the_recursion_matches_numpy():
     for B, T, K in [(2, 333, 4), (1, 7, 3), (3, 1, 2)]:
         le, lp, la = random_hmm(B, T, K, seed=B * T)
         L = hmm.chunk_length(T)
-        ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L), lp, la, T)
-        got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L), torch.tensor(lp), torch.tensor(la), T)
+        ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L, states_first=True), lp, la, T)
+        got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
+                                          torch.tensor(la), T)
         for a, b in zip(ref, got):
             assert np.allclose(a, b.numpy(), rtol=1e-10, atol=1e-12)
-        ll = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L), torch.tensor(lp), torch.tensor(la), T,
-                                         backward=False)
+        ll = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
+                                         torch.tensor(la), T, backward=False)
         assert np.allclose(ll.numpy(), ref[2])

@@ -8,16 +8,18 @@ with ``e_t(j) = p(x_t | z_t = j)``. Run bin by bin it is T dependent steps, each
 for a Python-level call; as a product of matrices ``M_t = A diag(e_t)`` it is associative and can run as
 a parallel scan (Hassan, Särkkä & García-Fernández 2021), but on a CPU a scan spends its time in batched
 K x K products. :func:`forward_backward_chunks` does both: time is cut into C chunks of L bins, the
-recursion runs bin by bin *inside* every chunk at once (L vectorised steps), and each chunk's start vector
-comes from the products of the earlier chunks' transfer matrices (one pass over the bins, then a scan over
-C chunks). The backward messages, written as ``u_t = beta_t * e_t``, obey the same recursion on the
-reversed sequence with ``A^T``, and the two directions run as one stacked array; their transfer matrices
-come from the same pass (:func:`_chunk_products`).
+recursion runs bin by bin *inside* every chunk at once (L vectorised steps), and the message entering each
+chunk comes from the chunks' transfer matrices (one pass over the bins, :func:`_chunk_products`) by a scan
+over the C chunks that multiplies matrices only on its way up and vectors on its way down
+(:func:`_vector_prefix`). The backward messages, written as ``u_t = beta_t * e_t``, obey the same recursion
+on the reversed sequence with ``A^T``; the two directions run as one stacked array, and their transfer
+matrices come from the same pass. Arrays are state-major, (K, ...), so that every step is a few
+operations on long contiguous rows.
 
 The recursion is exact: the messages are rescaled (in float64) only where a bound says they could leave
 the floating-point range, the scales cancel in the posteriors, and ``log p(x)`` is the sum of the log
-scales plus each bin's ``max_k log e_t(k)``. This equals the log-space recursion of the official HMM-GLM
-code to rounding (tests/test_switching_glm.py compares them). On the CPU the recursion runs in NumPy (a
+scales plus each bin's ``max_k log e_t(k)`` (for a row-stochastic A, which the public functions check).
+This equals the log-space recursion of the official HMM-GLM code to rounding (tests/test_switching_glm.py compares them). On the CPU the recursion runs in NumPy (a
 NumPy call costs a fraction of a torch call, and the recursion is a few hundred small calls); on a GPU it
 runs on the same torch tensors as the model.
 
@@ -110,6 +112,18 @@ def _check_log_emissions(log_e: Tensor) -> Tensor:
     return log_e
 
 
+def _check_transitions(log_transitions, n_states: int):
+    """log A as a tensor, or a one-sentence ValueError: (K, K), finite or -inf, rows summing to 1."""
+    la = torch.as_tensor(log_transitions)
+    if la.shape != (n_states, n_states):
+        raise ValueError(f"log_transitions must have shape ({n_states}, {n_states}), got {tuple(la.shape)}.")
+    rows = torch.exp(la.double()).sum(-1)
+    if torch.isnan(rows).any() or (rows - 1.0).abs().max() > 1e-6:
+        raise ValueError("log_transitions must be the log of a row-stochastic matrix (every row of "
+                         f"exp(log_transitions) summing to 1), got row sums {rows.tolist()}.")
+    return la
+
+
 def scan_dtype(device: torch.device) -> torch.dtype:
     """float64 for the recursions, except on Apple's MPS, which has none (float32 is safe there too, since
     transition probabilities are floored: see :func:`update_transitions`)."""
@@ -118,40 +132,67 @@ def scan_dtype(device: torch.device) -> torch.dtype:
 
 # The chunked recursion runs on NumPy arrays on the CPU (a NumPy call costs ~0.3 us, a torch call ~3 us,
 # and the recursion is a few hundred small calls) and on torch tensors on a GPU; these helpers are the
-# only places where the two differ.
+# only places where the two differ. Arrays are state-major, (K, ...): a step over the K states is then a
+# handful of operations on long contiguous rows, where a trailing axis of K entries would give NumPy an
+# inner loop of 4-8 entries.
 
 def _empty(shape, like):
     return np.empty(shape, like.dtype) if isinstance(like, np.ndarray) else torch.empty(shape, dtype=like.dtype,
                                                                                        device=like.device)
 
 
-def _ones(shape, like):
-    return np.ones(shape, like.dtype) if isinstance(like, np.ndarray) else torch.ones(shape, dtype=like.dtype,
-                                                                                     device=like.device)
+def _ones(n, like):
+    return np.ones(n, like.dtype) if isinstance(like, np.ndarray) else torch.ones(n, dtype=like.dtype,
+                                                                                 device=like.device)
 
 
-def _matmul(a, b, out):
-    return np.matmul(a, b, out=out) if isinstance(a, np.ndarray) else torch.matmul(a, b, out=out)
+def _matmul_into(a, b, out):
+    """``out[...] = a @ b``, written in place (``out`` may be a strided view)."""
+    if isinstance(out, np.ndarray):
+        return np.matmul(a, b, out=out)
+    return out.copy_(a @ b)
 
 
-def _mul(a, b, out):
-    return np.multiply(a, b, out=out) if isinstance(a, np.ndarray) else torch.mul(a, b, out=out)
+def _mul_into(a, b, out):
+    return np.multiply(a, b, out=out) if isinstance(out, np.ndarray) else torch.mul(a, b, out=out)
 
 
-def _sum_last(a):
-    """Sum over the last (short) axis as a matrix-vector product: a reduction over an axis of 4-8 entries
-    is 5x slower in NumPy."""
-    return a @ _ones(a.shape[-1], a)
+def _permute(a, axes):
+    return a.transpose(axes) if isinstance(a, np.ndarray) else a.permute(axes)
 
 
-def _max_last(a):
-    """Largest entry over the last (short) axis, by pairwise maxima (10-20x faster than ``max(-1)`` there)."""
-    K = a.shape[-1]
-    if K > 16 or not isinstance(a, np.ndarray):
-        return a.max(-1) if isinstance(a, np.ndarray) else a.amax(-1)
-    m = np.maximum(a[..., 0], a[..., min(1, K - 1)])
+def _flip(a, dim: int):
+    """``a`` reversed along ``dim``: a view in NumPy, a copy in torch (which has no negative strides)."""
+    if isinstance(a, np.ndarray):
+        return a[(slice(None),) * dim + (slice(None, None, -1),)]
+    return torch.flip(a, dims=(dim,))
+
+
+def _sum_first(a):
+    """Sum over the leading (state) axis: pairwise additions of whole rows for up to 4 states, one
+    matrix-vector product beyond (``a.sum(0)`` over so short an axis is several times slower in NumPy)."""
+    K = a.shape[0]
+    if K > 4 or K == 1:
+        return (_ones(K, a) @ a.reshape(K, -1)).reshape(a.shape[1:])
+    s = a[0] + a[1]
     for k in range(2, K):
-        np.maximum(m, a[..., k], out=m)
+        s += a[k]
+    return s
+
+
+def _sum_last2(m):
+    """Sum of each K x K matrix of a stack (..., K, K), as a matrix-vector product."""
+    K = m.shape[-1]
+    return m.reshape(m.shape[:-2] + (K * K,)) @ _ones(K * K, m)
+
+
+def _max_first(a):
+    """Largest entry over the leading (state) axis, by pairwise maxima of whole rows."""
+    if not isinstance(a, np.ndarray):
+        return a.amax(0)
+    m = np.array(a[0])
+    for k in range(1, a.shape[0]):
+        np.maximum(m, a[k], out=m)
     return m
 
 
@@ -163,37 +204,16 @@ def _log(a):
     return np.log(a) if isinstance(a, np.ndarray) else torch.log(a)
 
 
-def _rescale(P):
-    """Divide each K x K matrix of a stack by the sum of its entries, in place (the scale never matters)."""
-    K = P.shape[-1]
-    P /= _sum_last(P.reshape(P.shape[:-2] + (K * K,)))[..., None, None]
-    return P
-
-
-def _matrix_prefix(P):
-    """Inclusive prefix products along axis 2 of a (D, B, C, K, K) stack (odd-even recursion, Blelloch 1990),
-    each product rescaled."""
-    C = P.shape[2]
-    if C == 1:
-        return P
-    n = C // 2
-    pp = _matrix_prefix(_rescale(P[:, :, 0:2 * n:2] @ P[:, :, 1:2 * n:2]))
-    out = _empty(P.shape, P)
-    out[:, :, 0] = P[:, :, 0]
-    out[:, :, 1::2] = pp
-    if C > 2:
-        out[:, :, 2::2] = _rescale(pp[:, :, :(C - 1) // 2] @ P[:, :, 2::2])
-    return out
-
-
 def chunk_length(n_time: int) -> int:
     """The chunk length of the recursion: about sqrt(T)/4, between 4 and 64 bins."""
     return int(min(64, max(4, round(math.sqrt(n_time) / 4))))
 
 
-def to_chunks(a, length: int, fill: float = 0.0):
+def to_chunks(a, length: int, fill: float = 0.0, *, states_first: bool = False):
     """(trials, time, ...) -> (length, trials, chunks, ...): bin ``c * length + l`` of each trial at ``[l, :, c]``,
-    the last chunk padded with ``fill``. NumPy or torch in, same out (a copy)."""
+    the last chunk padded with ``fill``. With ``states_first`` a (trials, time, states) array becomes
+    (states, length, trials, chunks), the layout of :func:`forward_backward_chunks`. NumPy or torch in, same
+    out (a copy)."""
     B, T = a.shape[:2]
     C = -(-T // length)
     rest = tuple(a.shape[2:])
@@ -203,135 +223,188 @@ def to_chunks(a, length: int, fill: float = 0.0):
         else:
             a = torch.cat([a, torch.full((B, C * length - T) + rest, fill, dtype=a.dtype, device=a.device)], dim=1)
     a = a.reshape((B, C, length) + rest)
-    perm = (2, 0, 1) + tuple(range(3, 3 + len(rest)))
+    perm = (3, 2, 0, 1) if states_first else (2, 0, 1) + tuple(range(3, 3 + len(rest)))
     return np.ascontiguousarray(a.transpose(perm)) if isinstance(a, np.ndarray) else a.permute(perm).contiguous()
 
 
-def from_chunks(a, n_time: int):
-    """The inverse of :func:`to_chunks`: (length, trials, chunks, ...) -> (trials, time, ...)."""
-    L, B, C = a.shape[:3]
-    rest = tuple(a.shape[3:])
-    perm = (1, 2, 0) + tuple(range(3, 3 + len(rest)))
-    a = a.transpose(perm) if isinstance(a, np.ndarray) else a.permute(perm)
-    return a.reshape((B, C * L) + rest)[:, :n_time]
+def from_chunks(a, n_time: int, *, states_first: bool = False):
+    """The inverse of :func:`to_chunks`: (length, trials, chunks, ...) -> (trials, time, ...), or with
+    ``states_first`` (states, length, trials, chunks) -> (trials, time, states)."""
+    if states_first:
+        K, L, B, C = a.shape
+        perm, rest = (2, 3, 1, 0), (K,)
+    else:
+        L, B, C = a.shape[:3]
+        rest = tuple(a.shape[3:])
+        perm = (1, 2, 0) + tuple(range(3, 3 + len(rest)))
+    return _permute(a, perm).reshape((B, C * L) + rest)[:, :n_time]
 
 
 def _chunk_products(e, a, every: int):
-    """``F_c = diag(e_{cL}) A diag(e_{cL+1}) ... A diag(e_{cL+L-1})`` for every chunk: (B, C, K, K), each rescaled.
-    The forward transfer of chunk c is ``A F_c`` (``F_0`` for the first, which starts at bin 0) and the
-    backward one ``(F_c A)^T``, so one pass over the bins serves both directions.
-
-    The products are built with the row index outermost, ``P[i, b, c, j]``: multiplying by ``diag(e_l)``
-    then broadcasts ``e_l`` (B, C, K) over that axis, one contiguous loop over all chunks, where the
-    (B, C, K, K) layout would give NumPy an inner loop of only K entries (about 2x slower per bin)."""
-    L, B, C, K = e.shape
-    P = _empty((K, B, C, K), e)
-    P[...] = 0.0
-    for i in range(K):
-        P[i, ..., i] = e[0][..., i]
-    for l in range(1, L):
-        P = (P.reshape(-1, K) @ a).reshape(K, B, C, K)
-        P *= e[l]
+    """``F_c = diag(e_{cL}) A diag(e_{cL+1}) ... A diag(e_{cL+L-1})`` for every chunk, from the factors
+    ``e`` (K, L, n) of n = trials x chunks chunks. Returned transposed, ``P[j, i, c] = F_c[i, j]``, each
+    rescaled to entries summing to 1: in that layout one step, ``F <- F A diag(e_l)``, is a single (K x K)
+    by (K x K n) matrix product and a row-wise multiplication."""
+    K, L, n = e.shape
+    if L == 1:
+        P = _eye(K, e)[:, :, None] * e[None, :, 0]
+    else:
+        P = (a.T[:, :, None] * e[None, :, 0]) * e[:, 1, None, :]
+    for l in range(2, L):
+        P = (a.T @ P.reshape(K, K * n)).reshape(K, K, n)
+        P *= e[:, l, None, :]
         if l % every == 0:
-            P /= _sum_last(P).sum(0)[None, ..., None]
-    F = np.ascontiguousarray(P.transpose(1, 2, 0, 3)) if isinstance(P, np.ndarray) else P.permute(1, 2, 0, 3).contiguous()
-    return _rescale(F)
+            P /= _sum_first(P.reshape(K * K, n))
+    P /= _sum_first(P.reshape(K * K, n))
+    return P
 
 
-def _left_multiply(a, P):
-    """``a @ P[b, c]`` for a stack P (B, C, K, K), as one matrix product (NumPy's stacked matmul with a
-    shared left factor goes matrix by matrix)."""
-    if isinstance(P, np.ndarray):
-        return np.moveaxis(np.tensordot(a, P, axes=([1], [2])), 0, 2)
-    return a @ P
+def _eye(K, like):
+    return np.eye(K, dtype=like.dtype) if isinstance(like, np.ndarray) else torch.eye(K, dtype=like.dtype,
+                                                                                     device=like.device)
+
+
+def _chunk_transfers(P, a, B: int, C: int, backward: bool):
+    """The matrices that carry a chunk's start message to the next chunk's, (D, B, C - 1, K, K), each rescaled.
+
+    Forward, the message entering chunk c + 1 is ``pred_{c+1} = pred_c F_c A``; backward, on the chunks in
+    reverse order, ``pred_{c-1} = pred_c (A F_c)^T`` (``pred`` is ``alpha_{t-1} A`` forward and ``u_{t+1} A^T``
+    backward, at the chunk's first bin in its direction)."""
+    K = P.shape[0]
+    M = _empty((2 if backward else 1, B, C - 1, K, K), P)
+    Y = (a.T @ P.reshape(K, -1)).reshape(K, K, B, C)                    # Y[j, i] = (F A)[i, j]
+    M[0] = _permute(Y[..., :C - 1], (2, 3, 1, 0))
+    if backward:
+        Z = (a @ P).reshape(K, K, B, C)                                  # Z[i, j] = (A F)[j, i]
+        M[1] = _permute(_flip(Z[..., 1:], 3), (2, 3, 0, 1))
+    M /= _sum_last2(M)[..., None, None]
+    return M
+
+
+def _vector_prefix(v0, M, base: int = 6):
+    """Normalised ``s_c ∝ v0 M_0 M_1 ... M_c`` for every c: v0 (r, K), M (r, m, K, K) -> (r, m, K).
+
+    Odd–even recursion (Blelloch 1990) in which only the up-sweep multiplies matrices (neighbouring pairs,
+    rescaled); the down-sweep multiplies vectors by matrices, and below ``base`` matrices the products run
+    in sequence. Every vector is normalised to sum 1, so no scale can leave the floating-point range."""
+    r, m, K, _ = M.shape
+    ones = _ones(K, M)
+    out = _empty((r, m, 1, K), M)
+    if m <= base:
+        prev = v0[:, None, :]
+        for c in range(m):
+            prev = _matmul_into(prev, M[:, c], out[:, c])
+            prev /= (prev @ ones)[..., None]
+        return out[:, :, 0]
+    _matmul_into(v0[:, None, None, :], M[:, :1], out[:, :1])
+    h = m // 2
+    pairs = M[:, 0:2 * h:2] @ M[:, 1:2 * h:2]
+    pairs /= _sum_last2(pairs)[..., None, None]
+    odd = _vector_prefix(v0, pairs, base)                               # s at 1, 3, 5, ...
+    out[:, 1::2, 0] = odd
+    if m > 2:
+        _matmul_into(odd[:, :(m - 1) // 2, None, :], M[:, 2::2], out[:, 2::2])
+    s = out[:, :, 0]
+    s /= (s @ ones)[..., None]
+    return s
+
+
+def _rescale_every(a_min: float, K: int, L: int) -> int:
+    """How many bins the in-chunk recursion may run between rescalings. Per bin a message shrinks by at most
+    a factor min(A) and grows by at most K, and the posteriors multiply a forward by a backward message:
+    rescale often enough that such a product stays inside float64."""
+    shrink = -math.log(a_min) if a_min > 0 else math.inf
+    return max(1, min(L, int((690.0 / max(1.0, shrink) - 1.0) / 2.0), int(300.0 / max(1.0, math.log(K)))))
 
 
 def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool = True):
-    """Forward–backward on log-emissions already laid out in chunks (:func:`to_chunks`, padded with 0).
+    """Forward–backward on log-emissions laid out state-major in chunks (``to_chunks(..., states_first=True)``,
+    padded with 0).
 
-    ``log_e``: (L, B, C, K) float64 NumPy array (CPU) or tensor; ``log_pi``: (K,) or (B, K); ``log_a``: (K, K).
-    Returns ``(gamma, xi_sum, log_lik)`` with gamma (L, B, C, K) in the chunk layout (0 on padding bins),
-    or only ``log_lik`` (B,) when ``backward`` is False.
+    ``log_e``: (K, L, B, C) float64 NumPy array (CPU) or tensor; ``log_pi``: (K,) or (B, K); ``log_a``: (K, K)
+    with rows summing to 1. Returns ``(gamma, xi_sum, log_lik)`` with gamma (K, L, B, C) in the same layout
+    (0 on padding bins), or only ``log_lik`` (B,) when ``backward`` is False.
 
-    The forward messages obey ``alpha_t ∝ (alpha_{t-1} A) * e_t`` and the backward ones, written as
-    ``u_t = beta_t * e_t``, ``u_t = (u_{t+1} A^T) * e_t``: the same recursion on the reversed sequence. Both
-    run together: within each chunk bin by bin, vectorised over all chunks, from start vectors that come
-    from the chunks' transfer matrices (:func:`_chunk_products`) by a prefix scan over chunks. The work is
-    O(T K^3) in O(L + log C) vectorised steps; the vectors are rescaled only where they could leave the
-    float64 range, and the result is exact: ``gamma_t ∝ (alpha_{t-1} A) * u_t``,
-    ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, ``log p(x) = sum of the log scales + sum_t max_k log e_t(k)``.
+    The forward messages obey ``alpha_t ∝ pred_t * e_t`` with ``pred_t = alpha_{t-1} A``, and the backward
+    ones, written as ``u_t = beta_t * e_t``, ``u_t = (u_{t+1} A^T) * e_t``: the same recursion on the reversed
+    sequence. Both run together: within each chunk bin by bin, vectorised over all chunks, from the messages
+    entering each chunk, which come from the chunks' transfer matrices (:func:`_chunk_products`,
+    :func:`_chunk_transfers`) by a prefix scan over chunks (:func:`_vector_prefix`). The work is O(T K^3) in
+    O(L + log C) vectorised steps; messages are rescaled only where they could leave the float64 range, and
+    the result is exact: ``gamma_t ∝ pred_t * u_t``, ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, and
+    ``log p(x)`` is the sum over chunks of the log of each chunk's final forward sum (every chunk starts from
+    a message that sums to 1) plus the log scales plus ``sum_t max_k log e_t(k)``.
     """
-    L, B, C, K = log_e.shape
-    is_np = isinstance(log_e, np.ndarray)
-    shift = _max_last(log_e)                                                # (L, B, C); 0 on padding
+    K, L, B, C = log_e.shape
+    n = B * C
+    le = log_e.reshape(K, L, n)
     D = 2 if backward else 1
-    h = _empty((L, D, B, C, K), log_e)                                      # each direction's factors
-    e = h[:, 0]
-    if is_np:
-        np.exp(np.subtract(log_e, shift[..., None], out=e), out=e)          # largest factor per bin: 1
+    shift = _max_first(le)                                                  # (L, n); 0 on padding
+    h = _empty((D, K, L, n), le)                                            # each direction's factors
+    e = h[0]
+    if isinstance(e, np.ndarray):
+        np.exp(np.subtract(le, shift, out=e), out=e)                        # largest factor per bin: 1
     else:
-        torch.exp(log_e - shift[..., None], out=e)
+        torch.exp(le - shift, out=e)
     a = _exp(log_a)
-    a_min = float(a.min())
-    # per bin a message shrinks by at most a factor min(A) and grows by at most K, and the posteriors multiply
-    # a forward by a backward message: rescale often enough that such a product stays inside float64
-    shrink = -math.log(a_min) if a_min > 0 else math.inf
-    every = max(1, min(L, int((690.0 / max(1.0, shrink) - 1.0) / 2.0), int(300.0 / max(1.0, math.log(K)))))
-    init = _empty((D, B, K), log_e)
-    init[0] = _exp(log_pi)
-    starts = _empty((D, B, C, K), log_e)
-    starts[:, :, 0] = 1.0                                                   # chunk 0 uses init instead
+    every = _rescale_every(float(a.min()), K, L)
+    pi = _exp(log_pi)
+    pi = pi.reshape(1, K) if pi.ndim == 1 else pi
+    # pred (D, K, L, n): alpha_{t-1} A forward; u_{t+1} A^T backward, stored in reversed bin order
+    pred = _empty((D, K, L, n), le)
+    first = pred[:, :, 0].reshape(D, K, B, C)                               # what enters each chunk
+    first[0, :, :, 0] = pi.T
     if backward:
-        init[1] = 1.0
+        first[1, :, :, C - 1] = 1.0
     if C > 1:
-        F = _chunk_products(e, a, every)
-        M = _empty((D, B, C - 1, K, K), log_e)
-        M[0, :, 0] = F[:, 0]
-        M[0, :, 1:] = _left_multiply(a, F[:, 1:C - 1])
-        if backward:                                                        # reversed chunks, transposed
-            M[1, :, 0] = F[:, C - 1].swapaxes(-1, -2) if is_np else F[:, C - 1].transpose(-1, -2)
-            FA = (F[:, 1:C - 1].reshape(-1, K) @ a).reshape(B, C - 2, K, K)
-            M[1, :, 1:] = FA[:, ::-1].swapaxes(-1, -2) if is_np else torch.flip(FA, dims=(1,)).transpose(-1, -2)
-        Q = _matrix_prefix(_rescale(M))                                     # Q[c] = M_0 ... M_c
-        st = (init[:, :, None, None, :] @ Q)[..., 0, :]                     # (D, B, C-1, K)
-        starts[:, :, 1:] = st / _sum_last(st)[..., None]
-    G = _empty((D, K, K), log_e)
-    G[0] = a
+        M = _chunk_transfers(_chunk_products(e, a, every), a, B, C, backward)
+        v0 = _empty((D, B, K), le)
+        v0[0] = pi
+        if backward:
+            v0[1] = 1.0
+        s = _vector_prefix(v0.reshape(D * B, K), M.reshape(D * B, C - 1, K, K)).reshape(D, B, C - 1, K)
+        first[0, :, :, 1:] = _permute(s[0], (2, 0, 1))
+        if backward:
+            first[1, :, :, :C - 1] = _permute(_flip(s[1], 1), (2, 0, 1))
     if backward:
-        G[1] = a.T
-        h[:, 1] = e[::-1, :, ::-1] if is_np else torch.flip(e, dims=(0, 2))
-    pred = _empty((L, D, B, C, K), log_e)
-    v = _empty((L, D, B, C, K), log_e)
+        h[1] = _flip(e, 1)
+        G = _empty((2, K, K), le)
+        G[0], G[1] = a.T, a
+    else:
+        G = a.T[None]
+    v = _empty((D, K, L, n), le)                                            # alpha forward, u backward
     log_scale = 0.0
-    cur = starts
-    for l in range(L):
-        _matmul(cur.reshape(D, B * C, K), G, out=pred[l].reshape(D, B * C, K))
-        if l == 0:
-            pred[0, :, :, 0] = init
-        _mul(pred[l], h[l], out=v[l])
+    cur = _mul_into(pred[:, :, 0], h[:, :, 0], v[:, :, 0])
+    for l in range(1, L):
+        _matmul_into(G, cur, pred[:, :, l])
+        cur = _mul_into(pred[:, :, l], h[:, :, l], v[:, :, l])
         if (l + 1) % every == 0 and l < L - 1:
-            sc = _sum_last(v[l])
-            v[l] /= sc[..., None]
+            sc = _sum_first(cur.swapaxes(0, 1) if isinstance(cur, np.ndarray) else cur.transpose(0, 1))
+            cur /= sc[:, None]
             log_scale = log_scale + _log(sc[0])
-        cur = v[l]
-    # each chunk starts from a normalised vector, so its contribution is the log of its final sum
-    ll = (_log(_sum_last(v[L - 1, 0])) + log_scale).sum(-1) + shift.sum((0, 2))
+    # each chunk starts from a message that sums to 1, so its contribution is the log of its final sum
+    ll = (_log(_sum_first(v[0, :, L - 1])) + log_scale).reshape(B, C).sum(-1) + shift.reshape(L, B, C).sum((0, 2))
     if not backward:
         return ll
-    alpha, prior = v[:, 0], pred[:, 0]
-    u = np.ascontiguousarray(v[::-1, 1, :, ::-1]) if is_np else torch.flip(v[:, 1], dims=(0, 2))
-    gamma = prior * u
-    r = 1.0 / _sum_last(gamma)
-    gamma *= r[..., None]
-    w = u * r[..., None]
+    alpha = v[0]
+    u = _flip(v[1], 1)                                                      # (K, L, n) in time order
+    gamma = pred[0] * u
+    r = 1.0 / _sum_first(gamma)
+    gamma *= r
+    w = _mul_into(u, r, h[1])                                               # u_t / p(x_t | x_<t), up to scale
     pad = n_time - (C - 1) * L                                               # real bins in the last chunk
     if pad < L:
-        gamma[pad:, :, C - 1] = 0.0
-        w[pad:, :, C - 1] = 0.0
-    xi = alpha[:-1].reshape(-1, K).T @ w[1:].reshape(-1, K)
-    if C > 1:                                                               # pairs across chunk boundaries
-        xi = xi + starts[0, :, 1:].reshape(-1, K).T @ w[0, :, 1:].reshape(-1, K)
-    return gamma, a * xi, ll
+        gamma.reshape(K, L, B, C)[:, pad:, :, C - 1] = 0.0
+        w.reshape(K, L, B, C)[:, pad:, :, C - 1] = 0.0
+    xi = alpha[:, :-1].reshape(K, -1) @ w[:, 1:].reshape(K, -1).T
+    if C > 1:
+        # pairs across chunk boundaries: alpha at the last bin of chunk c - 1, brought to the scale of chunk c
+        # (whose entering message is that alpha times A, normalised), with w at the first bin of chunk c
+        last = alpha[:, L - 1].reshape(K, B, C)[:, :, :C - 1].reshape(K, -1)
+        enter = pred[0, :, 0].reshape(K, B, C)[:, :, 1:].reshape(K, -1)
+        kappa = _sum_first(enter) / (a.sum(1) @ last)
+        xi = xi + (last * kappa) @ w[:, 0].reshape(K, B, C)[:, :, 1:].reshape(K, -1).T
+    return gamma.reshape(K, L, B, C), a * xi, ll
 
 
 def _as_work(t: Tensor):
@@ -348,26 +421,26 @@ def forward_backward(log_emissions: Tensor, log_pi: Tensor, log_transitions: Ten
     """Posterior state probabilities, summed pair posteriors and log-likelihood of each trial.
 
     ``log_emissions``: (trials, time, states) ``log p(x_t | z_t)``; ``log_pi``: (states,) or
-    (trials, states); ``log_transitions``: (states, states), rows the "from" state. Batched over trials;
-    runs on the device of its inputs (NumPy underneath on the CPU). Returns float64 tensors.
+    (trials, states); ``log_transitions``: (states, states), rows the "from" state, each summing to 1.
+    Batched over trials; runs on the device of its inputs (NumPy underneath on the CPU). Returns float64
+    tensors.
     """
     log_e = _check_log_emissions(log_emissions)
     B, T, K = log_e.shape
-    L = chunk_length(T)
-    le = to_chunks(_as_work(log_e), L)
-    pi, la = _as_work(torch.as_tensor(log_pi)), _as_work(torch.as_tensor(log_transitions))
+    le = to_chunks(_as_work(log_e), chunk_length(T), states_first=True)
+    pi, la = _as_work(torch.as_tensor(log_pi)), _as_work(_check_transitions(log_transitions, K))
     gamma, xi, ll = forward_backward_chunks(le, pi, la, T)
-    return Posterior(_as_tensor(from_chunks(gamma, T), log_e), _as_tensor(xi, log_e), _as_tensor(ll, log_e))
+    return Posterior(_as_tensor(from_chunks(gamma, T, states_first=True), log_e), _as_tensor(xi, log_e),
+                     _as_tensor(ll, log_e))
 
 
 def log_likelihood(log_emissions: Tensor, log_pi: Tensor, log_transitions: Tensor) -> Tensor:
     """``log p(x_b)`` for each trial (forward pass only), float64."""
     log_e = _check_log_emissions(log_emissions)
     B, T, K = log_e.shape
-    L = chunk_length(T)
-    le = to_chunks(_as_work(log_e), L)
-    ll = forward_backward_chunks(le, _as_work(torch.as_tensor(log_pi)), _as_work(torch.as_tensor(log_transitions)),
-                                 T, backward=False)
+    le = to_chunks(_as_work(log_e), chunk_length(T), states_first=True)
+    ll = forward_backward_chunks(le, _as_work(torch.as_tensor(log_pi)),
+                                 _as_work(_check_transitions(log_transitions, K)), T, backward=False)
     return _as_tensor(ll, log_e)
 
 
@@ -554,31 +627,40 @@ class PoissonHMM:
         xc = to_chunks(_as_work(x), L)                                     # (L, B, C, N), padding 0
         C = xc.shape[2]
         pad = T - (C - 1) * L
-        # the two (T x N) x (N x K) products run in float32 (counts are exact there; their relative error,
-        # ~1e-7, is far below the statistical one) and everything else in float64
+        # the two (K x N) by (N x T) products run in float32 (counts are exact there; their relative error,
+        # ~1e-7, is far below the statistical one) and everything else in float64; the counts are kept in
+        # both orientations, so that each product reads its operand contiguously
         flat = xc.reshape(-1, N)
         is_np = isinstance(flat, np.ndarray)
-        flat32 = flat.astype(np.float32) if is_np else flat.float()
+        f32 = (lambda a: a.astype(np.float32)) if is_np else (lambda a: a.float())
+        flat32 = f32(flat)                                                 # (L B C, N)
+        flat32_t = np.ascontiguousarray(flat32.T) if is_np else flat32.T.contiguous()
         rates, log_pi, log_a = (_as_work(self.rates_), _as_work(self.log_start_), _as_work(self.log_transitions_))
         log, maximum = (np.log, np.maximum) if is_np else (torch.log, torch.clamp_min)
-        f32 = (lambda a: a.astype(np.float32)) if is_np else (lambda a: a.float())
-        f64 = (lambda a: a.astype(np.float64)) if is_np else (lambda a: a.to(flat.dtype))
+        log_e = _empty((K, flat.shape[0]), flat)                          # state-major, (K, L, B, C)
+        chunked = log_e.reshape(K, L, B, C)
         const = float(self._constant(x).sum())
         self.history_ = []
         started = time.perf_counter()
         for it in range(self.n_iter):
-            log_e = (f64(flat32 @ f32(log(rates).T)) - rates.sum(-1)).reshape(L, B, C, K)
+            projected = f32(log(rates)) @ flat32_t                         # sum_n x_tn log lambda_kn
+            if is_np:
+                np.subtract(projected, rates.sum(-1)[:, None], out=log_e)
+            else:
+                log_e.copy_(projected.to(log_e.dtype) - rates.sum(-1)[:, None])
             if pad < L:
-                log_e[pad:, :, C - 1] = 0.0                                # padding bins carry no evidence
-            gamma, xi, ll = forward_backward_chunks(log_e, log_pi, log_a, T)
+                chunked[:, pad:, :, C - 1] = 0.0                           # padding bins carry no evidence
+            gamma, xi, ll = forward_backward_chunks(chunked, log_pi, log_a, T)
             total = float(ll.sum()) - const
             if not math.isfinite(total):
                 raise FloatingPointError(f"PoissonHMM.fit diverged at EM iteration {it}: the log-likelihood is {total}.")
             self.history_.append(total)
-            g = gamma.reshape(-1, K)
-            occupancy = _sum_last(g.T)                                     # g.sum(0), 10x faster in NumPy
-            rates = maximum(f64(f32(g).T @ flat32) / maximum(occupancy, 1e-12)[:, None], 1e-10)
-            start = gamma[0, :, 0].mean(0)
+            g = gamma.reshape(K, -1)
+            occupancy = g @ _ones(g.shape[1], g)
+            weighted = f32(g) @ flat32
+            rates = maximum((weighted.astype(np.float64) if is_np else weighted.to(g.dtype))
+                            / maximum(occupancy, 1e-12)[:, None], 1e-10)
+            start = gamma[:, 0, :, 0].mean(-1)
             log_pi = log(maximum(start, 1e-300))
             log_a = update_transitions(xi, self.min_transition)
             if self.tol is not None and len(self.history_) > 1 and self.history_[-1] - self.history_[-2] < self.tol:
