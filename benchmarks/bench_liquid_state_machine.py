@@ -5,8 +5,12 @@ The workload (../shared/PERFORMANCE.md, "Recurrent LIF network"): N neurons, 80%
 inhibitory, each ordered pair connected with probability 0.1 (weights +J and -g J, g = 5), delta
 synapses with one step of delay, tau_m = 20 ms, threshold 20 mV, reset to 0 mV, no refractory
 period (snnTorch's Leaky has none, so every peer runs the same neuron), 1,000 steps of 1 ms, and an
-external Poisson drive given to every simulator as the same precomputed current array. Batch B
-means B independent copies (B input samples); Brian2 has no batching and runs batch 1 only.
+external Poisson drive (mean one event of 0.9 mV per neuron and step). ``--drive current`` (the
+default) gives that drive to every simulator as the same precomputed current array, so that only the
+network is timed; ``--drive poisson`` lets every simulator draw it itself inside its timed run, as
+PERFORMANCE.md's workload does (Brian2 with ``PoissonInput``, labkit with ``poisson_rate``, the torch
+loops with one vectorised ``torch.poisson``). Batch B means B independent copies (B input samples);
+Brian2 has no batching and runs batch 1 only.
 
 Reported: neuron-steps per second (N * B * steps / time) and synaptic events per second (spikes *
 mean out-degree / time), as medians of ``--repeats`` runs whose peers are interleaved, so that a
@@ -20,6 +24,7 @@ Install the peers into a separate environment (they must not change labkit's tor
 Run:
     /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
     /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
+    /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
 A missing peer is reported as missing and skipped.
 """
 from __future__ import annotations
@@ -31,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,16 +50,44 @@ TAU_M, V_TH, DT = 20.0, 20.0, 1.0
 DECAY = math.exp(-DT / TAU_M)
 
 
-def workload(n: int, steps: int, batch: int, seed: int = 0, j: float = 0.1, g: float = 5.0,
-             ext_rate: float = 1.0, ext_w: float = 0.9):
-    """Edges, weights (J scaled so that the mean recurrent input stays fixed across N) and the
-    external current (steps, batch, n): Poisson counts with mean ``ext_rate`` per step times ``ext_w``."""
+EXT_RATE, EXT_W = 1.0, 0.9          # external Poisson events per neuron and step, and their jump (mV)
+
+
+@dataclass(frozen=True)
+class PoissonDrive:
+    """The external drive as a rate, for ``--drive poisson``: every simulator draws it itself, inside its
+    timed run (Brian2 with ``PoissonInput``, the torch simulators with one vectorised ``torch.poisson``)."""
+
+    steps: int
+    batch: int
+    n: int
+    rate: float = EXT_RATE
+    weight: float = EXT_W
+
+    def current(self, seed: int = 1) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.poisson(torch.full((self.steps, self.batch, self.n), self.rate), generator=gen) * self.weight
+
+    @property
+    def shape(self):
+        return (self.steps, self.batch, self.n)
+
+
+def workload(n: int, steps: int, batch: int, seed: int = 0, j: float = 0.1, g: float = 5.0, drive: str = "current"):
+    """Edges, weights (J scaled so that the mean recurrent input stays fixed across N) and the external
+    drive: with ``drive="current"`` one precomputed current (steps, batch, n), Poisson counts with mean
+    ``EXT_RATE`` per step times ``EXT_W``, given to every simulator; with ``drive="poisson"`` a
+    :class:`PoissonDrive` that each simulator samples itself."""
     pre, post = random_connectivity(n, 0.1, seed=seed)
     jn = j * 4000 / n
     w = np.where(pre < int(0.8 * n), jn, -g * jn).astype(np.float32)
-    gen = torch.Generator().manual_seed(seed + 1)
-    ext = torch.poisson(torch.full((steps, batch, n), ext_rate), generator=gen) * ext_w
-    return pre, post, w, ext
+    ext = PoissonDrive(steps, batch, n)
+    return pre, post, w, (ext.current(seed + 1) if drive == "current" else ext)
+
+
+def _current(ext) -> torch.Tensor:
+    """The external current of a run: the given array, or drawn now (inside the timed region) from a rate."""
+    return ext.current() if isinstance(ext, PoissonDrive) else ext
 
 
 # --- the peers: each takes the workload and returns a runner () -> (seconds, spikes) -------------
@@ -65,7 +99,10 @@ def peer_labkit(n, pre, post, w, ext):
 
     def run():
         t0 = time.perf_counter()
-        rec = net.run(ext.shape[0], ext.shape[1], current=ext)
+        if isinstance(ext, PoissonDrive):                  # events drawn for the whole run, then one add per step
+            rec = net.run(ext.steps, ext.batch, poisson_rate=ext.rate * 1000.0 / DT, poisson_weight=ext.weight)
+        else:
+            rec = net.run(ext.shape[0], ext.shape[1], current=ext)
         return time.perf_counter() - t0, rec.n_spikes
     return run
 
@@ -81,11 +118,12 @@ def peer_plain_torch(n, pre, post, w, ext):
     def run():
         steps, batch, _ = ext.shape
         t0 = time.perf_counter()
+        cur = _current(ext)
         v = torch.zeros(batch, n)
         rec = torch.zeros(batch, n)
         total = 0
         for t in range(steps):
-            v = v * DECAY + ext[t] + rec
+            v = v * DECAY + cur[t] + rec
             spk = v >= V_TH
             v[spk] = 0.0
             b, i = spk.nonzero(as_tuple=True)
@@ -112,12 +150,13 @@ def peer_snntorch(n, pre, post, w, ext):
     def run():
         steps, batch, _ = ext.shape
         t0 = time.perf_counter()
+        cur = _current(ext)
         total = 0
         with torch.no_grad():
             mem = lif.init_leaky()
             spk = torch.zeros(batch, n)
             for t in range(steps):
-                spk, mem = lif(ext[t] + fc(spk), mem)
+                spk, mem = lif(cur[t] + fc(spk), mem)
                 total += int(spk.sum())
         return time.perf_counter() - t0, total
     return run
@@ -137,12 +176,13 @@ def peer_norse(n, pre, post, w, ext):
     def run():
         steps, batch, _ = ext.shape
         t0 = time.perf_counter()
+        cur = _current(ext)
         total = 0
         with torch.no_grad():
             state = None
             spk = torch.zeros(batch, n)
             for t in range(steps):
-                spk, state = cell((ext[t] + spk @ wd) * scale, state)
+                spk, state = cell((cur[t] + spk @ wd) * scale, state)
                 total += int(spk.sum())
         return time.perf_counter() - t0, total
     return run
@@ -161,9 +201,15 @@ def peer_brian2(n, pre, post, w, ext):
     b2.prefs.devices.cpp_standalone.openmp_threads = 0
     b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
     b2.defaultclock.dt = DT * b2.ms
-    i_ext = b2.TimedArray(ext[:, 0].numpy().astype(np.float64), dt=DT * b2.ms)
-    g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0", namespace={"i_ext": i_ext})
-    g.run_regularly(f"v = v * {DECAY!r} + i_ext(t, i)", when="start")
+    if isinstance(ext, PoissonDrive):
+        # each step, after the decay: a Binomial(1000, rate / 1000) count per neuron (Poisson to 1e-3)
+        g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0")
+        g.run_regularly(f"v = v * {DECAY!r}", when="start", order=0)
+        poisson = b2.PoissonInput(g, "v", N=1000, rate=ext.rate / (1000 * DT) * b2.kHz, weight=ext.weight, when="start", order=1)
+    else:
+        i_ext = b2.TimedArray(ext[:, 0].numpy().astype(np.float64), dt=DT * b2.ms)
+        g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0", namespace={"i_ext": i_ext})
+        g.run_regularly(f"v = v * {DECAY!r} + i_ext(t, i)", when="start")
     # Brian2 applies a spike's input before the next decay: w / DECAY gives the same jump as the others
     s = b2.Synapses(g, g, "w : 1", on_pre="v_post += w")
     s.connect(i=pre.astype(np.int32), j=post.astype(np.int32))
@@ -194,17 +240,20 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the torch peers (Brian2 runs on one)")
     ap.add_argument("--peers", default=",".join(PEERS))
     ap.add_argument("--quick", action="store_true", help="N = 500, 200 steps, 1 repeat")
+    ap.add_argument("--drive", choices=("current", "poisson"), default="current",
+                    help="current: one precomputed external current for all; poisson: each simulator draws the "
+                         "Poisson drive itself, inside its timed run (the PERFORMANCE.md workload)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.steps, args.repeats = "500", 200, 1
     torch.set_num_threads(args.threads)
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
-    print(f"torch {torch.__version__}, {args.threads} thread(s); {args.steps} steps of {DT:g} ms; "
+    print(f"torch {torch.__version__}, {args.threads} thread(s); {args.steps} steps of {DT:g} ms; drive: {args.drive}; "
           f"median of {args.repeats} interleaved repeats", flush=True)
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
         for batch in [int(b) for b in args.batches.split(",")]:
-            pre, post, w, ext = workload(n, args.steps, batch)
+            pre, post, w, ext = workload(n, args.steps, batch, drive=args.drive)
             mean_deg = len(pre) / n
             runners, notes = {}, {}
             for name in peers:

@@ -13,7 +13,7 @@ from labkit.spiking.connectivity import distance_connectivity, grid_positions, i
 from labkit.spiking.criticality import branching_factor, branching_factor_reference
 from labkit.spiking.encoders import dead_time, latency_encode, nalsm_normalize, poisson_encode
 from labkit.spiking.plasticity import AstroSTDP, AstrocyteParams, STDPParams
-from labkit.spiking.population import LIFNetwork, LIFPopulation, Synapses
+from labkit.spiking.population import LIFNetwork, LIFPopulation, PoissonDrive, Synapses
 
 
 def small_net(n=60, m=8, p=0.15, seed=0, **pop):
@@ -83,12 +83,14 @@ def test_same_seed_same_spikes_and_threads_restored():
 
 
 def test_poisson_drive_has_the_requested_rate():
-    pop = LIFPopulation(500, v_th=1e9, tau_syn=0.0)  # never fires: count the drive instead
-    syn = Synapses.from_edges([], [], [], 500, 500)
-    events = LIFNetwork(pop, syn)._poisson_events(2000, 2, 50.0, 0, 500 + 16)
-    n = sum(e.numel() for e in events)
-    expect = 50.0 / 1000 * 2000 * 2 * 500
-    assert abs(n - expect) < 4 * math.sqrt(expect)
+    drive = PoissonDrive(2, 500, 50.0 / 1000, 1.0, seed=0, device="cpu")  # 50 Hz at dt = 1 ms
+    counts = torch.cat([drive.current(64) for _ in range(31)])           # 1,984 steps in 64-step chunks
+    expect = 50.0 / 1000 * 1984 * 2 * 500
+    assert abs(float(counts.sum()) - expect) < 4 * math.sqrt(expect)
+    # independent Poisson counts per cell: variance equals the mean, neighbours uncorrelated
+    c = counts.reshape(-1).double()
+    assert abs(float(c.var() / c.mean()) - 1.0) < 0.02
+    assert abs(float(np.corrcoef(c[:-1].numpy(), c[1:].numpy())[0, 1])) < 0.01
 
 
 # ------------------------------------------------------------------ connectivity and encoders

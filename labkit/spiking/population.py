@@ -376,6 +376,28 @@ def _step_neurons(pop: LIFPopulation, drive, v, i_syn, mask, recent: deque) -> t
     return spk
 
 
+class PoissonDrive:
+    """Independent Poisson events onto every neuron of every sample, ``lam`` per neuron and step on average,
+    each moving the input by ``weight``: drawn a chunk of steps at a time as a current (steps, batch, n).
+
+    A chunk's events are drawn as their total, Poisson(lam x cells), placed uniformly at random over the
+    chunk's cells and counted: exactly independent Poisson counts per cell, at the cost of one random
+    integer per event (a Poisson draw per cell costs several times more at the rates of a liquid's drive).
+    """
+
+    def __init__(self, batch: int, n: int, lam: float, weight: float, seed: int, device):
+        self.batch, self.n, self.lam, self.weight, self.device = batch, n, float(lam), float(weight), device
+        self.rng = np.random.default_rng(int(seed))
+        self.gen = torch.Generator().manual_seed(int(seed))
+
+    def current(self, steps: int, dtype=torch.float32) -> torch.Tensor:
+        cells = steps * self.batch * self.n
+        total = int(self.rng.poisson(self.lam * cells))
+        where = torch.randint(cells, (total,), generator=self.gen)
+        counts = torch.bincount(where, minlength=cells).view(steps, self.batch, self.n)
+        return (counts.to(dtype) * self.weight).to(self.device)
+
+
 class LIFNetwork:
     """A recurrent LIF population driven by input spike trains, external currents and/or Poisson events.
 
@@ -412,8 +434,8 @@ class LIFNetwork:
         current: (n_steps, batch, N) external input (mV added to the synaptic input of each step).
         poisson_rate, poisson_weight: every neuron also receives independent Poisson events at this
             rate (Hz), each moving its input by ``poisson_weight`` mV (a Poisson number of events for
-            the whole run, scattered uniformly over steps, samples and neurons: exactly independent
-            Poisson counts per neuron and step).
+            each chunk of steps, scattered uniformly over its steps, samples and neurons: exactly
+            independent Poisson counts per neuron and step; see :class:`PoissonDrive`).
         weight: weights overriding ``synapses.weight``: (nnz,) or per sample (batch, nnz).
         on_step(t, res_src, res_b, in_src, in_b): called after each step with the spikes emitted
             (population) and received (inputs); plasticity rules hook in here and may change
@@ -429,24 +451,12 @@ class LIFNetwork:
             inputs = inputs.to(dev)
         if current is not None:
             current = current.to(dev)
-        events = self._poisson_events(n_steps, batch, poisson_rate, seed, self.pop.n + SINKS)
+        drive = PoissonDrive(batch, self.pop.n, poisson_rate * self.pop.dt / 1000.0, poisson_weight, seed,
+                             self.device) if poisson_rate > 0 else None
         with _loop_threads(dev):
             if weight is None and on_step is None:
-                return self._run_fast(n_steps, batch, inputs, current, events, poisson_weight, record, chunk)
-            return self._run_general(n_steps, batch, inputs, current, events, poisson_weight, weight, on_step, record)
-
-    def _poisson_events(self, n_steps, batch, rate, seed, stride):
-        """Per-step flat indices (b * stride + i) of external Poisson events, or None."""
-        if rate <= 0:
-            return None
-        n = self.pop.n
-        rng = np.random.default_rng(int(seed))
-        lam = rate * self.pop.dt / 1000.0 * batch * n
-        counts = rng.poisson(lam, size=n_steps)
-        gen = torch.Generator().manual_seed(int(seed))
-        flat = torch.randint(batch * n, (int(counts.sum()),), generator=gen)
-        flat = (flat // n) * stride + flat % n
-        return list(torch.split(flat.to(self.device), counts.tolist()))
+                return self._run_fast(n_steps, batch, inputs, current, drive, record, chunk)
+            return self._run_general(n_steps, batch, inputs, current, drive, weight, on_step, record, chunk)
 
     def _input_current(self, inputs, t0, t1, batch, stride, dtype):
         """Current (t1 - t0, batch, stride) from the input channels' spikes through frozen weights."""
@@ -459,7 +469,7 @@ class LIFNetwork:
         x = inputs[t0:t1].reshape(-1, self.n_inputs).to(dtype)
         return (x @ self._w_in).view(t1 - t0, batch, stride)
 
-    def _run_fast(self, n_steps, batch, inputs, current, events, ev_w, record, chunk):
+    def _run_fast(self, n_steps, batch, inputs, current, poisson, record, chunk):
         pop, n, dev = self.pop, self.pop.n, self.device
         stride = n + SINKS                               # sink columns per sample (padding targets)
         dtype = self.syn.weight.dtype
@@ -477,12 +487,14 @@ class LIFNetwork:
         spk = torch.zeros(0, dtype=torch.long, device=dev)
         for t in range(n_steps):
             c = t % chunk
-            if c == 0 and (use_inputs or current is not None):
+            if c == 0 and (use_inputs or current is not None or poisson is not None):
                 t1 = min(t + chunk, n_steps)
                 ext = self._input_current(inputs, t, t1, batch, stride, dtype) if use_inputs else \
                     torch.zeros(t1 - t, batch, stride, dtype=dtype, device=dev)
                 if current is not None:
                     ext[:, :, :n] += current[t:t1].to(dtype)
+                if poisson is not None:
+                    ext[:, :, :n] += poisson.current(t1 - t, dtype)
             if ext is not None:
                 drive2.copy_(ext[c])
             else:
@@ -495,14 +507,12 @@ class LIFNetwork:
                     idx = tgt.index_select(0, i)
                     idx += (spk - i).unsqueeze(1)
                     drive.scatter_add_(0, idx.view(-1), w.index_select(0, i).view(-1))
-            if events is not None and events[t].numel():
-                drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
             spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
             if record:
                 flats.append(spk)
         return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
 
-    def _run_general(self, n_steps, batch, inputs, current, events, ev_w, weight, on_step, record):
+    def _run_general(self, n_steps, batch, inputs, current, poisson, weight, on_step, record, chunk):
         pop, n, dev = self.pop, self.pop.n, self.device
         stride = n + SINKS
         dtype = self.syn.weight.dtype
@@ -514,10 +524,15 @@ class LIFNetwork:
         recent: deque = deque(maxlen=max(pop.ref_steps, 1))
         flats = []
         spk = torch.zeros(0, dtype=torch.long, device=dev)
+        ext = None
         for t in range(n_steps):
             drive.zero_()
             if current is not None:
                 drive2[:, :n] += current[t].to(dtype)
+            if poisson is not None:
+                if t % chunk == 0:                       # drawn in the same chunks as the fast path
+                    ext = poisson.current(min(t + chunk, n_steps) - t, dtype)
+                drive2[:, :n] += ext[t % chunk]
             res_src = spk % stride
             res_b = spk // stride
             if spk.numel():
@@ -527,8 +542,6 @@ class LIFNetwork:
                 in_b, in_m = inputs[t].nonzero(as_tuple=True)
                 in_src = in_m + n
                 self.syn.propagate(in_src, None if batch == 1 else in_b, drive, weight, stride, inputs=True)
-            if events is not None and events[t].numel():
-                drive.index_add_(0, events[t], torch.full(events[t].shape, ev_w, dtype=dtype, device=dev))
             drive2[:, n:] = 0.0          # the sink columns absorbed padding of plastic weights
             spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
             if record:
