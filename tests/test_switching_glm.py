@@ -23,7 +23,7 @@ def naive_forward_backward(le, lp, la):
     gammas, xi, lls = [], np.zeros((K, K)), []
     for b in range(B):
         la_, lb = np.zeros((T, K)), np.zeros((T, K))
-        la_[0] = lp + le[b, 0]
+        la_[0] = (lp[b] if lp.ndim == 2 else lp) + le[b, 0]
         for t in range(1, T):
             la_[t] = le[b, t] + logsumexp(la_[t - 1][:, None] + la, axis=0)
         for t in range(T - 2, -1, -1):
@@ -85,11 +85,97 @@ def test_vector_prefix_matches_sequential_products(base):
             assert np.allclose(got[:, c], s, rtol=1e-12, atol=1e-15), (m, c)
 
 
-def test_forward_backward_needs_a_stochastic_transition_matrix():
+@pytest.mark.parametrize("K, eps, spread, seed", [(2, 3.4e-151, 2000.0, 0), (3, 1e-140, 300.0, 2), (3, 1e-120, 300.0, 12),
+                                                  (4, 0.0, 300.0, 5)])
+def test_forward_backward_with_transitions_far_below_float_range(K, eps, spread, seed):
+    """min(A) below ~1e-100 forces a rescale after every bin, in the chunk products and in the recursion;
+    emissions that single out one state per bin make the entering messages as lopsided as they get."""
+    T = 51
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, K, T)
+    le = np.full((1, T, K), -spread)
+    le[0, np.arange(T), z] = 0.0
+    le += rng.standard_normal((1, T, K))
+    with np.errstate(divide="ignore"):                  # eps = 0: a cycle with exact zeros (log 0 = -inf)
+        la = np.log(np.full((K, K), eps) + (1 - K * eps) * np.eye(K)) if eps > 0 else \
+            np.log(0.5 * np.eye(K) + 0.5 * np.roll(np.eye(K), 1, axis=1))
+    lp = np.log(np.full(K, 1.0 / K))
+    g, xi, ll = naive_forward_backward(le, lp, la)
+    post = forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la))
+    assert np.allclose(post.log_likelihood.numpy(), ll, rtol=1e-12)
+    assert np.allclose(post.gamma.numpy(), g, atol=1e-9)
+    assert np.allclose(post.xi_sum.numpy(), xi, rtol=1e-7, atol=1e-7)
+
+
+def test_forward_backward_on_random_extreme_models():
+    """A sweep over models from benign to extreme: min(A) from 1e-5 to 1e-160, emissions spread over 4 to
+    2000 nats, per-trial start probabilities, T across chunk-length boundaries."""
+    rng = np.random.default_rng(2026)
+    checked = 0
+    for _ in range(80):
+        K, B = int(rng.choice([2, 3, 4, 5, 8])), int(rng.integers(1, 4))
+        T = int(rng.choice([5, 17, 26, 51, 97]))
+        eps = 10.0 ** -rng.uniform(5, 160)
+        if rng.random() < 0.5:
+            a = np.full((K, K), eps) + (1 - K * eps) * np.eye(K)
+        else:
+            a = rng.dirichlet(np.ones(K), size=K)
+            a[a < 1e-3] = eps
+            a /= a.sum(1, keepdims=True)
+        spread = float(rng.choice([4.0, 50.0, 300.0, 2000.0]))
+        if rng.random() < 0.5:
+            le = spread * rng.standard_normal((B, T, K))
+        else:                                            # one likely state per bin
+            le = np.full((B, T, K), -spread)
+            le[:, np.arange(T), rng.integers(0, K, T)] = 0.0
+            le += rng.standard_normal((B, T, K))
+        lp = np.log(rng.dirichlet(np.ones(K), size=B) if rng.random() < 0.5 else rng.dirichlet(np.ones(K)))
+        g, xi, ll = naive_forward_backward(le, lp, np.log(a))
+        if not np.isfinite(ll).all():
+            continue
+        post = forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(np.log(a)))
+        scale = max(1.0, np.abs(ll).max())
+        assert np.abs(post.log_likelihood.numpy() - ll).max() < 1e-6 * scale, (K, B, T, eps, spread)
+        assert np.abs(post.gamma.numpy() - g).max() < 1e-6, (K, B, T, eps, spread)
+        assert np.abs(post.xi_sum.numpy() - xi).max() < 1e-6 * max(1.0, np.abs(xi).max()), (K, B, T, eps, spread)
+        checked += 1
+    assert checked > 60
+
+
+def test_forward_backward_in_float32():
+    """float32 (the MPS path) rescales within its own, smaller range."""
+    le, lp, la = random_hmm(2, 4001, 4, seed=3, min_prob=1e-10)
+    L = hmm.chunk_length(4001)
+    ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L, states_first=True), lp, la, 4001)
+    got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le, dtype=torch.float32), L, states_first=True),
+                                      torch.tensor(lp, dtype=torch.float32), torch.tensor(la, dtype=torch.float32),
+                                      4001)
+    assert torch.isfinite(got[0]).all()
+    assert np.allclose(got[0].numpy(), ref[0], atol=1e-3)
+    assert np.allclose(got[2].numpy(), ref[2], rtol=1e-5)
+
+
+def test_forward_backward_is_exact_for_any_nonnegative_transition_matrix():
+    """Nothing in the recursion assumes rows of A sum to 1 (sums over paths of any non-negative weights)."""
+    le, lp, la = random_hmm(2, 300, 3, seed=4)
+    la = la + np.log([[1.3], [0.6], [1.05]])
+    g, xi, ll = naive_forward_backward(le, lp, la)
+    post = forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la))
+    assert np.allclose(post.log_likelihood.numpy(), ll, rtol=1e-12)
+    assert np.allclose(post.gamma.numpy(), g, atol=1e-9) and np.allclose(post.xi_sum.numpy(), xi, rtol=1e-9)
+
+
+def test_poisson_hmm_refuses_a_starting_point_that_is_not_a_chain():
+    x, _, _ = sticky_poisson(K=2, N=4, T=100)
+    with pytest.raises(ValueError, match="rows sum to 1"):
+        PoissonHMM(2).init_params(x, transitions=[[0.9, 0.2], [0.1, 0.9]])
+    with pytest.raises(ValueError, match="summing to 1"):
+        PoissonHMM(2).init_params(x, start=[0.5, 0.6])
+
+
+def test_log_transitions_of_the_wrong_shape_are_refused():
     le, lp, la = random_hmm(1, 20, 3, seed=0)
-    with pytest.raises(ValueError, match="row-stochastic"):
-        forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la + 0.1))
-    with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"log_transitions must have shape \(3, 3\)"):
         hmm.log_likelihood(torch.tensor(le), torch.tensor(lp), torch.tensor(la[:2]))
 
 
@@ -349,8 +435,8 @@ def test_adam_matches_torch():
 
 def test_torch_path_of_the_recursion_matches_numpy():
     """The recursion runs on torch tensors on a GPU: the same code on CPU tensors gives the NumPy results."""
-    for B, T, K in [(2, 333, 4), (1, 7, 3), (3, 1, 2)]:
-        le, lp, la = random_hmm(B, T, K, seed=B * T)
+    for B, T, K, min_prob in [(2, 333, 4, None), (1, 7, 3, None), (3, 1, 2, None), (2, 150, 3, 1e-90)]:
+        le, lp, la = random_hmm(B, T, K, seed=B * T, min_prob=min_prob)    # 1e-90: the bin-by-bin fallback
         L = hmm.chunk_length(T)
         ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L, states_first=True), lp, la, T)
         got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),

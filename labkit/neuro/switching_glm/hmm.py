@@ -8,9 +8,9 @@ with ``e_t(j) = p(x_t | z_t = j)``. Run bin by bin it is T dependent steps, each
 for a Python-level call; as a product of matrices ``M_t = A diag(e_t)`` it is associative and can run as
 a parallel scan (Hassan, Särkkä & García-Fernández 2021), but on a CPU a scan spends its time in batched
 K x K products. :func:`forward_backward_chunks` does both: time is cut into C chunks of L bins, the
-recursion runs bin by bin *inside* every chunk at once (L vectorised steps), and the message entering each
-chunk comes from the chunks' transfer matrices (one pass over the bins, :func:`_chunk_products`) by a scan
-over the C chunks that multiplies matrices only on its way up and vectors on its way down
+recursion runs bin by bin *inside* every chunk at once (L vectorised steps), and the message each chunk
+starts from comes from the chunks' transfer matrices (one pass over the bins, :func:`_chunk_products`) by a
+scan over the C chunks that multiplies matrices only on its way up and vectors on its way down
 (:func:`_vector_prefix`). The backward messages, written as ``u_t = beta_t * e_t``, obey the same recursion
 on the reversed sequence with ``A^T``; the two directions run as one stacked array, and their transfer
 matrices come from the same pass. Arrays are state-major, (K, ...), so that every step is a few
@@ -18,8 +18,8 @@ operations on long contiguous rows.
 
 The recursion is exact: the messages are rescaled (in float64) only where a bound says they could leave
 the floating-point range, the scales cancel in the posteriors, and ``log p(x)`` is the sum of the log
-scales plus each bin's ``max_k log e_t(k)`` (for a row-stochastic A, which the public functions check).
-This equals the log-space recursion of the official HMM-GLM code to rounding (tests/test_switching_glm.py compares them). On the CPU the recursion runs in NumPy (a
+scales plus each bin's ``max_k log e_t(k)``. This equals the log-space recursion of the official HMM-GLM
+code to rounding (tests/test_switching_glm.py compares them). On the CPU the recursion runs in NumPy (a
 NumPy call costs a fraction of a torch call, and the recursion is a few hundred small calls); on a GPU it
 runs on the same torch tensors as the model.
 
@@ -113,14 +113,10 @@ def _check_log_emissions(log_e: Tensor) -> Tensor:
 
 
 def _check_transitions(log_transitions, n_states: int):
-    """log A as a tensor, or a one-sentence ValueError: (K, K), finite or -inf, rows summing to 1."""
+    """log A as a tensor of shape (K, K), or a one-sentence ValueError."""
     la = torch.as_tensor(log_transitions)
     if la.shape != (n_states, n_states):
         raise ValueError(f"log_transitions must have shape ({n_states}, {n_states}), got {tuple(la.shape)}.")
-    rows = torch.exp(la.double()).sum(-1)
-    if torch.isnan(rows).any() or (rows - 1.0).abs().max() > 1e-6:
-        raise ValueError("log_transitions must be the log of a row-stochastic matrix (every row of "
-                         f"exp(log_transitions) summing to 1), got row sums {rows.tolist()}.")
     return la
 
 
@@ -250,6 +246,8 @@ def _chunk_products(e, a, every: int):
         P = _eye(K, e)[:, :, None] * e[None, :, 0]
     else:
         P = (a.T[:, :, None] * e[None, :, 0]) * e[:, 1, None, :]
+        if every == 1:
+            P /= _sum_first(P.reshape(K * K, n))
     for l in range(2, L):
         P = (a.T @ P.reshape(K, K * n)).reshape(K, K, n)
         P *= e[:, l, None, :]
@@ -264,21 +262,40 @@ def _eye(K, like):
                                                                                      device=like.device)
 
 
-def _chunk_transfers(P, a, B: int, C: int, backward: bool):
-    """The matrices that carry a chunk's start message to the next chunk's, (D, B, C - 1, K, K), each rescaled.
+def _chunk_entries(P, a, pi, B: int, C: int, backward: bool):
+    """The normalised message each chunk starts from, (D, K, B, C): forward ``alpha`` at the last bin of the
+    chunk before, backward ``u`` at the first bin of the chunk after (entries of the first chunk forward and
+    of the last backward are left unset: those chunks start from ``pi`` and from 1).
 
-    Forward, the message entering chunk c + 1 is ``pred_{c+1} = pred_c F_c A``; backward, on the chunks in
-    reverse order, ``pred_{c-1} = pred_c (A F_c)^T`` (``pred`` is ``alpha_{t-1} A`` forward and ``u_{t+1} A^T``
-    backward, at the chunk's first bin in its direction)."""
+    Forward ``alpha_end(0) = pi F_0`` and ``alpha_end(c) = alpha_end(c-1) A F_c``; backward
+    ``u_first(C-1) = (F_{C-1} 1)^T`` and ``u_first(c) = u_first(c+1) (F_c A)^T``. Grouped so, every transfer
+    matrix mixes its rows through A, so no row is smaller than min(A) times another and no product in the
+    scan can lose a row the message needs (grouped the other way, a row scales with one bin's emission)."""
     K = P.shape[0]
-    M = _empty((2 if backward else 1, B, C - 1, K, K), P)
-    Y = (a.T @ P.reshape(K, -1)).reshape(K, K, B, C)                    # Y[j, i] = (F A)[i, j]
-    M[0] = _permute(Y[..., :C - 1], (2, 3, 1, 0))
+    D = 2 if backward else 1
+    P4 = P.reshape(K, K, B, C)                                          # P4[j, i, b, c] = F_c[i, j]
+    out = _empty((D, K, B, C), P)
+    v0 = _empty((D, B, K), P)
+    v0[0] = (pi[:, None, :] @ _permute(P4[..., 0], (2, 1, 0)))[:, 0]      # pi F_0
     if backward:
-        Z = (a @ P).reshape(K, K, B, C)                                  # Z[i, j] = (A F)[j, i]
-        M[1] = _permute(_flip(Z[..., 1:], 3), (2, 3, 0, 1))
-    M /= _sum_last2(M)[..., None, None]
-    return M
+        v0[1] = _sum_first(P4[..., C - 1]).T                             # F_{C-1} 1
+    v0 /= (v0 @ _ones(K, v0))[..., None]
+    out[0, :, :, 1] = v0[0].T
+    if backward:
+        out[1, :, :, C - 2] = v0[1].T
+    if C > 2:
+        M = _empty((D, B, C - 2, K, K), P)
+        AF = (a @ P).reshape(K, K, B, C)                                 # AF[j, i] = (A F)[i, j]
+        M[0] = _permute(AF[..., 1:C - 1], (2, 3, 1, 0))
+        if backward:
+            FA = (a.T @ P.reshape(K, -1)).reshape(K, K, B, C)           # FA[i, j] = (F A)^T[i, j]
+            M[1] = _permute(_flip(FA[..., 1:C - 1], 3), (2, 3, 0, 1))
+        M /= _sum_last2(M)[..., None, None]
+        s = _vector_prefix(v0.reshape(D * B, K), M.reshape(D * B, C - 2, K, K)).reshape(D, B, C - 2, K)
+        out[0, :, :, 2:] = _permute(s[0], (2, 0, 1))
+        if backward:
+            out[1, :, :, :C - 2] = _permute(_flip(s[1], 1), (2, 0, 1))
+    return out
 
 
 def _vector_prefix(v0, M, base: int = 6):
@@ -309,31 +326,35 @@ def _vector_prefix(v0, M, base: int = 6):
     return s
 
 
-def _rescale_every(a_min: float, K: int, L: int) -> int:
+def _rescale_every(a_min: float, K: int, L: int, dtype) -> int:
     """How many bins the in-chunk recursion may run between rescalings. Per bin a message shrinks by at most
     a factor min(A) and grows by at most K, and the posteriors multiply a forward by a backward message:
-    rescale often enough that such a product stays inside float64."""
+    rescale often enough that such a product stays inside the floating-point range of ``dtype`` (with a
+    margin of e^20; float64 allows e^690, float32 e^69)."""
+    room = math.log(float(np.finfo(np.float32 if "float32" in str(dtype) else np.float64).max)) - 20.0
     shrink = -math.log(a_min) if a_min > 0 else math.inf
-    return max(1, min(L, int((690.0 / max(1.0, shrink) - 1.0) / 2.0), int(300.0 / max(1.0, math.log(K)))))
+    return max(1, min(L, int((room / max(1.0, shrink) - 1.0) / 2.0), int(0.43 * room / max(1.0, math.log(K)))))
 
 
 def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool = True):
     """Forward–backward on log-emissions laid out state-major in chunks (``to_chunks(..., states_first=True)``,
     padded with 0).
 
-    ``log_e``: (K, L, B, C) float64 NumPy array (CPU) or tensor; ``log_pi``: (K,) or (B, K); ``log_a``: (K, K)
-    with rows summing to 1. Returns ``(gamma, xi_sum, log_lik)`` with gamma (K, L, B, C) in the same layout
-    (0 on padding bins), or only ``log_lik`` (B,) when ``backward`` is False.
+    ``log_e``: (K, L, B, C) float64 NumPy array (CPU) or tensor; ``log_pi``: (K,) or (B, K); ``log_a``: (K, K).
+    Returns ``(gamma, xi_sum, log_lik)`` with gamma (K, L, B, C) in the same layout (0 on padding bins), or
+    only ``log_lik`` (B,) when ``backward`` is False.
 
-    The forward messages obey ``alpha_t ∝ pred_t * e_t`` with ``pred_t = alpha_{t-1} A``, and the backward
-    ones, written as ``u_t = beta_t * e_t``, ``u_t = (u_{t+1} A^T) * e_t``: the same recursion on the reversed
-    sequence. Both run together: within each chunk bin by bin, vectorised over all chunks, from the messages
-    entering each chunk, which come from the chunks' transfer matrices (:func:`_chunk_products`,
-    :func:`_chunk_transfers`) by a prefix scan over chunks (:func:`_vector_prefix`). The work is O(T K^3) in
-    O(L + log C) vectorised steps; messages are rescaled only where they could leave the float64 range, and
-    the result is exact: ``gamma_t ∝ pred_t * u_t``, ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, and
-    ``log p(x)`` is the sum over chunks of the log of each chunk's final forward sum (every chunk starts from
-    a message that sums to 1) plus the log scales plus ``sum_t max_k log e_t(k)``.
+    The forward messages obey ``alpha_t ∝ (alpha_{t-1} A) * e_t`` and the backward ones, written as
+    ``u_t = beta_t * e_t``, ``u_t = (u_{t+1} A^T) * e_t``: the same recursion on the reversed sequence. Both
+    run together: within each chunk bin by bin, vectorised over all chunks, from the message each chunk
+    starts from (:func:`_chunk_entries`: the chunks' transfer matrices from :func:`_chunk_products`, then a
+    prefix scan over chunks, :func:`_vector_prefix`). The work is O(T K^3) in O(L + log C) vectorised steps;
+    messages are rescaled only where they could leave the floating-point range, and the result is exact:
+    ``gamma_t ∝ (alpha_{t-1} A) * u_t``, ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, and ``log p(x)`` is the
+    sum over chunks of the log of each chunk's final forward sum (every chunk starts from a normalised
+    message), plus the log scales, plus ``sum_t max_k log e_t(k)``. With transitions below ~1e-75 (or exact
+    zeros) a chunk's transfer matrix would span more than the floating-point range, so the recursion then
+    runs bin by bin, one chunk per trial: exact, and T steps instead of L + log C.
     """
     K, L, B, C = log_e.shape
     n = B * C
@@ -347,42 +368,50 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
     else:
         torch.exp(le - shift, out=e)
     a = _exp(log_a)
-    every = _rescale_every(float(a.min()), K, L)
+    every = _rescale_every(float(a.min()), K, L, le.dtype)
+    if every == 1 and C > 1:
+        # transitions below ~1e-75 (or exactly 0): a chunk's transfer matrix then spans more than the
+        # floating-point range, and a component a message needs can underflow in it; run bin by bin instead,
+        # as one chunk per trial (T vectorised steps, exact)
+        one = _permute(log_e, (0, 3, 1, 2)).reshape(K, C * L, B, 1)
+        out = forward_backward_chunks(one, log_pi, log_a, n_time, backward=backward)
+        if not backward:
+            return out
+        gamma = _permute(out[0].reshape(K, C, L, B), (0, 2, 3, 1))
+        return (np.ascontiguousarray(gamma) if isinstance(gamma, np.ndarray) else gamma.contiguous()), out[1], out[2]
     pi = _exp(log_pi)
-    pi = pi.reshape(1, K) if pi.ndim == 1 else pi
-    # pred (D, K, L, n): alpha_{t-1} A forward; u_{t+1} A^T backward, stored in reversed bin order
-    pred = _empty((D, K, L, n), le)
-    first = pred[:, :, 0].reshape(D, K, B, C)                               # what enters each chunk
-    first[0, :, :, 0] = pi.T
-    if backward:
-        first[1, :, :, C - 1] = 1.0
+    pi = pi.reshape(1, K).expand(B, K) if not isinstance(pi, np.ndarray) and pi.ndim == 1 else \
+        (np.broadcast_to(pi, (B, K)) if pi.ndim == 1 else pi)
+    starts = _ones((D, K, B, C), le) if C == 1 else _chunk_entries(_chunk_products(e, a, every), a, pi, B, C,
+                                                                   backward)
     if C > 1:
-        M = _chunk_transfers(_chunk_products(e, a, every), a, B, C, backward)
-        v0 = _empty((D, B, K), le)
-        v0[0] = pi
+        starts[0, :, :, 0] = 1.0                                            # read once, then replaced by pi
         if backward:
-            v0[1] = 1.0
-        s = _vector_prefix(v0.reshape(D * B, K), M.reshape(D * B, C - 1, K, K)).reshape(D, B, C - 1, K)
-        first[0, :, :, 1:] = _permute(s[0], (2, 0, 1))
-        if backward:
-            first[1, :, :, :C - 1] = _permute(_flip(s[1], 1), (2, 0, 1))
+            starts[1, :, :, C - 1] = 1.0
     if backward:
         h[1] = _flip(e, 1)
         G = _empty((2, K, K), le)
         G[0], G[1] = a.T, a
     else:
         G = a.T[None]
+    # pred (D, K, L, n): alpha_{t-1} A forward; u_{t+1} A^T backward, in reversed bin order
+    pred = _empty((D, K, L, n), le)
     v = _empty((D, K, L, n), le)                                            # alpha forward, u backward
     log_scale = 0.0
-    cur = _mul_into(pred[:, :, 0], h[:, :, 0], v[:, :, 0])
-    for l in range(1, L):
+    cur = starts.reshape(D, K, n)
+    for l in range(L):
         _matmul_into(G, cur, pred[:, :, l])
+        if l == 0:
+            first = pred[:, :, 0].reshape(D, K, B, C)
+            first[0, :, :, 0] = pi.T                                        # the first chunk starts from pi
+            if backward:
+                first[1, :, :, C - 1] = 1.0                                 # the last from beta = 1
         cur = _mul_into(pred[:, :, l], h[:, :, l], v[:, :, l])
         if (l + 1) % every == 0 and l < L - 1:
             sc = _sum_first(cur.swapaxes(0, 1) if isinstance(cur, np.ndarray) else cur.transpose(0, 1))
             cur /= sc[:, None]
             log_scale = log_scale + _log(sc[0])
-    # each chunk starts from a message that sums to 1, so its contribution is the log of its final sum
+    # each chunk starts from a normalised message, so its contribution is the log of its final sum
     ll = (_log(_sum_first(v[0, :, L - 1])) + log_scale).reshape(B, C).sum(-1) + shift.reshape(L, B, C).sum((0, 2))
     if not backward:
         return ll
@@ -397,13 +426,8 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
         gamma.reshape(K, L, B, C)[:, pad:, :, C - 1] = 0.0
         w.reshape(K, L, B, C)[:, pad:, :, C - 1] = 0.0
     xi = alpha[:, :-1].reshape(K, -1) @ w[:, 1:].reshape(K, -1).T
-    if C > 1:
-        # pairs across chunk boundaries: alpha at the last bin of chunk c - 1, brought to the scale of chunk c
-        # (whose entering message is that alpha times A, normalised), with w at the first bin of chunk c
-        last = alpha[:, L - 1].reshape(K, B, C)[:, :, :C - 1].reshape(K, -1)
-        enter = pred[0, :, 0].reshape(K, B, C)[:, :, 1:].reshape(K, -1)
-        kappa = _sum_first(enter) / (a.sum(1) @ last)
-        xi = xi + (last * kappa) @ w[:, 0].reshape(K, B, C)[:, :, 1:].reshape(K, -1).T
+    if C > 1:                                                               # pairs across chunk boundaries
+        xi = xi + starts[0, :, :, 1:].reshape(K, -1) @ w[:, 0].reshape(K, B, C)[:, :, 1:].reshape(K, -1).T
     return gamma.reshape(K, L, B, C), a * xi, ll
 
 
@@ -421,9 +445,8 @@ def forward_backward(log_emissions: Tensor, log_pi: Tensor, log_transitions: Ten
     """Posterior state probabilities, summed pair posteriors and log-likelihood of each trial.
 
     ``log_emissions``: (trials, time, states) ``log p(x_t | z_t)``; ``log_pi``: (states,) or
-    (trials, states); ``log_transitions``: (states, states), rows the "from" state, each summing to 1.
-    Batched over trials; runs on the device of its inputs (NumPy underneath on the CPU). Returns float64
-    tensors.
+    (trials, states); ``log_transitions``: (states, states), rows the "from" state. Batched over trials;
+    runs on the device of its inputs (NumPy underneath on the CPU). Returns float64 tensors.
     """
     log_e = _check_log_emissions(log_emissions)
     B, T, K = log_e.shape
@@ -604,6 +627,12 @@ class PoissonHMM:
         self.rates_, self.log_transitions_, self.log_start_ = as_t(rates), torch.log(as_t(transitions)), torch.log(as_t(start))
         if self.rates_.shape != (K, N) or (self.rates_ <= 0).any():
             raise ValueError(f"rates must be a positive array of shape ({K}, {N}), got shape {tuple(self.rates_.shape)}.")
+        a, p = self.log_transitions_.exp(), self.log_start_.exp()
+        if a.shape != (K, K) or torch.isnan(a).any() or ((a.sum(-1) - 1.0).abs() > 1e-6).any():
+            raise ValueError(f"transitions must be a ({K}, {K}) non-negative matrix whose rows sum to 1, got "
+                             f"shape {tuple(a.shape)} with row sums {a.sum(-1).tolist() if a.dim() == 2 else '-'}.")
+        if p.shape != (K,) or torch.isnan(p).any() or abs(float(p.sum()) - 1.0) > 1e-6:
+            raise ValueError(f"start must be {K} non-negative probabilities summing to 1, got shape {tuple(p.shape)}.")
         return self
 
     def fit(self, spikes, *, init: bool = True) -> "PoissonHMM":
