@@ -18,13 +18,11 @@ busy machine slows them alike; the mean rate (Hz) shows that all peers simulate 
 Network construction is not timed for anyone; Brian2's code generation and compilation are timed
 separately ("build"), its simulation time is the binary's own ``_last_run_time``.
 
-Install the peers into a separate environment (they must not change labkit's torch):
-    python3 -m venv /work/venvs/lsm && /work/venvs/lsm/bin/pip install torch==2.13.0 -e .
-    /work/venvs/lsm/bin/pip install snntorch==1.0.0 norse==1.1.0 brian2==2.9.0 numpy==2.3.5 torch==2.13.0
-Run:
-    /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
-    /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
-    /work/venvs/lsm/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
+The peers live in ``.venv-bench`` (``make bench`` builds it with torch pinned and NumPy below 2.4, which
+Brian2 2.9 needs). Run:
+    .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
+    .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
+    .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
 A missing peer is reported as missing and skipped.
 """
 from __future__ import annotations
