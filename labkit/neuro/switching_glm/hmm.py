@@ -192,6 +192,11 @@ def _max_first(a):
     return m
 
 
+def _eye(K, like):
+    return np.eye(K, dtype=like.dtype) if isinstance(like, np.ndarray) else torch.eye(K, dtype=like.dtype,
+                                                                                     device=like.device)
+
+
 def _exp(a):
     return np.exp(a) if isinstance(a, np.ndarray) else torch.exp(a)
 
@@ -257,11 +262,6 @@ def _chunk_products(e, a, every: int):
     return P
 
 
-def _eye(K, like):
-    return np.eye(K, dtype=like.dtype) if isinstance(like, np.ndarray) else torch.eye(K, dtype=like.dtype,
-                                                                                     device=like.device)
-
-
 def _chunk_entries(P, a, pi, B: int, C: int, backward: bool):
     """The normalised message each chunk starts from, (D, K, B, C): forward ``alpha`` at the last bin of the
     chunk before, backward ``u`` at the first bin of the chunk after (entries of the first chunk forward and
@@ -269,8 +269,9 @@ def _chunk_entries(P, a, pi, B: int, C: int, backward: bool):
 
     Forward ``alpha_end(0) = pi F_0`` and ``alpha_end(c) = alpha_end(c-1) A F_c``; backward
     ``u_first(C-1) = (F_{C-1} 1)^T`` and ``u_first(c) = u_first(c+1) (F_c A)^T``. Grouped so, every transfer
-    matrix mixes its rows through A, so no row is smaller than min(A) times another and no product in the
-    scan can lose a row the message needs (grouped the other way, a row scales with one bin's emission)."""
+    matrix mixes its rows through A, and its rows differ by at most a factor min(A); grouped the other way,
+    a row would scale with one bin's emission, and the scan's products could lose rows a message needs
+    (below min(A) ~ 1e-75 even the factor is too much: see :func:`forward_backward_chunks`)."""
     K = P.shape[0]
     D = 2 if backward else 1
     P4 = P.reshape(K, K, B, C)                                          # P4[j, i, b, c] = F_c[i, j]
@@ -380,8 +381,7 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
         gamma = _permute(out[0].reshape(K, C, L, B), (0, 2, 3, 1))
         return (np.ascontiguousarray(gamma) if isinstance(gamma, np.ndarray) else gamma.contiguous()), out[1], out[2]
     pi = _exp(log_pi)
-    pi = pi.reshape(1, K).expand(B, K) if not isinstance(pi, np.ndarray) and pi.ndim == 1 else \
-        (np.broadcast_to(pi, (B, K)) if pi.ndim == 1 else pi)
+    pi = pi.reshape(1, K) if pi.ndim == 1 else pi                           # (1, K) or (B, K)
     starts = _ones((D, K, B, C), le) if C == 1 else _chunk_entries(_chunk_products(e, a, every), a, pi, B, C,
                                                                    backward)
     if C > 1:
