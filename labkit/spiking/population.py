@@ -391,11 +391,16 @@ class PoissonDrive:
         self.gen = torch.Generator().manual_seed(int(seed))
 
     def current(self, steps: int, dtype=torch.float32) -> torch.Tensor:
-        cells = steps * self.batch * self.n
-        total = int(self.rng.poisson(self.lam * cells))
-        where = torch.randint(cells, (total,), generator=self.gen)
-        counts = torch.bincount(where, minlength=cells).view(steps, self.batch, self.n)
+        """The next ``steps`` steps of drive, (steps, batch, n), counted ~4M cells at a time (bounded memory)."""
+        per = max(1, (1 << 22) // (self.batch * self.n))
+        parts = [self._counts(min(per, steps - s)) for s in range(0, steps, per)]
+        counts = parts[0] if len(parts) == 1 else torch.cat(parts)
         return (counts.to(dtype) * self.weight).to(self.device)
+
+    def _counts(self, steps: int) -> torch.Tensor:
+        cells = steps * self.batch * self.n
+        where = torch.randint(cells, (int(self.rng.poisson(self.lam * cells)),), generator=self.gen)
+        return torch.bincount(where, minlength=cells).view(steps, self.batch, self.n)
 
 
 class LIFNetwork:
