@@ -23,7 +23,8 @@ Brian2 2.9 needs). Run:
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
-A missing peer is reported as missing and skipped.
+A missing peer is reported as missing and skipped. ``benchmarks/prototypes/compiled_lif_step.py`` prices what
+an ahead-of-time compiled step would give at batch 1 (issue 8); it is a measurement, not part of labkit.
 """
 from __future__ import annotations
 
