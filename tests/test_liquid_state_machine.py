@@ -304,6 +304,8 @@ def test_wrong_input_shapes():
         net.run(10, 2, inputs=torch.zeros(10, 2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="current must have shape"):
         net.run(10, 2, current=torch.zeros(10, 2))
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        net.run(10, 2, poisson_rate=50.0, chunk=0)
     liq = lsm.Liquid(64, lsm.LiquidConfig(shape=(3, 3, 3)), seed=0)
     with pytest.raises(ValueError, match=r"inputs must be spike trains of shape \(steps, samples, 64\)"):
         liq.run(torch.zeros(20, 3, 10, dtype=torch.bool))

@@ -155,14 +155,10 @@ def test_forward_backward_in_float32():
     assert np.allclose(got[2].numpy(), ref[2], rtol=1e-5)
 
 
-def test_forward_backward_is_exact_for_any_nonnegative_transition_matrix():
-    """Nothing in the recursion assumes rows of A sum to 1 (sums over paths of any non-negative weights)."""
-    le, lp, la = random_hmm(2, 300, 3, seed=4)
-    la = la + np.log([[1.3], [0.6], [1.05]])
-    g, xi, ll = naive_forward_backward(le, lp, la)
-    post = forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la))
-    assert np.allclose(post.log_likelihood.numpy(), ll, rtol=1e-12)
-    assert np.allclose(post.gamma.numpy(), g, atol=1e-9) and np.allclose(post.xi_sum.numpy(), xi, rtol=1e-9)
+def test_forward_backward_needs_a_stochastic_transition_matrix():
+    le, lp, la = random_hmm(1, 21, 3, seed=0)
+    with pytest.raises(ValueError, match="row-stochastic"):
+        forward_backward(torch.tensor(le), torch.tensor(lp), torch.tensor(la + np.log([[1.3], [0.6], [1.05]])))
 
 
 def test_poisson_hmm_refuses_a_starting_point_that_is_not_a_chain():
@@ -171,6 +167,11 @@ def test_poisson_hmm_refuses_a_starting_point_that_is_not_a_chain():
         PoissonHMM(2).init_params(x, transitions=[[0.9, 0.2], [0.1, 0.9]])
     with pytest.raises(ValueError, match="summing to 1"):
         PoissonHMM(2).init_params(x, start=[0.5, 0.6])
+    m = PoissonHMM(2).init_params(x)
+    before = m.log_transitions_.clone()
+    with pytest.raises(ValueError):
+        m.init_params(x, transitions=[[0.9, 0.2], [0.1, 0.9]])
+    assert torch.equal(m.log_transitions_, before)                  # nothing half-written
 
 
 def test_log_transitions_of_the_wrong_shape_are_refused():

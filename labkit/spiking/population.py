@@ -391,8 +391,8 @@ class PoissonDrive:
         self.gen = torch.Generator().manual_seed(int(seed))
 
     def current(self, steps: int, dtype=torch.float32) -> torch.Tensor:
-        """The next ``steps`` steps of drive, (steps, batch, n), counted ~4M cells at a time (bounded memory)."""
-        per = max(1, (1 << 22) // (self.batch * self.n))
+        """The next ``steps`` steps of drive, (steps, batch, n), counted ~4M events at a time (bounded memory)."""
+        per = max(1, int((1 << 22) / (self.batch * self.n * max(1.0, self.lam))))
         parts = [self._counts(min(per, steps - s)) for s in range(0, steps, per)]
         counts = parts[0] if len(parts) == 1 else torch.cat(parts)
         return (counts.to(dtype) * self.weight).to(self.device)
@@ -415,9 +415,11 @@ class LIFNetwork:
         self.pop, self.syn, self.device = pop, synapses, torch.device(device)
         self.n_inputs = synapses.n_src - pop.n
 
-    def _check(self, n_steps, batch, inputs, current, poisson_rate, weight):
+    def _check(self, n_steps, batch, inputs, current, poisson_rate, weight, chunk):
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
             raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        if not isinstance(chunk, (int, np.integer)) or isinstance(chunk, bool) or chunk < 1:
+            raise ValueError(f"chunk must be a positive integer (steps of input drawn at a time), got {chunk!r}.")
         if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}.")
         if inputs is not None and (inputs.ndim != 3 or tuple(inputs.shape) != (n_steps, batch, self.n_inputs)):
@@ -445,12 +447,14 @@ class LIFNetwork:
         on_step(t, res_src, res_b, in_src, in_b): called after each step with the spikes emitted
             (population) and received (inputs); plasticity rules hook in here and may change
             ``weight`` in place.
-        chunk: steps of input current computed per matrix product (memory: chunk * batch * N floats).
+        chunk: steps of input current computed per matrix product (memory: chunk * batch * N floats). The
+            Poisson drive is drawn a chunk at a time, so with ``poisson_rate`` the draws (not their
+            statistics) depend on ``chunk`` as well as on ``seed``.
 
         Frozen weights and no hook take the fast path (padded table, one scatter per step); the
         general path walks the synapse list so that weights may change between steps.
         """
-        self._check(n_steps, batch, inputs, current, poisson_rate, weight)
+        self._check(n_steps, batch, inputs, current, poisson_rate, weight, chunk)
         dev = self.device
         if inputs is not None:
             inputs = inputs.to(dev)

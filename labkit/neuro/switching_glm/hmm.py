@@ -113,16 +113,22 @@ def _check_log_emissions(log_e: Tensor) -> Tensor:
 
 
 def _check_transitions(log_transitions, n_states: int):
-    """log A as a tensor of shape (K, K), or a one-sentence ValueError."""
+    """log A as a tensor, or a one-sentence ValueError: shape (K, K), rows of A summing to 1 (the padding
+    bins at the end of each trial multiply by A, which leaves a message's sum unchanged only then)."""
     la = torch.as_tensor(log_transitions)
     if la.shape != (n_states, n_states):
         raise ValueError(f"log_transitions must have shape ({n_states}, {n_states}), got {tuple(la.shape)}.")
+    rows = torch.exp(la).sum(-1)
+    if not bool(((rows - 1.0).abs() <= 1e-5).all()):
+        raise ValueError("log_transitions must be the log of a row-stochastic matrix (every row of "
+                         f"exp(log_transitions) summing to 1), got row sums {rows.tolist()}.")
     return la
 
 
 def scan_dtype(device: torch.device) -> torch.dtype:
-    """float64 for the recursions, except on Apple's MPS, which has none (float32 is safe there too, since
-    transition probabilities are floored: see :func:`update_transitions`)."""
+    """float64 for the recursions, except on Apple's MPS, which has none. float32 is safe there with the
+    models' floors on transition probabilities (:func:`update_transitions`; PoissonHMM's 1e-10); with
+    transitions below ~1e-23 and emissions that single out one state per bin it can lose a state."""
     return torch.float32 if device.type == "mps" else torch.float64
 
 
@@ -271,7 +277,7 @@ def _chunk_entries(P, a, pi, B: int, C: int, backward: bool):
     ``u_first(C-1) = (F_{C-1} 1)^T`` and ``u_first(c) = u_first(c+1) (F_c A)^T``. Grouped so, every transfer
     matrix mixes its rows through A, and its rows differ by at most a factor min(A); grouped the other way,
     a row would scale with one bin's emission, and the scan's products could lose rows a message needs
-    (below min(A) ~ 1e-75 even the factor is too much: see :func:`forward_backward_chunks`)."""
+    (below min(A) ~ 1e-60 even the factor is too much: see :func:`forward_backward_chunks`)."""
     K = P.shape[0]
     D = 2 if backward else 1
     P4 = P.reshape(K, K, B, C)                                          # P4[j, i, b, c] = F_c[i, j]
@@ -353,9 +359,15 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
     messages are rescaled only where they could leave the floating-point range, and the result is exact:
     ``gamma_t ∝ (alpha_{t-1} A) * u_t``, ``xi_t(i, j) ∝ alpha_{t-1}(i) A_ij u_t(j)``, and ``log p(x)`` is the
     sum over chunks of the log of each chunk's final forward sum (every chunk starts from a normalised
-    message), plus the log scales, plus ``sum_t max_k log e_t(k)``. With transitions below ~1e-75 (or exact
+    message), plus the log scales, plus ``sum_t max_k log e_t(k)``. With transitions below ~1e-60 (or exact
     zeros) a chunk's transfer matrix would span more than the floating-point range, so the recursion then
-    runs bin by bin, one chunk per trial: exact, and T steps instead of L + log C.
+    runs bin by bin, one chunk per trial, in T steps instead of L + log C.
+
+    Like every scaled (not log-space) recursion it works with each bin's emissions relative to the bin's
+    most likely state, ``exp(log e_t - max_k log e_t)``: a state more than ~745 nats below it counts as
+    impossible. That is exact to rounding unless tiny transitions make such a state the only one the chain
+    can be in (for instance transitions below ~1e-160 with states 800 nats apart); padding bins multiply by
+    A, so rows of A must sum to 1 (the public functions check).
     """
     K, L, B, C = log_e.shape
     n = B * C
@@ -371,7 +383,7 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
     a = _exp(log_a)
     every = _rescale_every(float(a.min()), K, L, le.dtype)
     if every == 1 and C > 1:
-        # transitions below ~1e-75 (or exactly 0): a chunk's transfer matrix then spans more than the
+        # transitions below ~1e-60 (or exactly 0): a chunk's transfer matrix then spans more than the
         # floating-point range, and a component a message needs can underflow in it; run bin by bin instead,
         # as one chunk per trial (T vectorised steps, exact)
         one = _permute(log_e, (0, 3, 1, 2)).reshape(K, C * L, B, 1)
@@ -624,15 +636,15 @@ class PoissonHMM:
         if start is None:
             start = torch.full((K,), 1.0 / K, dtype=torch.float64)
         as_t = lambda v: torch.as_tensor(np.asarray(v), dtype=torch.float64).to(self.device)
-        self.rates_, self.log_transitions_, self.log_start_ = as_t(rates), torch.log(as_t(transitions)), torch.log(as_t(start))
-        if self.rates_.shape != (K, N) or (self.rates_ <= 0).any():
-            raise ValueError(f"rates must be a positive array of shape ({K}, {N}), got shape {tuple(self.rates_.shape)}.")
-        a, p = self.log_transitions_.exp(), self.log_start_.exp()
-        if a.shape != (K, K) or torch.isnan(a).any() or ((a.sum(-1) - 1.0).abs() > 1e-6).any():
+        rates, a, p = as_t(rates), as_t(transitions), as_t(start)
+        if rates.shape != (K, N) or not bool((rates > 0).all()):
+            raise ValueError(f"rates must be a positive array of shape ({K}, {N}), got shape {tuple(rates.shape)}.")
+        if a.shape != (K, K) or not bool((a >= 0).all()) or ((a.sum(-1) - 1.0).abs() > 1e-6).any():
             raise ValueError(f"transitions must be a ({K}, {K}) non-negative matrix whose rows sum to 1, got "
                              f"shape {tuple(a.shape)} with row sums {a.sum(-1).tolist() if a.dim() == 2 else '-'}.")
-        if p.shape != (K,) or torch.isnan(p).any() or abs(float(p.sum()) - 1.0) > 1e-6:
+        if p.shape != (K,) or not bool((p >= 0).all()) or abs(float(p.sum()) - 1.0) > 1e-6:
             raise ValueError(f"start must be {K} non-negative probabilities summing to 1, got shape {tuple(p.shape)}.")
+        self.rates_, self.log_transitions_, self.log_start_ = rates, torch.log(a), torch.log(p)
         return self
 
     def fit(self, spikes, *, init: bool = True) -> "PoissonHMM":
