@@ -373,13 +373,6 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
     n = B * C
     le = log_e.reshape(K, L, n)
     D = 2 if backward else 1
-    shift = _max_first(le)                                                  # (L, n); 0 on padding
-    h = _empty((D, K, L, n), le)                                            # each direction's factors
-    e = h[0]
-    if isinstance(e, np.ndarray):
-        np.exp(np.subtract(le, shift, out=e), out=e)                        # largest factor per bin: 1
-    else:
-        torch.exp(le - shift, out=e)
     a = _exp(log_a)
     every = _rescale_every(float(a.min()), K, L, le.dtype)
     if every == 1 and C > 1:
@@ -392,6 +385,13 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
             return out
         gamma = _permute(out[0].reshape(K, C, L, B), (0, 2, 3, 1))
         return (np.ascontiguousarray(gamma) if isinstance(gamma, np.ndarray) else gamma.contiguous()), out[1], out[2]
+    shift = _max_first(le)                                                  # (L, n); 0 on padding
+    h = _empty((D, K, L, n), le)                                            # each direction's factors
+    e = h[0]
+    if isinstance(e, np.ndarray):
+        np.exp(np.subtract(le, shift, out=e), out=e)                        # largest factor per bin: 1
+    else:
+        torch.exp(le - shift, out=e)
     pi = _exp(log_pi)
     pi = pi.reshape(1, K) if pi.ndim == 1 else pi                           # (1, K) or (B, K)
     starts = _ones((D, K, B, C), le) if C == 1 else _chunk_entries(_chunk_products(e, a, every), a, pi, B, C,
@@ -420,7 +420,7 @@ def forward_backward_chunks(log_e, log_pi, log_a, n_time: int, *, backward: bool
                 first[1, :, :, C - 1] = 1.0                                 # the last from beta = 1
         cur = _mul_into(pred[:, :, l], h[:, :, l], v[:, :, l])
         if (l + 1) % every == 0 and l < L - 1:
-            sc = _sum_first(cur.swapaxes(0, 1) if isinstance(cur, np.ndarray) else cur.transpose(0, 1))
+            sc = _sum_first(_permute(cur, (1, 0, 2)))                       # (D, n)
             cur /= sc[:, None]
             log_scale = log_scale + _log(sc[0])
     # each chunk starts from a normalised message, so its contribution is the log of its final sum
