@@ -9,17 +9,17 @@ The names a notebook needs most are importable from the top level::
 """
 from labkit.core.device import resolve_device
 from labkit.core.seed import seed_everything
-from labkit.core.params import ParameterError, check_params, parse_list
+from labkit.core.params import ParameterError, check_params, check_value, parse_list
 from labkit.core.metrics import record, recorded
 from labkit.core.exercise import ExerciseFailed, check_answer
-
-__version__ = "0.1.0"
+from labkit.core.version import __version__
 
 __all__ = [
     "__version__",
     "resolve_device",
     "seed_everything",
     "check_params",
+    "check_value",
     "ParameterError",
     "parse_list",
     "record",

@@ -18,8 +18,11 @@ does not know raises :class:`ParameterError`, whose message names the parameter 
 from __future__ import annotations
 
 import ast
+import math
 import numbers
 from typing import Any, Mapping
+
+import numpy as np
 
 
 class ParameterError(ValueError):
@@ -27,70 +30,123 @@ class ParameterError(ValueError):
 
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_BRACKETS = {"both": "[]", "left": "[)", "right": "(]", "neither": "()"}
+
+
+class nullable:
+    """A rule that also accepts ``None``: ``nullable((int, 1, None))`` is None or an integer >= 1."""
+
+    def __init__(self, rule: Any):
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        return f"nullable({self.rule!r})"
+
+
+def _is_range(rule: Any) -> bool:
+    return isinstance(rule, tuple) and len(rule) in (3, 4) and isinstance(rule[0], type)
 
 
 def _describe(rule: Any) -> str:
-    if rule == "seed":
+    if isinstance(rule, nullable):
+        return f"None or {_describe(rule.rule)}"
+    if isinstance(rule, str) and rule == "seed":
         return "a non-negative integer"
-    if rule == "device":
+    if isinstance(rule, str) and rule == "device":
         return "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'"
-    if isinstance(rule, (list, tuple, set, frozenset)) and not (
-        isinstance(rule, tuple) and rule and isinstance(rule[0], type)
-    ):
+    if isinstance(rule, (list, tuple, set, frozenset)) and not _is_range(rule):
         return "one of " + ", ".join(repr(v) for v in rule)
     if isinstance(rule, type):
         return _TYPE_NAMES.get(rule, rule.__name__)
-    kind, low, high = rule
+    kind, low, high, *rest = rule
+    closed = rest[0] if rest else "both"
     what = _TYPE_NAMES.get(kind, kind.__name__)
+    left_open = closed in ("right", "neither")
+    right_open = closed in ("left", "neither")
     if low is not None and high is not None:
-        return f"{what} in [{low}, {high}]"
+        b = _BRACKETS[closed]
+        return f"{what} in {b[0]}{low}, {high}{b[1]}"
     if low is not None:
-        return f"{what} >= {low}"
+        return f"{what} {'>' if left_open else '>='} {low}"
     if high is not None:
-        return f"{what} <= {high}"
-    return what
+        return f"{what} {'<' if right_open else '<='} {high}"
+    return f"a finite {what[2:] if what.startswith('a ') else what}" if kind in (int, float) else what
 
 
 def _type_ok(kind: type, value: Any) -> bool:
     if kind is bool:
-        return isinstance(value, bool)
+        return isinstance(value, (bool, np.bool_))
     if kind is int:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if kind is float:
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     return isinstance(value, kind)
 
 
-def check_value(name: str, value: Any, rule: Any) -> Any:
-    """Check one value against its rule and return it (ints given for floats become floats)."""
-    bad = ParameterError(f"Parameter {name!r} must be {_describe(rule)}, got {value!r}.")
-    if rule == "seed":
+def _in_range(value: Any, low: Any, high: Any, closed: str) -> bool:
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        return False  # NaN compares false with everything, and no range of the lab includes infinity
+    if low is not None and (value < low or (value == low and closed in ("right", "neither"))):
+        return False
+    if high is not None and (value > high or (value == high and closed in ("left", "neither"))):
+        return False
+    return True
+
+
+def check_value(name: str, value: Any, rule: Any, owner: str | None = None) -> Any:
+    """Check one value against its rule and return it (ints given for floats become floats).
+
+    The rule language: ``"seed"``; ``"device"``; a type (``int``, ``float``, ``bool``, ``str``); a range
+    ``(type, low, high)`` (inclusive; ``None`` for an open end; an optional fourth item ``"left"``,
+    ``"right"`` or ``"neither"`` says which ends are closed, as scikit-learn's ``Interval``); a list of
+    allowed values; ``nullable(rule)`` for None-or-rule. Numbers must be finite: NaN and infinity fail
+    every numeric rule. ``owner`` (an estimator's or function's name) is named in the error, which is one
+    :class:`ParameterError` sentence: ``Parameter 'k' of TopKSAE must be an integer >= 1, got 0.``
+    """
+    of = f" of {owner}" if owner else ""
+    bad = ParameterError(f"Parameter {name!r}{of} must be {_describe(rule)}, got {value!r}.")
+    if isinstance(rule, nullable):
+        return None if value is None else check_value(name, value, rule.rule, owner)
+    if isinstance(rule, str) and rule == "seed":
         if not _type_ok(int, value) or value < 0:
             raise bad
         return int(value)
-    if rule == "device":
+    if isinstance(rule, str) and rule == "device":
         if not isinstance(value, str):
+            if type(value).__name__ == "device" and type(value).__module__.startswith("torch"):
+                return value
             raise bad
         base = value.split(":")[0]
         if base not in ("auto", "cpu", "cuda", "mps") or (":" in value and (base != "cuda" or not value.split(":")[1].isdigit())):
             raise bad
         return value
     if isinstance(rule, type):
-        if not _type_ok(rule, value):
+        if not _type_ok(rule, value) or (rule in (int, float) and not _in_range(value, None, None, "both")):
             raise bad
-        return float(value) if rule is float else value
-    if isinstance(rule, tuple) and rule and isinstance(rule[0], type):
-        kind, low, high = rule
-        if not _type_ok(kind, value):
+        return float(value) if rule is float else (int(value) if rule is int else value)
+    if _is_range(rule):
+        kind, low, high, *rest = rule
+        if not _type_ok(kind, value) or not _in_range(value, low, high, rest[0] if rest else "both"):
             raise bad
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise bad
-        return float(value) if kind is float else value
+        return float(value) if kind is float else (int(value) if kind is int else value)
     if isinstance(rule, (list, tuple, set, frozenset)):
-        if value not in rule:
+        try:
+            ok = value in rule
+        except TypeError:
+            ok = False
+        if not ok:
             raise bad
         return value
     raise TypeError(f"check_params: the rule for {name!r} is not understood: {rule!r}.")
+
+
+def check_args(owner: str, values: Mapping[str, Any], rules: Mapping[str, Any]) -> dict[str, Any]:
+    """Check each named value against its rule (see :func:`check_value`) and return the checked values.
+
+    An estimator calls it once at the start of ``fit`` with its hyperparameters; a function with its
+    arguments. The first bad value raises :class:`ParameterError` naming it and ``owner``.
+    """
+    return {name: check_value(name, values[name], rule, owner) for name, rule in rules.items()}
 
 
 def _injected_names() -> set[str]:

@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from labkit.viz.theme import COLORS, heatmap
+from labkit.viz.pieces import heatmap
+from labkit.viz.theme import COLORS
 
 
 def coverage_figure(table: pd.DataFrame) -> go.Figure:

@@ -150,7 +150,7 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from labkit import __version__
+    from labkit.core.version import __version__
 
     params = resolve_parameters(entry, profile, overrides or {})
     out = Path(out).resolve()  # papermill changes the working directory while it runs

@@ -1,4 +1,4 @@
-"""One plotly template for the whole lab, a renderer that works offline, and common figure pieces.
+"""One plotly template for the whole lab, a renderer that works offline, and one colour per model.
 
 The renderer emits two representations of each figure: plotly's own JSON mimetype, which
 JupyterLab draws with its plotly extension, and a ``text/html`` fragment that calls the global
@@ -7,9 +7,6 @@ their figures with no network and no require.js (the trap of nbconvert's stock t
 """
 from __future__ import annotations
 
-from typing import Sequence
-
-import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
@@ -55,35 +52,17 @@ def apply_theme() -> None:
     pio.renderers.default = "labkit"
 
 
-def line_figure(x, ys: dict[str, Sequence[float]], *, title: str = "", xaxis: str = "", yaxis: str = "",
-                log_x: bool = False, log_y: bool = False, mode: str = "lines") -> go.Figure:
-    """Several named curves over a shared x (a learning curve, a tuning curve)."""
-    fig = go.Figure()
-    for name, y in ys.items():
-        fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=name, mode=mode))
-    fig.update_layout(title=title, xaxis_title=xaxis, yaxis_title=yaxis)
-    if log_x:
-        fig.update_xaxes(type="log")
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig
+def model_color(name: str, names=None) -> str:
+    """One colour per model across the lab's figures: the same name gets the same colour in every
+    figure of a notebook. ``names`` (the notebook's models in order) fixes the assignment; otherwise
+    names are coloured in the order they are first asked for."""
+    if names is not None:
+        names = list(names)
+        if name in names:
+            return COLORS[names.index(name) % len(COLORS)]
+    if name not in _SEEN:
+        _SEEN.append(name)
+    return COLORS[_SEEN.index(name) % len(COLORS)]
 
 
-def heatmap(matrix, *, title: str = "", x=None, y=None, xaxis: str = "", yaxis: str = "",
-            colorscale: str = "Viridis", zmid: float | None = None, colorbar: str = "") -> go.Figure:
-    """A labelled matrix (connectivity, confusion, similarity), row 0 at the top."""
-    fig = go.Figure(go.Heatmap(z=np.asarray(matrix), x=x, y=y, colorscale=colorscale, zmid=zmid,
-                               colorbar=dict(title=colorbar)))
-    fig.update_layout(title=title, xaxis_title=xaxis, yaxis_title=yaxis)
-    fig.update_yaxes(autorange="reversed")
-    return fig
-
-
-def raster(spikes, *, dt: float = 1.0, title: str = "", max_neurons: int = 200, color: str = COLORS[0],
-           time_unit: str = "ms") -> go.Figure:
-    """A spike raster from a (time, neurons) array of counts or booleans."""
-    spikes = np.asarray(spikes)
-    t, n = np.nonzero(spikes[:, :max_neurons])
-    fig = go.Figure(go.Scattergl(x=t * dt, y=n, mode="markers", marker=dict(size=3, color=color), name="spikes"))
-    fig.update_layout(title=title, xaxis_title=f"time ({time_unit})", yaxis_title="neuron", showlegend=False)
-    return fig
+_SEEN: list[str] = []
