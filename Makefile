@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 test: install
+	$(VENV)/bin/ruff check labkit tests benchmarks
 	$(VENV)/bin/pytest -n 2
 
 report: install

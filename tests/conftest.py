@@ -19,9 +19,7 @@ def one_thread():
     """One torch thread for a module of tiny problems (faster and steadier on a shared 2-core machine:
     no OpenMP spin-waits); the previous count is restored afterwards. Opt in with
     ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
-    import torch
+    from labkit.core.threads import threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with threads(1):
+        yield

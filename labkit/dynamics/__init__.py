@@ -1,1 +1,0 @@
-"""Learning dynamics and representational geometry."""
