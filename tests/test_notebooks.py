@@ -62,3 +62,19 @@ def test_tour_is_deterministic(tmp_path):
     a = run_notebook(get_entry("tour"), profile="smoke", out=tmp_path / "a").metrics
     b = run_notebook(get_entry("tour"), profile="smoke", out=tmp_path / "b").metrics
     assert a == b and a
+
+
+CONTROLLED = [e for e in ENTRIES if "control" in e.profiles]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("entry", CONTROLLED, ids=[e.id for e in CONTROLLED])
+def test_control_profile_fails_every_truth_check(entry, tmp_path):
+    """The negative control: with the method replaced by a null, every truth check must fail (a check
+    that stays green there proves nothing about the method) and the run is marked failed."""
+    result = run_notebook(entry, profile="control", out=tmp_path)
+    truth = [c for c in result.checks if c["kind"] == "truth"]
+    assert truth, f"{entry.id} has a control profile but no truth check"
+    green = [c["name"] for c in truth if c["passed"]]
+    assert not green, f"{entry.id}: truth checks pass under the control: {', '.join(green)}"
+    assert result.status == "failed"

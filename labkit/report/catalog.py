@@ -19,6 +19,7 @@ import yaml
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "catalog.yaml"
 
+CHECK_KINDS = ("truth", "sanity")
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -32,6 +33,7 @@ class Check:
     op: str
     threshold: Any
     key: bool = True  # shown on the gallery card
+    kind: str = "truth"  # "truth": must fail under the notebook's control profile; "sanity": may pass there
 
     def evaluate(self, recorded: dict[str, Any]) -> dict[str, Any]:
         value = recorded.get(self.name)
@@ -41,7 +43,8 @@ class Check:
                 passed = bool(OPERATORS[self.op](value, self.threshold))
             except TypeError:
                 passed = False
-        return {"name": self.name, "value": value, "op": self.op, "threshold": self.threshold, "passed": passed}
+        return {"name": self.name, "value": value, "op": self.op, "threshold": self.threshold, "passed": passed,
+                "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,11 @@ def _entry(raw: dict[str, Any]) -> Entry:
         if c.get("op") not in OPERATORS:
             raise CatalogError(f"catalog entry {raw['id']!r}: check {c.get('name')!r} has op {c.get('op')!r}; "
                                f"expected one of {', '.join(OPERATORS)}.")
-        checks.append(Check(c["name"], c["op"], c["threshold"], c.get("key", True)))
+        kind = c.get("kind", "truth")
+        if kind not in CHECK_KINDS:
+            raise CatalogError(f"catalog entry {raw['id']!r}: check {c.get('name')!r} has kind {kind!r}; "
+                               f"expected one of {', '.join(CHECK_KINDS)}.")
+        checks.append(Check(c["name"], c["op"], c["threshold"], c.get("key", True), kind))
     profiles = raw.get("profiles") or {}
     if "smoke" not in profiles:
         raise CatalogError(f"catalog entry {raw['id']!r} has no smoke profile.")
