@@ -17,18 +17,23 @@ RUN_FILLS = ["rgba(0,0,0,0.0)", "rgba(230,159,0,0.18)", "rgba(0,114,178,0.14)", 
              "rgba(204,121,167,0.16)", "rgba(86,180,233,0.16)"]
 
 
-def line_figure(x, ys: dict[str, Sequence[float]], *, title: str = "", xaxis: str = "", yaxis: str = "",
-                log_x: bool = False, log_y: bool = False, mode: str = "lines") -> go.Figure:
-    """Several named curves over a shared x (a learning curve, a tuning curve)."""
-    fig = go.Figure()
-    for name, y in ys.items():
-        fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=name, mode=mode))
+def _axes(fig: go.Figure, title: str, xaxis: str, yaxis: str, log_x: bool, log_y: bool) -> go.Figure:
+    """Title the figure and its axes, and put either axis on a log scale."""
     fig.update_layout(title=title, xaxis_title=xaxis, yaxis_title=yaxis)
     if log_x:
         fig.update_xaxes(type="log")
     if log_y:
         fig.update_yaxes(type="log")
     return fig
+
+
+def line_figure(x, ys: dict[str, Sequence[float]], *, title: str = "", xaxis: str = "", yaxis: str = "",
+                log_x: bool = False, log_y: bool = False, mode: str = "lines") -> go.Figure:
+    """Several named curves over a shared x (a learning curve, a tuning curve)."""
+    fig = go.Figure()
+    for name, y in ys.items():
+        fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=name, mode=mode))
+    return _axes(fig, title, xaxis, yaxis, log_x, log_y)
 
 
 def heatmap(matrix, *, title: str = "", x=None, y=None, xaxis: str = "", yaxis: str = "",
@@ -67,12 +72,7 @@ def learning_curve(losses, *, x=None, name: str = "loss", title: str = "", xaxis
                                  mode="lines", line=dict(color=color, width=3)))
     else:
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=color)))
-    fig.update_layout(title=title, xaxis_title=xaxis, yaxis_title=yaxis)
-    if log_x:
-        fig.update_xaxes(type="log")
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig
+    return _axes(fig, title, xaxis, yaxis, log_x, log_y)
 
 
 def label_runs(labels, times=None) -> list[tuple[float, float, int]]:
