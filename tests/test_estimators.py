@@ -48,7 +48,7 @@ def _cases():
                                VQCodebook)
     from labkit.neuro import NTF, DynamicConnectome, PoissonHMM, SwitchingGLM
 
-    sae = dict(steps=20, batch_size=64)
+    sae = dict(n_latents=12, steps=20, batch_size=64)
     enc = lambda m, X: m.encode(X)
     return [
         ("SwitchingGLM", lambda **kw: SwitchingGLM(**{"n_states": 2, "n_iter": 2, **kw}), _spikes(),
@@ -58,18 +58,27 @@ def _cases():
         ("NTF", lambda **kw: NTF(**{"rank": 2, "max_iter": 10, **kw}), _tensor(), lambda m, X: m.reconstruct()),
         ("DynamicConnectome", lambda **kw: DynamicConnectome(**{"rank": 2, "window": 50, **kw}), _traces(),
          lambda m, X: m.communities()),
-        ("ReLUSAE", lambda **kw: ReLUSAE(12, **{**sae, **kw}), _activations(), enc),
-        ("TopKSAE", lambda **kw: TopKSAE(12, **{"k": 2, **sae, **kw}), _activations(), enc),
-        ("JumpReLUSAE", lambda **kw: JumpReLUSAE(12, **{**sae, **kw}), _activations(), enc),
-        ("Transcoder", lambda **kw: Transcoder(12, **{**sae, **kw}), _activations(), enc),
-        ("MatchingPursuitSAE", lambda **kw: MatchingPursuitSAE(12, **{"k": 2, **sae, **kw}), _activations(), enc),
-        ("VQCodebook", lambda **kw: VQCodebook(12, **{"k": 2, **sae, **kw}), _activations(), enc),
-        ("SemiNMF", lambda **kw: SemiNMF(12, **{"n_iter": 5, **kw}), _activations(), enc),
+        ("ReLUSAE", lambda **kw: ReLUSAE(**{**sae, **kw}), _activations(), enc),
+        ("TopKSAE", lambda **kw: TopKSAE(**{"k": 2, **sae, **kw}), _activations(), enc),
+        ("JumpReLUSAE", lambda **kw: JumpReLUSAE(**{**sae, **kw}), _activations(), enc),
+        ("Transcoder", lambda **kw: Transcoder(**{**sae, **kw}), (_activations(), _activations(1)), enc),
+        ("MatchingPursuitSAE", lambda **kw: MatchingPursuitSAE(**{"k": 2, **sae, **kw}), _activations(), enc),
+        ("VQCodebook", lambda **kw: VQCodebook(**{"k": 2, **sae, **kw}), _activations(), enc),
+        ("SemiNMF", lambda **kw: SemiNMF(**{"n_latents": 12, "n_iter": 5, **kw}), _activations(), enc),
     ]
 
 
 CASES = {c[0]: c for c in _cases()}
 IDS = list(CASES)
+
+
+def _fit(model, data):
+    """``model.fit(*data)`` for a tuple (inputs and targets, as a transcoder's), else ``model.fit(data)``."""
+    return model.fit(*data) if isinstance(data, tuple) else model.fit(data)
+
+
+def _input(data):
+    return data[0] if isinstance(data, tuple) else data
 
 
 def _learned(model) -> dict:
@@ -109,10 +118,10 @@ def test_init_stores_fit_returns_self_and_learns(name):
     assert isinstance(model, Estimator), f"{name} does not derive from labkit.core.estimator.Estimator"
     assert _learned(model) == {}, f"{name}.__init__ set learned attributes {sorted(_learned(model))}"
     with pytest.raises(NotFittedError, match=name):
-        use(model, X)
-    assert model.fit(X) is model
+        use(model, _input(X))
+    assert _fit(model, X) is model
     assert _learned(model), f"{name}.fit set no attribute ending in '_'"
-    use(model, X)
+    use(model, _input(X))
 
 
 @pytest.mark.parametrize("name", IDS)
@@ -125,7 +134,7 @@ def test_each_bad_hyperparameter_is_named(name):
         for value in _bad_values(rule):
             model = make(**{param: value})  # __init__ only stores: no error yet
             with pytest.raises(ParameterError, match=f"'{param}'"):
-                model.fit(X)
+                _fit(model, X)
             assert _learned(model) == {}, f"{name}.fit({param}={value!r}) left learned attributes behind"
             tried += 1
     assert tried >= len(rules) // 2
@@ -136,14 +145,14 @@ def test_device_auto_works_and_unknown_device_is_named(name):
     _, make, X, _ = CASES[name]
     if "device" not in type(make())._rules:
         pytest.skip(f"{name} takes no device")
-    make(device="auto").fit(X)
+    _fit(make(device="auto"), X)
     with pytest.raises(ValueError, match="device"):
-        make(device="tpu").fit(X)
+        _fit(make(device="tpu"), X)
 
 
 @pytest.mark.parametrize("name", IDS)
 def test_same_seed_same_numbers(name):
     _, make, X, use = CASES[name]
-    a = np.asarray(torch.as_tensor(use(make().fit(X), X)).cpu())
-    b = np.asarray(torch.as_tensor(use(make().fit(X), X)).cpu())
+    a = np.asarray(torch.as_tensor(use(_fit(make(), X), _input(X))).cpu())
+    b = np.asarray(torch.as_tensor(use(_fit(make(), X), _input(X))).cpu())
     np.testing.assert_array_equal(a, b)
