@@ -18,28 +18,28 @@ their ideal values during training. The room:
 * :mod:`~.parameters` — the notebook's parameter rules (``PARAMETERS``).
 """
 from labkit.interp.induction_heads.clamps import (
-                                                  ablation_hooks,
-                                                  clamp_hooks,
-                                                  copy_logits,
-                                                  forward_clamped,
-                                                  ideal_prev_token_pattern,
+    ablation_hooks,
+    clamp_hooks,
+    copy_logits,
+    forward_clamped,
+    ideal_prev_token_pattern,
 )
 from labkit.interp.induction_heads.diagnostics import (
-                                                  attention_scores,
-                                                  control_heads,
-                                                  copying_scores,
-                                                  detect_phase_change,
-                                                  head_ablation,
-                                                  in_context_accuracy,
-                                                  patch_heads,
+    attention_scores,
+    control_heads,
+    copying_scores,
+    detect_phase_change,
+    head_ablation,
+    in_context_accuracy,
+    patch_heads,
 )
 from labkit.interp.induction_heads.parameters import PARAMETERS
 from labkit.interp.induction_heads.tasks import (
-                                                  TokenBatch,
-                                                  corrupt_first_copy,
-                                                  exemplar_label,
-                                                  in_context_loss,
-                                                  repeated_segments,
+    TokenBatch,
+    corrupt_first_copy,
+    exemplar_label,
+    in_context_loss,
+    repeated_segments,
 )
 from labkit.interp.induction_heads.training import InductionRun, eval_batch_for, train_induction
 

@@ -17,43 +17,43 @@ Every dictionary reads like a scikit-learn estimator (:class:`~.base.SparseDicti
 from labkit.interp.sparse_dictionaries.base import SparseDictionary, check_activations
 from labkit.interp.sparse_dictionaries.codebook import CodebookBottleneck, VQCodebook
 from labkit.interp.sparse_dictionaries.codebook_fsm import (
-                                                            FSM,
-                                                            CodebookFSMRun,
-                                                            FSMBatch,
-                                                            code_purity,
-                                                            code_state_table,
-                                                            fsm_batch,
-                                                            next_state_probs,
-                                                            next_token_probs,
-                                                            random_fsm,
-                                                            state_codes,
-                                                            state_end_codes,
-                                                            steering_experiment,
-                                                            train_codebook_fsm,
-                                                            transition_accuracy,
+    FSM,
+    CodebookFSMRun,
+    FSMBatch,
+    code_purity,
+    code_state_table,
+    fsm_batch,
+    next_state_probs,
+    next_token_probs,
+    random_fsm,
+    state_codes,
+    state_end_codes,
+    steering_experiment,
+    train_codebook_fsm,
+    transition_accuracy,
 )
 from labkit.interp.sparse_dictionaries.experiment import METHODS, compare, make_methods, sweep
 from labkit.interp.sparse_dictionaries.metrics import (
-                                                            evaluate,
-                                                            explained_variance,
-                                                            feature_cosines,
-                                                            latent_summary,
-                                                            max_cosines,
-                                                            recovery,
-                                                            top_activations,
+    evaluate,
+    explained_variance,
+    feature_cosines,
+    latent_summary,
+    max_cosines,
+    recovery,
+    top_activations,
 )
 from labkit.interp.sparse_dictionaries.parameters import PARAMETERS
 from labkit.interp.sparse_dictionaries.sae import JumpReLUSAE, MatchingPursuitSAE, ReLUSAE, TopKSAE, Transcoder
 from labkit.interp.sparse_dictionaries.seminmf import SemiNMF
 from labkit.interp.sparse_dictionaries.superposition import (
-                                                            SparseFeatureData,
-                                                            ToyModel,
-                                                            make_sparse_features,
-                                                            random_directions,
-                                                            toy_model_data,
-                                                            train_toy_model,
-                                                            train_toy_models,
-                                                            transcoder_target,
+    SparseFeatureData,
+    ToyModel,
+    make_sparse_features,
+    random_directions,
+    toy_model_data,
+    train_toy_model,
+    train_toy_models,
+    transcoder_target,
 )
 
 __all__ = [
