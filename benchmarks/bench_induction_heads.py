@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from labkit.interp.induction import in_context_loss, repeated_segments
+from labkit.interp.induction_heads import in_context_loss, repeated_segments
 from labkit.interp.transformer import Transformer, TransformerConfig
 
 SIZES = {

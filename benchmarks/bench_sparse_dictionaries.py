@@ -1,11 +1,11 @@
 """Benchmark: labkit's sparse dictionaries against scikit-learn and SAELens on the same activations.
 
-Workload (../shared/PERFORMANCE.md): 256 planted unit features in 64 dimensions, each active with
+Workload: 256 planted unit features in 64 dimensions, each active with
 probability 0.02 at magnitude U(0, 1), 50,000 samples; a feature is recovered when some atom has
 cosine >= 0.9 with it. Target: >= 95% recovered in <= 2 s on the 2-core CPU.
 
 * labkit: ``TopKSAE`` (512 and 256 latents, k = 8, 150 Adam steps of 1024 samples, AuxK revival),
-  and, with ``--all``, every other dictionary of ``labkit.interp.dictionaries``.
+  and, with ``--all``, every other dictionary of ``labkit.interp.sparse_dictionaries``.
 * scikit-learn ``MiniBatchDictionaryLearning`` (alpha = 0.1, its defaults otherwise: batch 256,
   early stopping) with 256 atoms (and 512 with ``--all``). Its codes are signed, so an atom may
   stand for a feature with either sign: it is scored on the atoms and their negatives.
@@ -25,12 +25,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from labkit.interp import dictionaries as dl
-from labkit.interp.superposition import make_sparse_features
+from labkit.core.threads import set_threads
+from labkit.interp import sparse_dictionaries as dl
+from labkit.interp.sparse_dictionaries import make_sparse_features
 
 
 def run_labkit(model, X, truth):
@@ -86,7 +86,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seeds", default="0", help="comma-separated data/model seeds")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     n = 10_000 if args.quick else 50_000
     steps, bs, k = (40, 1024, 8) if args.quick else (150, 1024, 8)
     rows = []
@@ -96,36 +96,39 @@ def main():
             X, truth = data.X, data.directions
             dl.TopKSAE(64, k=4, steps=5).fit(X[:2000])       # warm-up (allocator, kernels)
             common = dict(steps=steps, batch_size=bs, seed=seed)
-            jobs = [("labkit TopK SAE, 512 latents", lambda: run_labkit(dl.TopKSAE(512, k=k, **common), X, truth)),
-                    ("labkit TopK SAE, 256 latents", lambda: run_labkit(dl.TopKSAE(256, k=k, **common), X, truth))]
+            jobs = [("labkit TopK SAE, 512 latents", run_labkit, (dl.TopKSAE(512, k=k, **common), X, truth)),
+                    ("labkit TopK SAE, 256 latents", run_labkit, (dl.TopKSAE(256, k=k, **common), X, truth))]
             if args.all:
-                for key, m in dl.make_methods(512, k=k, seed=seed, **{kk: v for kk, v in common.items() if kk != "seed"}).items():
-                    if key not in ("topk", "transcoder"):
-                        jobs.append((f"labkit {m.name}, 512", lambda m=m: run_labkit(m, X, truth)))
-            jobs.append(("scikit-learn MiniBatchDictionaryLearning, 256", lambda: run_sklearn(X, truth, 256, seed, args.quick)))
+                others = dl.make_methods(512, k=k, seed=seed, steps=steps, batch_size=bs)
+                jobs += [(f"labkit {m.name}, 512", run_labkit, (m, X, truth)) for key, m in others.items()
+                         if key not in ("topk", "transcoder")]
+            jobs.append(("scikit-learn MiniBatchDictionaryLearning, 256", run_sklearn,
+                         (X, truth, 256, seed, args.quick)))
             if args.all:
-                jobs.append(("scikit-learn MiniBatchDictionaryLearning, 512", lambda: run_sklearn(X, truth, 512, seed, args.quick)))
+                jobs.append(("scikit-learn MiniBatchDictionaryLearning, 512", run_sklearn,
+                             (X, truth, 512, seed, args.quick)))
             try:
                 import sae_lens  # noqa: F401
                 version = sae_lens.__version__
-                jobs.append((f"SAELens {version} TopK SAE, 512 latents",
-                             lambda: run_saelens(X, truth, 512, k, steps, bs, 1e-2, seed)))
+                jobs.append((f"SAELens {version} TopK SAE, 512 latents", run_saelens,
+                             (X, truth, 512, k, steps, bs, 1e-2, seed)))
             except ImportError:
                 print("SAELens is not installed here: its row is left out.")
-            for name, job in jobs:
-                out = job()
+            for name, job, job_args in jobs:
+                out = job(*job_args)
                 rows.append((seed, name, out))
                 print(f"seed {seed}: {name}: {out['recovered']:.3f} recovered in {out['time']:.2f} s", flush=True)
 
     print(f"\n256 features in 64 dims, {n} samples, {args.threads} thread(s); recovered = an atom with cos >= 0.9.")
     print("time ratio = method's fit time / labkit TopK (512)'s; throughput = training samples per second")
-    print(f"{'seed':>4} {'method':<50} {'recovered':>9} {'MMCS':>6} {'time (s)':>9} {'samples/s':>10} {'time ratio':>10}")
+    print(f"{'seed':>4} {'method':<50} {'recovered':>9} {'MMCS':>6} {'time (s)':>9} {'samples/s':>10} "
+          f"{'time ratio':>10}")
     for seed in dict.fromkeys(r[0] for r in rows):
         ref = next(r[2] for r in rows if r[0] == seed and r[1].startswith("labkit TopK SAE, 512"))
         for s, name, out in (r for r in rows if r[0] == seed):
             print(f"{s:>4} {name:<50} {out['recovered']:>9.3f} {out['mmcs']:>6.3f} {out['time']:>9.2f} "
                   f"{out['samples'] / out['time']:>10.0f} {out['time'] / ref['time']:>10.2f}")
-    print("target (PERFORMANCE.md): >= 0.95 recovered in <= 2 s on the 2-core CPU")
+    print("target: >= 0.95 recovered in <= 2 s on the 2-core CPU")
 
 
 if __name__ == "__main__":

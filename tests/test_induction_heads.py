@@ -1,12 +1,12 @@
-"""Tests for labkit.interp.transformer and labkit.interp.induction (fast: small models, no long training)."""
+"""Tests for labkit.interp.transformer and labkit.interp.induction_heads (fast: small models, no long training)."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from labkit.interp import induction as ind
+from labkit.interp import induction_heads as ind
+from labkit.interp.induction_heads import figures as figs
 from labkit.interp.transformer import Transformer, TransformerConfig
-from labkit.interp import induction_figures as figs
 
 
 def make(positional="learned", d_mlp=0, normalization="ln", seed=0, **kw):
@@ -164,7 +164,8 @@ def test_scores_of_clamped_heads_are_exact():
     assert s["induction"][1, 2] == pytest.approx(1.0)
     assert s["induction"][1, 0] < 0.5 and s["prev_token"][0, 0] < 0.5
     # a uniform head (zero queries): attention 1/(q+1) everywhere, computed by hand
-    uniform = [("blocks.0.attn.hook_q", lambda q, n: torch.zeros_like(q)), ("blocks.0.attn.hook_k", lambda k, n: torch.zeros_like(k))]
+    uniform = [("blocks.0.attn.hook_q", lambda q, n: torch.zeros_like(q)),
+               ("blocks.0.attn.hook_k", lambda k, n: torch.zeros_like(k))]
     s = ind.attention_scores(m, b, uniform)
     q = torch.arange(24.0)
     assert s["prev_token"][0, 0] == pytest.approx(float((1 / (q[1:] + 1)).mean()), rel=1e-5)
@@ -225,17 +226,19 @@ def test_detect_phase_change():
 
 
 def test_training_is_deterministic_and_clamps_train():
-    cfg = TransformerConfig(d_vocab=16, n_ctx=16, d_model=16, n_layers=2, n_heads=2, d_head=8, positional="rope", init_std=0.1)
+    cfg = TransformerConfig(d_vocab=16, n_ctx=16, d_model=16, n_layers=2, n_heads=2, d_head=8, positional="rope",
+                            init_std=0.1)
     kw = dict(steps=30, batch_size=8, lr=3e-3, eval_every=15, eval_batch=16, seed=1)
     a, b = ind.train_induction(cfg, **kw), ind.train_induction(cfg, **kw)
     np.testing.assert_array_equal(a.losses, b.losses)
     assert a.ckpt_steps.tolist() == [0, 15, 30] and a.patterns.shape == (3, 8, 2, 2, 16, 16)
     assert a.display_tokens.shape == (8, 16)
-    f0, f3 = (figs.attention_at_checkpoint(a, 2, 1, 0, sequence=k) for k in (0, 3))
+    arrays = (a.patterns, a.ckpt_steps, a.prev_token, a.induction)   # the figure gets arrays, never the model
+    f0, f3 = (figs.attention_at_checkpoint(*arrays, 2, 1, 0, sequence=k, tokens=a.display_tokens) for k in (0, 3))
     np.testing.assert_array_equal(f3.data[0].z, a.patterns[2, 3, 1, 0].astype(np.float32))
     assert list(f0.data[0].x) != list(f3.data[0].x)                  # another sequence, other tokens
     with pytest.raises(ValueError, match=r"sequence must be in \[0, 7\]"):
-        figs.attention_at_checkpoint(a, 2, 1, 0, sequence=8)
+        figs.attention_at_checkpoint(*arrays, 2, 1, 0, sequence=8, tokens=a.display_tokens)
     finals = {}
     for name, clamp in {"pt": dict(prev_token=[(0, 0)], ablate=[(1, 1)]), "match": dict(match=[(1, 0)]),
                         "copy": dict(copy_head=(1, 0))}.items():

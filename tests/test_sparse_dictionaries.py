@@ -1,13 +1,20 @@
-"""Tests for labkit.interp.superposition, labkit.interp.dictionaries and labkit.interp.codebook_fsm."""
+"""Tests for labkit.interp.sparse_dictionaries (superposition, the dictionaries, the codebook FSM)."""
 import numpy as np
 import pytest
 import torch
 
-from labkit.interp import codebook_fsm as cf
-from labkit.interp import dictionaries as dl
-from labkit.interp.superposition import (make_sparse_features, random_directions, train_toy_model,
-                                         train_toy_models, toy_model_data, transcoder_target)
-
+from labkit.core.estimator import NotFittedError
+from labkit.interp import sparse_dictionaries as dl
+from labkit.interp.sparse_dictionaries import codebook_fsm as cf
+from labkit.interp.sparse_dictionaries import sae
+from labkit.interp.sparse_dictionaries.superposition import (
+    make_sparse_features,
+    random_directions,
+    toy_model_data,
+    train_toy_model,
+    train_toy_models,
+    transcoder_target,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
 
@@ -179,10 +186,10 @@ def test_jumprelu_pseudo_derivatives():
     # Rajamanoharan et al. 2024, eqs. 11-12: d/dtheta H(z - theta) = -(1/eps) K((z - theta)/eps).
     z = torch.tensor([[0.50, 0.52, 0.9]])
     theta = torch.tensor([0.51, 0.51, 0.51], requires_grad=True)
-    dl._StepFn.apply(z, theta, 0.04).sum().backward()
+    sae._StepFn.apply(z, theta, 0.04).sum().backward()
     assert torch.allclose(theta.grad, torch.tensor([-25.0, -25.0, 0.0]))
     theta.grad = None
-    dl._JumpReLUFn.apply(z, theta, 0.04).sum().backward()
+    sae._JumpReLUFn.apply(z, theta, 0.04).sum().backward()
     assert torch.allclose(theta.grad, torch.tensor([-0.51 / 0.04, -0.51 / 0.04, 0.0]))
 
 
@@ -229,17 +236,32 @@ def test_codebook_bottleneck_straight_through_and_steering():
 
 @pytest.mark.parametrize("make, word", [
     (lambda: dl.TopKSAE(0), "n_latents"),
-    (lambda: dl.TopKSAE(8, k=9), "k must be at most"),
-    (lambda: dl.MatchingPursuitSAE(4, k=5), "k must be at most"),
-    (lambda: dl.VQCodebook(4, k=5), "k must be at most"),
+    (lambda: dl.TopKSAE(8, k=9), "'k' of TopKSAE must be at most n_latents"),
+    (lambda: dl.MatchingPursuitSAE(4, k=5), "'k' of MatchingPursuitSAE must be at most n_latents"),
+    (lambda: dl.VQCodebook(4, k=5), "'k' of VQCodebook must be at most n_latents"),
     (lambda: dl.ReLUSAE(8, l1=-1.0), "l1"),
     (lambda: dl.SemiNMF(8, keep_fraction=2.0), "keep_fraction"),
     (lambda: dl.ReLUSAE(8, revive="auxk"), "revive"),
-    (lambda: dl.make_methods(8, only=["sae"]), "only"),
+    (lambda: dl.TopKSAE(8, device="tpu"), "device"),
 ])
 def test_bad_hyperparameters(make, word):
+    # __init__ only stores (scikit-learn's convention); fit checks every hyperparameter first
+    model = make()
     with pytest.raises(ValueError, match=word):
-        make()
+        model.fit(torch.randn(20, 3))
+
+
+def test_make_methods_names_the_bad_key():
+    with pytest.raises(ValueError, match="only"):
+        dl.make_methods(8, only=["sae"])
+
+
+def test_dictionaries_resolve_auto_device_and_refuse_use_before_fit():
+    model = dl.TopKSAE(8, k=2, steps=2, device="auto")
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model.encode(torch.zeros(3, 3))
+    assert not hasattr(model, "D_")
+    assert model.fit(torch.randn(20, 3)) is model and model.D_.shape == (8, 3)
 
 
 def test_bad_activations():

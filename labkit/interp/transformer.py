@@ -33,15 +33,17 @@ so circuit analyses such as the OV circuit ``W_E W_V W_O W_U`` read straight off
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-HookFn = Callable[[torch.Tensor, str], Union[torch.Tensor, None]]
-NamesFilter = Union[None, str, Sequence[str], Callable[[str], bool]]
+from labkit.core.params import ParameterError, check_args
+
+HookFn = Callable[[torch.Tensor, str], torch.Tensor | None]
+NamesFilter = None | str | Sequence[str] | Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -68,22 +70,10 @@ class TransformerConfig:
     init_std: float = 0.02
 
     def __post_init__(self):
-        for name in ("d_vocab", "n_ctx", "d_model", "n_layers", "n_heads", "d_head"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TransformerConfig: {name} must be a positive integer, got {value!r}.")
-        if isinstance(self.d_mlp, bool) or not isinstance(self.d_mlp, int) or self.d_mlp < 0:
-            raise ValueError(f"TransformerConfig: d_mlp must be a non-negative integer (0 = attention-only), got {self.d_mlp!r}.")
-        if self.positional not in ("learned", "rope"):
-            raise ValueError(f"TransformerConfig: positional must be 'learned' or 'rope', got {self.positional!r}.")
+        check_args("TransformerConfig", {name: getattr(self, name) for name in _CONFIG_RULES}, _CONFIG_RULES)
         if self.positional == "rope" and self.d_head % 2:
-            raise ValueError(f"TransformerConfig: d_head must be even for rotary positions, got {self.d_head}.")
-        if self.normalization not in ("ln", "none"):
-            raise ValueError(f"TransformerConfig: normalization must be 'ln' or 'none', got {self.normalization!r}.")
-        if self.act_fn not in _ACTIVATIONS:
-            raise ValueError(f"TransformerConfig: act_fn must be one of {', '.join(_ACTIVATIONS)}, got {self.act_fn!r}.")
-        if not (isinstance(self.init_std, (int, float)) and self.init_std > 0):
-            raise ValueError(f"TransformerConfig: init_std must be a positive number, got {self.init_std!r}.")
+            raise ParameterError(f"Parameter 'd_head' of TransformerConfig must be even for rotary positions, "
+                                 f"got {self.d_head}.")
 
     @property
     def attn_only(self) -> bool:
@@ -91,6 +81,12 @@ class TransformerConfig:
 
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "silu": F.silu}
+_CONFIG_RULES = {
+    **{name: (int, 1, None) for name in ("d_vocab", "n_ctx", "d_model", "n_layers", "n_heads", "d_head")},
+    "d_mlp": (int, 0, None), "positional": ["learned", "rope"], "normalization": ["ln", "none"],
+    "act_fn": list(_ACTIVATIONS), "bias": bool, "rope_base": (float, 0, None, "neither"),
+    "init_std": (float, 0, None, "neither"),
+}
 
 
 class _Hooks:
@@ -317,7 +313,8 @@ class Transformer(nn.Module):
     def check_tokens(self, tokens) -> torch.Tensor:
         """Return ``tokens`` as a [batch, pos] integer tensor on the model's device, or raise ValueError."""
         if not isinstance(tokens, torch.Tensor):
-            raise ValueError(f"tokens must be a torch integer tensor of shape [batch, pos], got {type(tokens).__name__}.")
+            raise ValueError(f"tokens must be a torch integer tensor of shape [batch, pos], "
+                             f"got {type(tokens).__name__}.")
         if tokens.dtype.is_floating_point or tokens.dtype.is_complex or tokens.dtype == torch.bool:
             raise ValueError(f"tokens must hold integer token ids, got dtype {tokens.dtype}.")
         if tokens.dim() == 1:
@@ -325,7 +322,8 @@ class Transformer(nn.Module):
         if tokens.dim() != 2 or tokens.shape[1] == 0:
             raise ValueError(f"tokens must have shape [batch, pos] with pos >= 1, got {tuple(tokens.shape)}.")
         if tokens.shape[1] > self.cfg.n_ctx:
-            raise ValueError(f"tokens has sequence length {tokens.shape[1]}, longer than the model's context n_ctx={self.cfg.n_ctx}.")
+            raise ValueError(f"tokens has sequence length {tokens.shape[1]}, longer than the model's context "
+                             f"n_ctx={self.cfg.n_ctx}.")
         lo, hi = int(tokens.min()), int(tokens.max())
         if lo < 0 or hi >= self.cfg.d_vocab:
             bad = lo if lo < 0 else hi

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from labkit.viz.pieces import heatmap, learning_curve
 from labkit.viz.theme import COLORS
 
 __all__ = ["toy_geometry_figure", "comparison_figure", "sweep_figure", "max_cosine_figure",
@@ -16,16 +17,16 @@ def _np(a):
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
 
-def toy_geometry_figure(models) -> go.Figure:
-    """The columns of W of toy models with 2 hidden neurons (one panel each): a feature the model
-    stores is an arrow of length ~1; the arrows of stored features form digons, triangles,
-    pentagons... Below: how many features each model stores."""
-    n = len(models)
+def toy_geometry_figure(weights) -> go.Figure:
+    """The columns of W of toy models with 2 hidden neurons (``weights``: one (2, n_features) array per
+    model; one panel each): a feature the model stores is an arrow of length ~1; the arrows of stored
+    features form digons, triangles, pentagons... Below: how many features each model stores."""
+    weights = [_np(W) for W in weights]
+    n = len(weights)
     fig = make_subplots(rows=2, cols=n, row_heights=[0.68, 0.32], vertical_spacing=0.18,
                         specs=[[{}] * n, [{"colspan": n}] + [None] * (n - 1)],
-                        subplot_titles=[f"{m.W.shape[1]} features" for m in models] + ["features stored in 2 neurons"])
-    for i, m in enumerate(models):
-        W = _np(m.W)
+                        subplot_titles=[f"{W.shape[1]} features" for W in weights] + ["features stored in 2 neurons"])
+    for i, W in enumerate(weights):
         if W.shape[0] != 2:
             raise ValueError("toy_geometry_figure draws models with 2 hidden neurons.")
         for j in range(W.shape[1]):
@@ -34,13 +35,15 @@ def toy_geometry_figure(models) -> go.Figure:
                                      line=dict(color=COLORS[j % len(COLORS)], width=3 if stored else 1,
                                                dash="solid" if stored else "dot"),
                                      marker=dict(size=[0, 7]), showlegend=False,
-                                     hovertemplate=f"feature {j}: ||W_i|| = {np.linalg.norm(W[:, j]):.2f}<extra></extra>"),
+                                     hovertemplate=f"feature {j}: ||W_i|| = {np.linalg.norm(W[:, j]):.2f}"
+                                                   "<extra></extra>"),
                           row=1, col=i + 1)
         fig.update_xaxes(range=[-1.4, 1.4], title_text="neuron 1", row=1, col=i + 1, zeroline=True)
         fig.update_yaxes(range=[-1.4, 1.4], title_text="neuron 2" if i == 0 else None, row=1, col=i + 1,
                          scaleanchor=f"x{i + 1}" if i else "x", zeroline=True)
-    nf = [m.W.shape[1] for m in models]
-    fig.add_trace(go.Scatter(x=nf, y=[len(m.represented()) for m in models], mode="lines+markers", name="stored",
+    nf = [W.shape[1] for W in weights]
+    stored = [int((np.linalg.norm(W, axis=0) > 0.5).sum()) for W in weights]
+    fig.add_trace(go.Scatter(x=nf, y=stored, mode="lines+markers", name="stored",
                              line=dict(color=COLORS[0])), row=2, col=1)
     fig.add_trace(go.Scatter(x=nf, y=[2] * n, mode="lines", name="neurons", line=dict(color="gray", dash="dash")),
                   row=2, col=1)
@@ -117,21 +120,20 @@ def kind_recovery_figure(rows) -> go.Figure:
         fig.add_trace(go.Bar(x=[r["method"] for r in rows], y=[r[kind] for r in rows], name=kind,
                              marker_color=COLORS[i], hovertemplate=f"{kind}: %{{y:.2f}}<extra></extra>"))
     fig.update_layout(barmode="group", title="Hierarchical and two-dimensional features: which kinds are recovered",
-                      xaxis_title="method", yaxis_title="fraction recovered (cos ≥ 0.9)", yaxis_range=[0, 1.05], height=400)
+                      xaxis_title="method", yaxis_title="fraction recovered (cos ≥ 0.9)", yaxis_range=[0, 1.05],
+                      height=400)
     return fig
 
 
 def fsm_loss_figure(losses, optimum: float | None = None) -> go.Figure:
     """The FSM model's next-token loss during training, with the entropy floor of the machine."""
     losses = np.asarray(losses)
-    w = max(1, len(losses) // 50)
-    smooth = np.convolve(losses, np.ones(w) / w, mode="valid")
-    fig = go.Figure(go.Scatter(x=np.arange(len(smooth)) + w // 2, y=smooth, mode="lines", name="next-token loss",
-                               line=dict(color=COLORS[0])))
+    fig = learning_curve(losses, name="next-token loss", smooth=max(1, len(losses) // 50),
+                         title="Training the transformer with a codebook bottleneck",
+                         yaxis="cross-entropy (nats per token)")
     if optimum is not None:
         fig.add_hline(y=optimum, line_dash="dash", line_color="gray", annotation_text="entropy of the machine")
-    fig.update_layout(title="Training the transformer with a codebook bottleneck", xaxis_title="step",
-                      yaxis_title="cross-entropy (nats per token)", height=360)
+    fig.update_layout(height=360)
     return fig
 
 
@@ -143,13 +145,12 @@ def code_state_figure(table, max_codes: int = 120) -> go.Figure:
     used = used[np.argsort(-table[used].sum(1))][:max_codes]
     order = used[np.lexsort((-table[used].max(1), table[used].argmax(1)))]
     frac = table[order] / table[order].sum(1, keepdims=True)
-    fig = go.Figure(go.Heatmap(z=frac, x=np.arange(table.shape[1]), y=[f"code {c}" for c in order],
-                               colorscale="Viridis", zmin=0, zmax=1,
-                               colorbar=dict(title="share of the<br>code's firing"),
-                               hovertemplate="%{y}, state %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(title="Codes against FSM states", xaxis_title="true state (at its last digit)",
-                      yaxis_title="code (sorted by its majority state)", yaxis=dict(autorange="reversed", showticklabels=False),
-                      height=480)
+    fig = heatmap(frac, x=np.arange(table.shape[1]), y=[f"code {c}" for c in order], title="Codes against FSM states",
+                  xaxis="true state (at its last digit)", yaxis="code (sorted by its majority state)",
+                  colorbar="share of the<br>code's firing")
+    fig.update_traces(zmin=0, zmax=1, hovertemplate="%{y}, state %{x}: %{z:.2f}<extra></extra>")
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(height=480)
     return fig
 
 
@@ -162,9 +163,11 @@ def steering_figure(result: dict, by_context: dict | None = None) -> go.Figure:
                                                            "success against prompt length"][:cols],
                         horizontal_spacing=0.14)
     groups = ["prompt alone", "target's code forced"]
-    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_target"], result["mass_target"]], name="digits of the target's successors (A)",
+    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_target"], result["mass_target"]],
+                         name="digits of the target's successors (A)",
                          marker_color=COLORS[2]), row=1, col=1)
-    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_prompt"], result["mass_prompt"]], name="digits of the prompt's successors (B)",
+    fig.add_trace(go.Bar(x=groups, y=[result["plain_mass_prompt"], result["mass_prompt"]],
+                         name="digits of the prompt's successors (B)",
                          marker_color=COLORS[3]), row=1, col=1)
     fig.update_yaxes(title_text="mean probability", row=1, col=1, range=[0, 1])
     if by_context:
@@ -175,40 +178,36 @@ def steering_figure(result: dict, by_context: dict | None = None) -> go.Figure:
                                  name="not steered (baseline)", line=dict(color="gray", dash="dash")), row=1, col=2)
         fig.update_xaxes(title_text="states before the steered one", row=1, col=2)
         fig.update_yaxes(title_text="fraction of trials with P(A) > P(B)", range=[0, 1.05], row=1, col=2)
-    fig.update_layout(barmode="group", height=420, title="Forcing a state's code makes the model continue from that state",
+    fig.update_layout(barmode="group", height=420,
+                      title="Forcing a state's code makes the model continue from that state",
                       legend=dict(orientation="h", y=-0.2))
     return fig
 
 
-def latent_figure(model, X, codes, directions, latent: int, n_top: int = 12, planes=None) -> go.Figure:
-    """One latent of a fitted dictionary: its atom against the nearest true feature (left), and its
-    top activations with that feature's true magnitude on the same inputs (right)."""
-    from labkit.interp.dictionaries import feature_cosines, top_activations
-
-    D = _np(model.D_)
-    sims = _np(feature_cosines(model.D_, directions, planes))[:, latent]
-    j = int(np.argmax(sims))
-    n_dir = directions.shape[0]
-    truth = _np(directions)[j] if j < n_dir else None
+def latent_figure(view: dict) -> go.Figure:
+    """One latent of a fitted dictionary (``view``: :func:`~.metrics.latent_summary`'s arrays): its atom
+    against the nearest true feature (left), and its top activations with that feature's true magnitude
+    on the same inputs (right)."""
+    latent, j, truth = view["latent"], view["feature"], view["truth"]
+    n_top = len(view["top_index"])
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=[f"atom {latent} and its nearest true feature (cos {sims[j]:.2f})",
+                        subplot_titles=[f"atom {latent} and its nearest true feature (cos {view['cosine']:.2f})",
                                         f"top {n_top} activations of latent {latent}"])
-    dims = np.arange(D.shape[1])
-    fig.add_trace(go.Bar(x=dims, y=D[latent], name=f"atom {latent}", marker_color=COLORS[0]), row=1, col=1)
+    dims = np.arange(len(view["atom"]))
+    fig.add_trace(go.Bar(x=dims, y=view["atom"], name=f"atom {latent}", marker_color=COLORS[0]), row=1, col=1)
     if truth is not None:
         fig.add_trace(go.Scatter(x=dims, y=truth, mode="markers", name=f"true feature {j}",
                                  marker=dict(color=COLORS[3], size=7, symbol="diamond")), row=1, col=1)
     fig.update_xaxes(title_text="dimension", row=1, col=1)
     fig.update_yaxes(title_text="weight (unit vectors)", row=1, col=1)
-    idx, vals = top_activations(model, X, latent, n_top)
-    idx = _np(idx)
-    fig.add_trace(go.Bar(x=[str(i) for i in idx], y=_np(vals), name="code of the latent", marker_color=COLORS[0],
+    inputs = [str(i) for i in view["top_index"]]
+    fig.add_trace(go.Bar(x=inputs, y=view["top_value"], name="code of the latent", marker_color=COLORS[0],
                          showlegend=False), row=1, col=2)
-    if truth is not None and codes is not None:
-        fig.add_trace(go.Scatter(x=[str(i) for i in idx], y=_np(codes)[idx, j], mode="markers",
-                                 name=f"true magnitude of feature {j}", marker=dict(color=COLORS[3], size=9, symbol="diamond"),
-                                 showlegend=False), row=1, col=2)
+    if view["top_truth"] is not None:
+        fig.add_trace(go.Scatter(x=inputs, y=view["top_truth"], mode="markers", name=f"true magnitude of feature {j}",
+                                 marker=dict(color=COLORS[3], size=9, symbol="diamond"), showlegend=False),
+                      row=1, col=2)
     fig.update_xaxes(title_text="input (sample index)", type="category", row=1, col=2)
     fig.update_yaxes(title_text="activation (data units)", row=1, col=2)
-    fig.update_layout(height=420, title=f"{model.name}: latent {latent}", legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=420, title=f"{view['name']}: latent {latent}", legend=dict(orientation="h", y=-0.25))
     return fig

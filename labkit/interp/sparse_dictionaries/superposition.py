@@ -28,17 +28,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from labkit.core.progress import trange
+from labkit.core.device import resolve_device
+from labkit.core.params import check_value
+from labkit.core.train import train
+
+_PROBABILITY = (float, 0, 1)
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
-def _check_prob(name: str, value, n: int) -> np.ndarray:
-    p = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy() if np.ndim(value) == 0 else np.asarray(value, float)
+def _probabilities(name: str, value, n: int) -> np.ndarray:
+    """One probability for all ``n`` items or an array of ``n`` (an array: beyond the rule language)."""
+    p = np.full(n, float(value)) if np.ndim(value) == 0 else np.asarray(value, float)
     if p.shape != (n,) or not np.all((p >= 0) & (p <= 1)):
         raise ValueError(f"{name} must be a probability in [0, 1] or an array of {n} of them, got {value!r}.")
     return p
@@ -92,18 +91,20 @@ def make_sparse_features(n_samples: int = 50_000, n_features: int = 256, dim: in
     fires and never otherwise. ``n_planes`` 2-D features fire with probability ``plane_prob`` at a
     uniform angle and magnitude U(0, 1).
     """
-    n_samples = _check_int("n_samples", n_samples, 1)
-    n_features = _check_int("n_features", n_features, 1)
-    dim = _check_int("dim", dim, 1)
-    n_children = _check_int("n_children", n_children, 0)
-    n_planes = _check_int("n_planes", n_planes, 0)
+    owner = "make_sparse_features"
+    n_samples = check_value("n_samples", n_samples, (int, 1, None), owner)
+    n_features = check_value("n_features", n_features, (int, 1, None), owner)
+    dim = check_value("dim", dim, (int, 1, None), owner)
+    n_children = check_value("n_children", n_children, (int, 0, None), owner)
+    n_planes = check_value("n_planes", n_planes, (int, 0, None), owner)
     if n_children > n_features:
-        raise ValueError(f"n_children must be at most n_features={n_features} (one child per root at most), got {n_children}.")
+        raise ValueError(f"n_children must be at most n_features={n_features} (one child per root at most), "
+                         f"got {n_children}.")
     if n_planes and dim < 2:
         raise ValueError(f"2-D features need dim >= 2, got dim={dim}.")
-    p_root = _check_prob("feature_prob", feature_prob, n_features)
-    child_prob = float(_check_prob("child_prob", child_prob, 1)[0])
-    plane_prob = float(_check_prob("plane_prob", plane_prob, 1)[0])
+    p_root = _probabilities("feature_prob", feature_prob, n_features)
+    child_prob = check_value("child_prob", child_prob, _PROBABILITY, owner)
+    plane_prob = check_value("plane_prob", plane_prob, _PROBABILITY, owner)
     m = n_features + n_children
     rng = np.random.default_rng(seed)
     if directions is None:
@@ -188,7 +189,7 @@ def train_toy_models(n_features=(5,), n_hidden: int = 2, feature_prob=0.05, *, i
     Adam's update is elementwise, so summing the models' losses trains them independently.
     """
     nf = [n_features] if np.ndim(n_features) == 0 else list(n_features)
-    nf = [_check_int("n_features", v, 1) for v in nf]
+    nf = [check_value("n_features", v, (int, 1, None), "train_toy_models") for v in nf]
     probs = np.atleast_1d(np.asarray(feature_prob, dtype=float))
     M = max(len(nf), probs.size)
     if len(nf) == 1:
@@ -198,10 +199,10 @@ def train_toy_models(n_features=(5,), n_hidden: int = 2, feature_prob=0.05, *, i
     if len(nf) != M or probs.size != M:
         raise ValueError(f"n_features and feature_prob must give one value per model or one for all, got "
                          f"{len(nf)} and {probs.size} values.")
-    probs = _check_prob("feature_prob", probs, M)
-    n_hidden = _check_int("n_hidden", n_hidden, 1)
-    steps = _check_int("steps", steps, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    probs = _probabilities("feature_prob", probs, M)
+    n_hidden = check_value("n_hidden", n_hidden, (int, 1, None), "train_toy_models")
+    steps = check_value("steps", steps, (int, 1, None), "train_toy_models")
+    batch_size = check_value("batch_size", batch_size, (int, 1, None), "train_toy_models")
     Fmax = max(nf)
     if importance is None:
         imps = [np.ones(n) for n in nf]
@@ -211,7 +212,7 @@ def train_toy_models(n_features=(5,), n_hidden: int = 2, feature_prob=0.05, *, i
         imps = [np.asarray(v, float) for v in importance]
     if len(imps) != M or any(v.shape != (n,) or not np.all(np.isfinite(v)) or np.any(v < 0) for v, n in zip(imps, nf)):
         raise ValueError(f"importance must be non-negative numbers, one per feature of each model (n_features={nf}).")
-    device = torch.device(device)
+    device = resolve_device(device)
     gen = torch.Generator(device=device).manual_seed(seed)
     mask = torch.arange(Fmax, device=device)[None, :] < torch.as_tensor(nf, device=device)[:, None]     # (M, F)
     p = torch.as_tensor(probs, dtype=torch.float32, device=device)[:, None] * mask
@@ -221,19 +222,24 @@ def train_toy_models(n_features=(5,), n_hidden: int = 2, feature_prob=0.05, *, i
     scale = torch.as_tensor([(2.0 / (n_hidden + n)) ** 0.5 for n in nf], device=device)[:, None, None]
     W = (torch.randn(M, n_hidden, Fmax, generator=gen, device=device) * scale * mask[:, None, :]).requires_grad_(True)
     b = torch.zeros(M, Fmax, device=device, requires_grad=True)
-    opt = torch.optim.AdamW([W, b], lr=lr, weight_decay=0.0)
     history = torch.empty(steps, M, device=device)
-    for step in trange(steps, desc=desc):
+    per_model = None
+
+    def loss_fn(step):
+        nonlocal per_model
         x = (torch.rand(M, batch_size, Fmax, generator=gen, device=device) < p[:, None]) * \
             torch.rand(M, batch_size, Fmax, generator=gen, device=device)
         out = torch.relu(torch.bmm(torch.bmm(x, W.transpose(1, 2)), W) + b[:, None])
         per_model = (I[:, None] * (x - out) ** 2).sum(-1).mean(-1)
-        opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
-        opt.step()
+        return per_model.sum()
+
+    def keep(step, loss):
         history[step] = per_model.detach()
+
+    train([W, b], loss_fn, steps, lr=lr, desc=desc, callbacks=[keep], name="toy models")
     history = history.cpu().numpy()
-    return [ToyModel(W=W[m, :, : nf[m]].detach().clone(), b=b[m, : nf[m]].detach().clone(), feature_prob=float(probs[m]),
+    return [ToyModel(W=W[m, :, : nf[m]].detach().clone(), b=b[m, : nf[m]].detach().clone(),
+                     feature_prob=float(probs[m]),
                      importance=imps[m], loss=history[:, m]) for m in range(M)]
 
 
@@ -255,7 +261,8 @@ def toy_model_data(model: ToyModel, n_samples: int = 50_000, *, seed: int = 0) -
     """
     keep = model.represented()
     if keep.size == 0:
-        raise ValueError("model represents no feature (every ||W_i|| <= 0.5); train it longer or make features sparser.")
+        raise ValueError("model represents no feature (every ||W_i|| <= 0.5); train it longer or make features "
+                         "sparser.")
     m = model.W.shape[1]
     full = make_sparse_features(n_samples, m, model.W.shape[0], model.feature_prob,
                                 directions=model.W.T.cpu().numpy() + 1e-12, seed=seed, device=model.W.device)
@@ -275,7 +282,7 @@ def transcoder_target(data: SparseFeatureData, d_out: int | None = None, *, seed
     ``x`` (no linear map does it when features outnumber dimensions), which is what a transcoder
     (Dunefsky et al. 2024) learns. Returns ``(Y, out_directions)``.
     """
-    d_out = data.dim if d_out is None else _check_int("d_out", d_out, 1)
+    d_out = data.dim if d_out is None else check_value("d_out", d_out, (int, 1, None), "transcoder_target")
     G = torch.as_tensor(random_directions(data.n_features, d_out, seed=seed + 10_000), dtype=torch.float32,
                         device=data.X.device)
     return data.codes @ G, G

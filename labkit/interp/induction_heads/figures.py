@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from labkit.viz.pieces import heatmap, learning_curve
 from labkit.viz.theme import COLORS
 
 
@@ -17,19 +18,15 @@ def loss_figure(losses: np.ndarray, phase: dict, *, induction_step: int | None =
                 title: str = "Training loss on the repeated half, with the phase change") -> go.Figure:
     """Raw and smoothed in-context loss, the phase change (fastest fall) and, if given, the step at
     which the first induction head passed a score of 0.5."""
-    steps = np.arange(1, len(losses) + 1)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=steps, y=losses, name="loss (each batch)", mode="lines",
-                             line=dict(color=COLORS[5], width=1), opacity=0.5))
-    fig.add_trace(go.Scatter(x=steps, y=phase["smooth"], name=f"smoothed ({phase['window']} steps)",
-                             mode="lines", line=dict(color=COLORS[0], width=3)))
+    fig = learning_curve(losses, name="loss", smooth=phase["window"], title=title, xaxis="training step",
+                         yaxis="cross-entropy (nats)")
     fig.add_vline(x=phase["step"] + 1, line=dict(color=COLORS[3], dash="dash"),
                   annotation_text=f"phase change: step {phase['step'] + 1}", annotation_position="top right")
     if induction_step is not None:
         fig.add_vline(x=induction_step, line=dict(color=COLORS[2], dash="dot"),
-                      annotation_text=f"induction score ≥ 0.5: step {induction_step}", annotation_position="bottom left")
-    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="cross-entropy (nats)", height=450,
-                      legend=dict(x=0.99, xanchor="right", y=0.75))
+                      annotation_text=f"induction score ≥ 0.5: step {induction_step}",
+                      annotation_position="bottom left")
+    fig.update_layout(height=450, legend=dict(x=0.99, xanchor="right", y=0.75))
     return fig
 
 
@@ -102,7 +99,8 @@ def ablation_figure(clean_acc: float, per_head: np.ndarray, identified_acc: floa
         names.append(f"the {len(control or [])} heads outside the circuit")
         vals.append(control_acc)
         colors.append(COLORS[2])
-    fig = go.Figure(go.Bar(x=names, y=vals, marker_color=colors, text=[f"{v:.2f}" for v in vals], textposition="outside"))
+    fig = go.Figure(go.Bar(x=names, y=vals, marker_color=colors, text=[f"{v:.2f}" for v in vals],
+                           textposition="outside"))
     fig.update_layout(title="Zero-ablating heads: one at a time barely matters, all induction heads together do",
                       xaxis_title="ablated", yaxis_title="in-context accuracy", yaxis_range=[0, 1.1], height=420,
                       showlegend=False)
@@ -110,7 +108,8 @@ def ablation_figure(clean_acc: float, per_head: np.ndarray, identified_acc: floa
 
 
 def clamp_figure(runs: dict[str, np.ndarray], phases: dict[str, dict], *,
-                 title: str = "Clamping sub-circuits during training: which one is the phase change waiting for?") -> go.Figure:
+                 title: str = "Clamping sub-circuits during training: which one is the phase change waiting for?",
+                 ) -> go.Figure:
     """Smoothed training loss of each clamping condition, its phase change marked with a dot."""
     fig = go.Figure()
     for i, (name, losses) in enumerate(runs.items()):
@@ -135,30 +134,35 @@ def accuracy_figure(ckpt_steps: np.ndarray, accuracy: np.ndarray, *, plateau: fl
                                line=dict(color=COLORS[0], width=3)))
     if plateau is not None:
         fig.add_hline(y=plateau, line=dict(color=COLORS[1], dash="dash"),
-                      annotation_text=f"guess one of the labels in context: {plateau:.3f}", annotation_position="bottom right")
-    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="accuracy", yaxis_range=[0, 1.05], height=400)
+                      annotation_text=f"guess one of the labels in context: {plateau:.3f}",
+                      annotation_position="bottom right")
+    fig.update_layout(title=title, xaxis_title="training step", yaxis_title="accuracy", yaxis_range=[0, 1.05],
+                      height=400)
     return fig
 
 
-def attention_at_checkpoint(run, step_index: int, layer: int, head: int, sequence: int = 0) -> go.Figure:
-    """The explorer's view: one head's attention on display sequence ``sequence`` (one of the held-out
-    sequences the run kept patterns for) at one checkpoint."""
-    n, m = len(run.ckpt_steps), run.patterns.shape[1]
+def attention_at_checkpoint(patterns: np.ndarray, ckpt_steps: np.ndarray, prev_token: np.ndarray,
+                            induction: np.ndarray, step_index: int, layer: int, head: int, sequence: int = 0,
+                            tokens: np.ndarray | None = None) -> go.Figure:
+    """The explorer's view: one head's attention on display sequence ``sequence`` at one checkpoint.
+
+    The arrays are an :class:`~.training.InductionRun`'s: ``patterns`` [n_ckpt, n_display, layer, head,
+    q, k], ``ckpt_steps``, the per-head ``prev_token`` and ``induction`` scores [n_ckpt, layer, head],
+    and ``tokens`` (its ``display_tokens``, [n_display, pos]) to label the axes.
+    """
+    n, m = len(ckpt_steps), patterns.shape[1]
     if not 0 <= step_index < n:
         raise ValueError(f"step_index must be in [0, {n - 1}], got {step_index}.")
     if not 0 <= sequence < m:
         raise ValueError(f"sequence must be in [0, {m - 1}] (the run kept {m} display sequences), got {sequence}.")
-    pat = run.patterns[step_index, sequence, layer, head].astype(np.float32)
-    tokens = run.display_tokens[sequence] if run.display_tokens is not None else None
-    P = pat.shape[-1]
-    ticks = [f"{i}:{t}" for i, t in enumerate(tokens)] if tokens is not None else list(range(P))
-    fig = go.Figure(go.Heatmap(z=pat, x=ticks, y=ticks, zmin=0, zmax=1, colorscale="Viridis",
-                               colorbar=dict(title="attention"),
-                               hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(title=f"L{layer + 1}H{head} at step {run.ckpt_steps[step_index]}, held-out sequence {sequence}"
-                            f"<br><sup>scores over all held-out sequences: "
-                            f"prev-token {run.prev_token[step_index, layer, head]:.2f}, "
-                            f"induction {run.induction[step_index, layer, head]:.2f}</sup>",
-                      xaxis_title="key (position:token)", yaxis_title="query (position:token)", height=520)
+    pat = patterns[step_index, sequence, layer, head].astype(np.float32)
+    ticks = [f"{i}:{t}" for i, t in enumerate(tokens[sequence])] if tokens is not None else list(range(pat.shape[-1]))
+    fig = heatmap(pat, x=ticks, y=ticks, xaxis="key (position:token)", yaxis="query (position:token)",
+                  colorbar="attention",
+                  title=f"L{layer + 1}H{head} at step {ckpt_steps[step_index]}, held-out sequence {sequence}"
+                        f"<br><sup>scores over all held-out sequences: "
+                        f"prev-token {prev_token[step_index, layer, head]:.2f}, "
+                        f"induction {induction[step_index, layer, head]:.2f}</sup>")
+    fig.update_traces(zmin=0, zmax=1, hovertemplate="query %{y}<br>key %{x}<br>%{z:.2f}<extra></extra>")
+    fig.update_layout(height=520)
     return fig

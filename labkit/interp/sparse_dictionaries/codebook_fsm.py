@@ -7,7 +7,7 @@ base 10 is "3", "7"), so a model must *combine* tokens to know which state it is
 transformer (:class:`labkit.interp.transformer.Transformer`) learns to continue trajectories; it
 has fewer neurons (``d_model`` and ``d_mlp``) than the machine has states.
 
-**The bottleneck.** A :class:`~labkit.interp.dictionaries.CodebookBottleneck` is inserted at one hook
+**The bottleneck.** A :class:`~labkit.interp.sparse_dictionaries.codebook.CodebookBottleneck` is inserted at one hook
 point (by default the whole residual stream after the first block, ``blocks.0.hook_resid_post``):
 at every position the activation is replaced by the mean of the ``k`` codes most similar to it.
 Model and codebook are trained together on the next-token loss plus the codebook's reconstruction
@@ -30,29 +30,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labkit.core.progress import trange
-from labkit.interp.dictionaries import CodebookBottleneck
+from labkit.core.device import resolve_device
+from labkit.core.params import check_value
+from labkit.core.threads import threads
+from labkit.core.train import train
+from labkit.interp.sparse_dictionaries.codebook import CodebookBottleneck
 from labkit.interp.transformer import Transformer, TransformerConfig
-
-
-def _int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}.")
-    return int(value)
-
-
-@contextlib.contextmanager
-def _one_thread(device: torch.device):
-    """One CPU intra-op thread for these tiny matrices (restored afterwards): on a shared 2-core
-    machine spinning OpenMP threads cost far more than they give. GPU work is unaffected."""
-    before = torch.get_num_threads()
-    if device.type == "cpu" and before > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ----------------------------------------------------------------------------------------- the machine
@@ -99,9 +82,9 @@ def random_fsm(n_states: int = 100, n_edges: int = 10, base: int = 10, *, distin
     10) has this property for 98-100% of its states by chance; small machines do not, so we ask
     for it. ``distinct=False`` is the plain random machine.
     """
-    n_states = _int("n_states", n_states, 2)
-    n_edges = _int("n_edges", n_edges, 1, n_states)
-    base = _int("base", base, 2)
+    n_states = check_value("n_states", n_states, (int, 2, None), "random_fsm")
+    n_edges = check_value("n_edges", n_edges, (int, 1, n_states), "random_fsm")
+    base = check_value("base", base, (int, 2, None), "random_fsm")
     digits = 1
     while base ** digits < n_states:
         digits += 1
@@ -130,7 +113,8 @@ class FSMBatch:
 
 def fsm_batch(fsm: FSM, batch: int, n_steps: int, *, seed: int = 0, device="cpu") -> FSMBatch:
     """``batch`` trajectories of ``n_steps`` states from uniformly drawn start states."""
-    batch, n_steps = _int("batch", batch, 1), _int("n_steps", n_steps, 1)
+    batch = check_value("batch", batch, (int, 1, None), "fsm_batch")
+    n_steps = check_value("n_steps", n_steps, (int, 1, None), "fsm_batch")
     gen = torch.Generator().manual_seed(seed)
     succ = torch.as_tensor(fsm.successors)
     states = torch.empty(batch, n_steps, dtype=torch.long)
@@ -175,7 +159,8 @@ class CodebookFSMRun:
 def train_codebook_fsm(fsm: FSM, *, d_model: int = 32, n_layers: int = 2, n_heads: int = 4, d_mlp: int = 64,
                        n_codes: int = 256, k: int = 1, hook: str = "blocks.0.hook_resid_post",
                        n_steps: int = 16, steps: int = 2000, batch_size: int = 128, lr: float = 3e-3,
-                       replace_every: int = 100, seed: int = 0, device="cpu", desc: str = "codebook FSM") -> CodebookFSMRun:
+                       replace_every: int = 100, seed: int = 0, device="cpu",
+                       desc: str = "codebook FSM") -> CodebookFSMRun:
     """Train a transformer with a codebook bottleneck at ``hook`` on trajectories of ``fsm``.
 
     Loss: next-token cross-entropy plus the codebook's reconstruction loss. Every batch is drawn
@@ -184,46 +169,52 @@ def train_codebook_fsm(fsm: FSM, *, d_model: int = 32, n_layers: int = 2, n_head
     """
     if not isinstance(fsm, FSM):
         raise ValueError(f"fsm must be an FSM (see random_fsm), got {type(fsm).__name__}.")
-    steps, batch_size = _int("steps", steps, 1), _int("batch_size", batch_size, 1)
-    n_steps, replace_every = _int("n_steps", n_steps, 2), _int("replace_every", replace_every, 1)
-    n_codes = _int("n_codes", n_codes, 1)
-    k = _int("k", k, 1, n_codes)
-    device = torch.device(device)
+    owner = "train_codebook_fsm"
+    steps = check_value("steps", steps, (int, 1, None), owner)
+    batch_size = check_value("batch_size", batch_size, (int, 1, None), owner)
+    n_steps = check_value("n_steps", n_steps, (int, 2, None), owner)
+    replace_every = check_value("replace_every", replace_every, (int, 1, None), owner)
+    n_codes = check_value("n_codes", n_codes, (int, 1, None), owner)
+    k = check_value("k", k, (int, 1, n_codes), owner)
+    device = resolve_device(device)
     cfg = TransformerConfig(d_vocab=fsm.base, n_ctx=n_steps * fsm.digits, d_model=d_model, n_layers=n_layers,
                             n_heads=n_heads, d_head=max(1, d_model // n_heads), d_mlp=d_mlp)
     torch.manual_seed(seed)
     model = Transformer(cfg).to(device)
     if hook not in model.hook_names():
-        raise ValueError(f"hook must be one of the model's hook points ({', '.join(model.hook_names())}), got {hook!r}.")
+        raise ValueError(f"hook must be one of the model's hook points ({', '.join(model.hook_names())}), "
+                         f"got {hook!r}.")
     with torch.no_grad():
         width = model.run_with_cache(fsm_batch(fsm, 1, n_steps, device=device).tokens, names=[hook])[1][hook].shape[-1]
     codebook = CodebookBottleneck(width, n_codes, k, seed=seed).to(device)
     params = list(model.parameters()) + list(codebook.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    losses = torch.empty(steps, device=device)
+    losses = torch.empty(steps, device=device)   # the next-token part of the loss
+    lm = None
     n_replaced = 0
     base = 1_000_003 * (seed + 1)
     gen = torch.Generator(device=device).manual_seed(seed)
     capture = _Capture(codebook)
-    with _one_thread(device):
+
+    def loss_fn(step):
+        nonlocal lm
+        batch = fsm_batch(fsm, batch_size, n_steps, seed=base + step, device=device)
+        logits = model.run_with_hooks(batch.tokens, fwd_hooks=[(hook, capture)])
+        lm = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.d_vocab), batch.tokens[:, 1:].reshape(-1))
+        return lm + codebook.loss
+
+    def after_step(step, loss):
+        nonlocal n_replaced
+        losses[step] = lm.detach()
+        if (step + 1) % replace_every == 0 and step < int(0.8 * steps):
+            n_replaced += codebook.replace_dead(codebook.last_input.reshape(-1, width), gen)
+
+    with threads(1, device=device):   # these matrices are tiny: one CPU thread (see core.threads)
         model.train()
         codebook.train()
-        for step in trange(steps, desc=desc):
-            batch = fsm_batch(fsm, batch_size, n_steps, seed=base + step, device=device)
-            logits = model.run_with_hooks(batch.tokens, fwd_hooks=[(hook, capture)])
-            lm = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.d_vocab), batch.tokens[:, 1:].reshape(-1))
-            loss = lm + codebook.loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses[step] = lm.detach()
-            if (step + 1) % replace_every == 0 and step < int(0.8 * steps):
-                n_replaced += codebook.replace_dead(codebook.last_input.reshape(-1, width), gen)
+        train(params, loss_fn, steps, lr=lr, desc=desc, callbacks=[after_step], name="codebook FSM training")
         model.eval()
         codebook.eval()
     losses = losses.cpu().numpy()
-    if not np.all(np.isfinite(losses)):
-        raise FloatingPointError(f"training diverged (loss {losses[~np.isfinite(losses)][0]}); lower lr.")
     return CodebookFSMRun(model, codebook, hook, fsm, n_steps, losses, n_replaced,
                           meta={"d_model": d_model, "d_mlp": d_mlp, "n_layers": n_layers, "n_codes": n_codes, "k": k})
 
@@ -254,8 +245,8 @@ def state_end_codes(run: CodebookFSMRun, batch: FSMBatch) -> tuple[torch.Tensor,
 def code_state_table(run: CodebookFSMRun, n_sequences: int = 512, *, seed: int = 7_777_777) -> np.ndarray:
     """Counts (n_codes, n_states): how often each code fires at the last digit of each true state
     (:func:`state_end_codes`), on held-out trajectories (a seed no training batch uses)."""
-    batch = fsm_batch(run.fsm, _int("n_sequences", n_sequences, 1), run.n_steps, seed=seed,
-                      device=next(run.model.parameters()).device)
+    n_sequences = check_value("n_sequences", n_sequences, (int, 1, None), "code_state_table")
+    batch = fsm_batch(run.fsm, n_sequences, run.n_steps, seed=seed, device=next(run.model.parameters()).device)
     codes, states = state_end_codes(run, batch)
     k = codes.shape[-1]
     flat = codes.reshape(-1).cpu() * run.fsm.n_states + states[..., None].expand(-1, -1, k).reshape(-1).cpu()
@@ -309,7 +300,8 @@ def next_state_probs(run: CodebookFSMRun, tokens: torch.Tensor, *, steer_code=No
         elif c.dim() == 1 and c.shape[0] == B:
             c = c[:, None].expand(B, k)
         if c.shape != (B, k):
-            raise ValueError(f"steer_code must be one code, one per prompt ({B}) or ({B}, {k}), got shape {tuple(c.shape)}.")
+            raise ValueError(f"steer_code must be one code, one per prompt ({B}) or ({B}, {k}), "
+                             f"got shape {tuple(c.shape)}.")
         codes = c[:, None, :].expand(B, N, k).reshape(B * N, k)
     logp = []
     for i in range(0, B * N, chunk):
@@ -331,8 +323,8 @@ def next_state_probs(run: CodebookFSMRun, tokens: torch.Tensor, *, steer_code=No
 def transition_accuracy(run: CodebookFSMRun, n_prompts: int = 200, *, seed: int = 8_888_888) -> float:
     """The fraction of held-out prompts whose most probable next state is a true successor."""
     fsm = run.fsm
-    batch = fsm_batch(fsm, _int("n_prompts", n_prompts, 1), run.n_steps - 1, seed=seed,
-                      device=next(run.model.parameters()).device)
+    n_prompts = check_value("n_prompts", n_prompts, (int, 1, None), "transition_accuracy")
+    batch = fsm_batch(fsm, n_prompts, run.n_steps - 1, seed=seed, device=next(run.model.parameters()).device)
     pred = next_state_probs(run, batch.tokens).argmax(1).cpu().numpy()
     last = batch.states[:, -1].cpu().numpy()
     return float((fsm.successors[last] == pred[:, None]).any(1).mean())
@@ -377,8 +369,8 @@ def steering_experiment(run: CodebookFSMRun, n_trials: int = 200, *, context: in
     probability on ``A`` / ``B``; ``n_trials``: trials counted.
     """
     fsm = run.fsm
-    n_trials = _int("n_trials", n_trials, 1)
-    context = _int("context", context, 0, run.n_steps - 2)
+    n_trials = check_value("n_trials", n_trials, (int, 1, None), "steering_experiment")
+    context = check_value("context", context, (int, 0, run.n_steps - 2), "steering_experiment")
     dev = next(run.model.parameters()).device
     batch = fsm_batch(fsm, n_trials, context + 1, seed=seed, device=dev)
     s = batch.states[:, -1].cpu().numpy()

@@ -1,0 +1,125 @@
+"""The tasks that grow induction heads, with their ground truth, and the loss on them.
+
+:func:`repeated_segments` draws uniform random tokens with one random segment of random length ``L``
+repeated immediately, at a random offset: nothing predicts the repeated half but the first copy, and
+because ``L`` and the offset vary, a head cannot solve it by a fixed positional offset; it needs the
+content-based circuit. :func:`exemplar_label` is Singh et al.'s (2024) exemplar-label few-shot task
+with token exemplars: ``x1 y1 x2 y2 ... xq`` with labels freshly assigned in every sequence, so the
+query's label can only be read from context. :func:`corrupt_first_copy` is the corrupted run of
+activation patching.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from labkit.core.params import check_value
+
+_AT_LEAST_1 = (int, 1, None)
+
+
+@dataclass
+class TokenBatch:
+    """Sequences with their ground truth.
+
+    ``target_mask[b, q]`` marks the positions whose next token is determined by context (the loss
+    and the in-context accuracy use only these); ``source[b, q]`` is, at those positions, the key
+    position an ideal induction head attends to (the token to copy), -1 elsewhere.
+    """
+
+    tokens: torch.Tensor        # [batch, pos] long
+    target_mask: torch.Tensor   # [batch, pos] bool: position q predicts tokens[q + 1] from context
+    source: torch.Tensor        # [batch, pos] long: the position holding tokens[q + 1] earlier, or -1
+    seg_len: torch.Tensor | None = None   # [batch] repeated-segment length L (repeated_segments only)
+    offset: torch.Tensor | None = None    # [batch] where the first copy starts
+
+    def to(self, device) -> TokenBatch:
+        move = lambda t: None if t is None else t.to(device)
+        return TokenBatch(move(self.tokens), move(self.target_mask), move(self.source), move(self.seg_len),
+                          move(self.offset))
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+def repeated_segments(batch: int, n_ctx: int, d_vocab: int, *, min_len: int = 4, max_len: int | None = None,
+                      seed: int = 0, device="cpu") -> TokenBatch:
+    """Uniform random tokens with one segment of length ``L ~ U{min_len..max_len}`` repeated at once.
+
+    Layout per sequence: ``noise[:a] | S (L tokens) | S again | noise``, with the offset ``a`` uniform
+    over the positions that fit. Position ``q`` in the second copy (except its last) predicts
+    ``tokens[q + 1] = tokens[q - L + 1]``: that is the ideal induction source.
+    """
+    batch = check_value("batch", batch, (int, 1, None), "repeated_segments")
+    n_ctx = check_value("n_ctx", n_ctx, (int, 4, None), "repeated_segments")
+    d_vocab = check_value("d_vocab", d_vocab, (int, 2, None), "repeated_segments")
+    max_len = n_ctx // 2 if max_len is None else max_len
+    min_len = check_value("min_len", min_len, (int, 2, None), "repeated_segments")
+    max_len = check_value("max_len", max_len, (int, min_len, None), "repeated_segments")
+    if 2 * max_len > n_ctx:
+        raise ValueError(f"max_len must be at most n_ctx // 2 = {n_ctx // 2} so two copies fit, got {max_len}.")
+    g = torch.Generator().manual_seed(int(seed))
+    tokens = torch.randint(0, d_vocab, (batch, n_ctx), generator=g)
+    L = torch.randint(min_len, max_len + 1, (batch,), generator=g)
+    a = (torch.rand(batch, generator=g) * (n_ctx - 2 * L + 1)).long()
+    pos = torch.arange(n_ctx)[None]
+    second = (pos >= (a + L)[:, None]) & (pos < (a + 2 * L)[:, None])
+    tokens = tokens.gather(1, torch.where(second, pos - L[:, None], pos))
+    target_mask = (pos >= (a + L)[:, None]) & (pos < (a + 2 * L - 1)[:, None])
+    source = torch.where(target_mask, pos - L[:, None] + 1, torch.full_like(pos, -1))
+    return TokenBatch(tokens, target_mask, source, L, a).to(device)
+
+
+def exemplar_label(batch: int, n_pairs: int, n_classes: int, n_labels: int, *, seed: int = 0,
+                   device="cpu") -> TokenBatch:
+    """The exemplar-label in-context task of Singh et al. (2024), with token exemplars.
+
+    ``x1 y1 x2 y2 ... xn yn xq``: ``n_pairs`` distinct exemplar classes (token ids ``0..n_classes-1``),
+    each paired with a label (ids ``n_classes..n_classes+n_labels-1``) drawn afresh for every sequence
+    (their ``fs_relabel``), and a query ``xq`` equal to one of the exemplars. The only position with a
+    target is the query, whose answer is the label after the matching exemplar; the vocabulary size is
+    ``n_classes + n_labels``.
+    """
+    batch = check_value("batch", batch, (int, 1, None), "exemplar_label")
+    n_pairs = check_value("n_pairs", n_pairs, (int, 1, None), "exemplar_label")
+    n_classes = check_value("n_classes", n_classes, (int, n_pairs, None), "exemplar_label")
+    n_labels = check_value("n_labels", n_labels, (int, 2, None), "exemplar_label")
+    g = torch.Generator().manual_seed(int(seed))
+    classes = torch.rand(batch, n_classes, generator=g).argsort(1)[:, :n_pairs]
+    labels = n_classes + torch.randint(0, n_labels, (batch, n_pairs), generator=g)
+    which = torch.randint(0, n_pairs, (batch,), generator=g)
+    P = 2 * n_pairs + 1
+    tokens = torch.empty(batch, P + 1, dtype=torch.long)
+    tokens[:, 0:2 * n_pairs:2] = classes
+    tokens[:, 1:2 * n_pairs:2] = labels
+    rows = torch.arange(batch)
+    tokens[:, 2 * n_pairs] = classes[rows, which]
+    tokens[:, P] = labels[rows, which]          # the answer, as the "next token" after the query
+    target_mask = torch.zeros(batch, P + 1, dtype=torch.bool)
+    target_mask[:, 2 * n_pairs] = True
+    source = torch.full((batch, P + 1), -1, dtype=torch.long)
+    source[rows, 2 * n_pairs] = 2 * which + 1
+    return TokenBatch(tokens, target_mask, source).to(device)
+
+
+def corrupt_first_copy(batch: TokenBatch, d_vocab: int, seed: int = 1) -> TokenBatch:
+    """The same sequences with the first copy of the segment replaced by fresh random tokens, so the
+    second copy no longer repeats anything (targets, positions and the second copy are unchanged)."""
+    if batch.seg_len is None:
+        raise ValueError("batch must come from repeated_segments (it needs seg_len and offset).")
+    g = torch.Generator().manual_seed(int(seed))
+    fresh = torch.randint(0, d_vocab, batch.tokens.shape, generator=g).to(batch.tokens.device)
+    pos = torch.arange(batch.tokens.shape[1], device=batch.tokens.device)[None]
+    first = (pos >= batch.offset[:, None]) & (pos < (batch.offset + batch.seg_len)[:, None])
+    return TokenBatch(torch.where(first, fresh, batch.tokens), batch.target_mask, batch.source, batch.seg_len,
+                      batch.offset)
+
+
+def in_context_loss(logits: torch.Tensor, batch: TokenBatch) -> torch.Tensor:
+    """Mean cross-entropy of the next token at the positions predictable from context."""
+    tgt = batch.tokens[:, 1:]
+    lg = logits[:, :-1]
+    m = batch.target_mask[:, :-1]
+    return F.cross_entropy(lg[m], tgt[m])
