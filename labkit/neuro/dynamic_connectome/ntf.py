@@ -40,12 +40,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.estimator import Estimator
+from labkit.core.params import check_args
+from labkit.core.threads import threads as cpu_threads
+from labkit.neuro.dynamic_connectome.metrics import cp_reconstruct, factor_similarity
+
 _WINDOW = 5  # iterations over which the convergence test measures improvement
 _CORE_TOL = 1e-4  # the iterations on a Tucker core stop at this tolerance (or the fit's own, if looser)
 _AUTO_COMPRESS_SIZE = 2 ** 19  # compress="auto" compresses tensors of at least this many entries
+_COUNT = (int, 1, None)
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
-           "cpu_threads"]
+__all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "max_cp_rank", "random_init"]
 
 
 @dataclass
@@ -60,23 +66,6 @@ class NTFResult:
     compressed_iter: torch.Tensor  # (S,) iterations on the Tucker-compressed tensor before those (0: none)
     compressed_errors: torch.Tensor  # (S, compressed_iter.max()) X's error estimated on the core (NaN after stopping)
     seconds: torch.Tensor         # (n_iter.max(),) seconds from the call to the end of each iteration on X
-
-
-@contextlib.contextmanager
-def cpu_threads(n, device="cpu"):
-    """Run the block with ``torch.set_num_threads(n)`` on the CPU (restored afterwards); no-op for
-    ``n=None`` or another device. HALS issues many tiny per-column operations, and on a shared CPU
-    each multi-threaded one waits for all its threads to be scheduled: one thread is several times
-    faster for the tensor sizes of this notebook (measured: 0.7 s against 13 s for a rank scan)."""
-    if n is None or torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def max_cp_rank(shape) -> int:
@@ -106,8 +95,6 @@ def _check_tensor(X, dtype=torch.float32, device="cpu") -> torch.Tensor:
 
 
 def _check_rank(rank, shape) -> int:
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise ValueError(f"rank must be a positive integer, got {rank!r}.")
     bound = max_cp_rank(shape)
     if rank > bound:
         raise ValueError(f"rank must be at most min(I·J, I·K, J·K) = {bound} for a tensor of shape "
@@ -184,7 +171,10 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop (it wraps
     both loops when the tensor is compressed: one bar for the core, one for X). ``converged`` says
     whether the iterations on X stopped by the tolerance.
-    ``threads``: CPU threads for the fit (see :func:`cpu_threads`; ``None`` keeps torch's setting).
+    ``threads``: CPU threads for the fit (:func:`labkit.core.threads.threads`; ``None`` keeps torch's setting).
+    HALS issues many tiny per-column operations, and on a shared CPU each multi-threaded one waits for all
+    its threads to be scheduled: one thread is several times faster for the tensor sizes of the notebook
+    (measured: 0.7 s against 13 s for a rank scan).
 
     ``compress``: fit a Tucker-compressed copy of X first (Cohen, Farias & Comon 2015, "Fast
     decomposition of large nonnegative tensors"). :func:`tucker_compress` reduces X to a core of
@@ -202,7 +192,7 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     one on the core); ``None`` never does. ``errors``, ``n_iter`` and ``seconds`` count the
     iterations on X; ``compressed_iter`` and ``compressed_errors`` those on the core.
     """
-    with cpu_threads(threads, device):
+    with cpu_threads(threads, device=device) if threads is not None else contextlib.nullcontext():
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
                          extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress,
                          compress=compress)
@@ -293,13 +283,11 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
               compress):
     start = time.perf_counter()
     device = torch.device(device)
+    check_args("ntf_hals", {"rank": rank, "n_restarts": n_restarts, "max_iter": max_iter, "inner_iter": inner_iter,
+                            "tol": tol}, {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "inner_iter": _COUNT,
+                                          "tol": (float, 0.0, None)})
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)
-    for name, value in (("n_restarts", n_restarts), ("max_iter", max_iter), ("inner_iter", inner_iter)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
     ranks = _compression_ranks(compress, X.shape, rank)
     if ranks is not None and all(L >= n for L, n in zip(ranks, X.shape)):
         ranks = None                               # nothing to compress in any mode
@@ -450,60 +438,7 @@ def _hals_loop(data, factors, norm_x, *, max_iter, tol, inner_iter, extrapolate,
     return best, errors[:, : int(n_iter.max())], n_iter, converged, stamps
 
 
-def cp_reconstruct(factors, weights=None) -> np.ndarray:
-    """The full tensor Σ_r λ_r a_r ∘ b_r ∘ c_r from factors (I,R), (J,R), (K,R)."""
-    A, B, C = (np.asarray(f, dtype=float) for f in factors)
-    lam = np.ones(A.shape[1]) if weights is None else np.asarray(weights, dtype=float)
-    return np.einsum("ir,jr,kr,r->ijk", A, B, C, lam)
-
-
-def core_consistency(X, factors, weights=None) -> float:
-    """The core consistency diagnostic of a CP model (CORCONDIA; Bro & Kiers 2003, eq. 6), in percent.
-
-    The least-squares Tucker core of ``X`` given the CP factors, ``G = X ×₁ A⁺ ×₂ B⁺ ×₃ C⁺``, is
-    compared with the superdiagonal core ``T`` a true CP structure would give::
-
-        CORCONDIA = 100 · (1 − ‖G − T‖²_F / R).
-
-    It stays near 100 while every component is a real trilinear structure and falls (often below 0)
-    once extra components only split or mix real ones: the usual way to choose a PARAFAC rank. The
-    weights are folded into the first mode's factor.
-    """
-    A, B, C = (np.asarray(f, dtype=float) for f in factors)
-    if weights is not None:
-        A = A * np.asarray(weights, dtype=float)[None, :]
-    X = np.asarray(X, dtype=float)
-    R = A.shape[1]
-    G = np.tensordot(np.linalg.pinv(A), X, axes=(1, 0))                 # (R, J, K)
-    G = np.tensordot(G, np.linalg.pinv(B), axes=(1, 1))                 # (R, K, R)
-    G = np.tensordot(G, np.linalg.pinv(C), axes=(1, 1))                 # (R, R, R): [a, b, c]
-    T = np.zeros((R, R, R))
-    T[np.arange(R), np.arange(R), np.arange(R)] = 1.0
-    return float(100.0 * (1.0 - ((G - T) ** 2).sum() / R))
-
-
-def factor_similarity(factors_a, factors_b) -> float:
-    """Similarity of two CP models (Tomasi & Bro 2006; tensortools' ``kruskal_align`` score).
-
-    Components are matched one-to-one (Hungarian algorithm) by the product over modes of the cosine
-    of their columns; the score is the mean matched product, 1 for identical models up to permutation
-    and scaling. Models of different rank are scored over the smaller one's components.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    sim = None
-    for fa, fb in zip(factors_a, factors_b):
-        fa = np.asarray(fa, dtype=float)
-        fb = np.asarray(fb, dtype=float)
-        na = fa / np.maximum(np.linalg.norm(fa, axis=0, keepdims=True), 1e-300)
-        nb = fb / np.maximum(np.linalg.norm(fb, axis=0, keepdims=True), 1e-300)
-        s = na.T @ nb
-        sim = s if sim is None else sim * s
-    rows, cols = linear_sum_assignment(-sim)
-    return float(sim[rows, cols].mean())
-
-
-class NTF:
+class NTF(Estimator):
     """Non-negative CP decomposition with batched restarts, read like a scikit-learn estimator.
 
     Parameters: ``rank``; ``n_restarts`` random starts fitted as one batch (the best, lowest final
@@ -521,7 +456,11 @@ class NTF:
     data hold; they are kept as zero columns, never NaN, and a warning says so).
     """
 
-    def __init__(self, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
+    _rules = {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0.0, None),
+              "inner_iter": _COUNT, "extrapolate": bool, "seed": "seed", "device": "device",
+              "dtype": [torch.float32, torch.float64]}
+
+    def __init__(self, rank: int = 2, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
                  inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, device="cpu",
                  dtype=torch.float32, compress="auto"):
         self.rank = rank
@@ -536,8 +475,11 @@ class NTF:
         self.compress = compress
 
     def fit(self, X, progress=None) -> "NTF":
+        """Fit the restarts as one batch (:func:`ntf_hals`) and keep the best; ``compress`` is checked there."""
+        self._validate()
+        self.device_ = resolve_device(self.device)
         res = ntf_hals(X, self.rank, n_restarts=self.n_restarts, max_iter=self.max_iter, tol=self.tol,
-                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device,
+                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device_,
                        dtype=self.dtype, progress=progress, compress=self.compress)
         final = torch.stack([res.errors[s, int(res.n_iter[s]) - 1] for s in range(res.errors.shape[0])])
         best = int(torch.argmin(final))
@@ -563,6 +505,7 @@ class NTF:
 
     def stability(self) -> float:
         """Mean pairwise :func:`factor_similarity` of the restarts to the best one (1 = same model)."""
+        self._check_fitted("restart_factors_")
         if len(self.restart_factors_) < 2:
             raise ValueError("stability needs n_restarts >= 2.")
         best = self.restart_factors_[self.best_restart_]
@@ -571,4 +514,5 @@ class NTF:
 
     def reconstruct(self) -> np.ndarray:
         """The fitted tensor Σ_r λ_r a_r ∘ b_r ∘ c_r."""
+        self._check_fitted("factors_")
         return cp_reconstruct(self.factors_, self.weights_)
