@@ -223,7 +223,7 @@ def test_affinity_bad_input():
         windowed_affinity(y, window=20)
     with pytest.raises(ValueError, match="at least one window"):
         windowed_affinity(x, window=200)
-    with pytest.raises(ValueError, match="kernel must be one of"):
+    with pytest.raises(ValueError, match="'kernel' of windowed_affinity must be one of"):
         windowed_affinity(x, window=20, kernel="pearson")
     flat = x.copy()
     flat[0, 3] = 5.0
@@ -286,7 +286,7 @@ def test_simulator_bad_input():
         simulate_dynamic_connectome(W[:, :5])
     with pytest.raises(ValueError, match="schedule must list"):
         simulate_dynamic_connectome(W, schedule=(0, 3))
-    with pytest.raises(ValueError, match="coupling must be below 1"):
+    with pytest.raises(ValueError, match=r"'coupling' of simulate_dynamic_connectome must be a number in \[0, 1\)"):
         simulate_dynamic_connectome(W, coupling=1.5)
     with pytest.raises(ValueError, match="neurons must name"):
         simulate_dynamic_connectome(W, neurons=["a"])

@@ -26,7 +26,7 @@ __all__ = ["Backbone", "random_backbone", "connectome_backbone", "worm_backbone"
 # Locomotion command interneurons (Chalfie et al. 1985) and the head interneurons around them.
 DEFAULT_WORM_NEURONS = ("AVA", "AVB", "AVD", "AVE", "PVC", "AIB", "RIM", "AIZ", "RIB", "AIY")
 
-_PROBABILITY = (float, 0.0, 1.0)
+_PROBABILITY = (float, 0, 1)
 
 
 @dataclass
@@ -75,7 +75,7 @@ def random_backbone(n_neurons: int = 20, density: float = 0.2, p_excitatory: flo
     connection) or ``"lognormal"`` (LogNormal(0, 1) strengths, a heavy tail like synapse counts)."""
     check_args("random_backbone", {"n_neurons": n_neurons, "density": density, "p_excitatory": p_excitatory,
                                    "weights": weights, "seed": seed},
-               {"n_neurons": (int, 2, None), "density": (float, 0.0, 1.0, "right"), "p_excitatory": _PROBABILITY,
+               {"n_neurons": (int, 2, None), "density": (float, 0, 1, "right"), "p_excitatory": _PROBABILITY,
                 "weights": ["binary", "lognormal"], "seed": "seed"})
     n = int(n_neurons)
     rng = np.random.default_rng(seed)
@@ -103,7 +103,7 @@ def connectome_backbone(connectome, *, min_synapses: float = 1.0, p_excitatory: 
     if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 2:
         raise ValueError(f"connectome.weights must be a square matrix of at least 2 neurons, got shape {w.shape}.")
     check_args("connectome_backbone", {"min_synapses": min_synapses, "p_excitatory": p_excitatory, "seed": seed},
-               {"min_synapses": (float, 0.0, None, "neither"), "p_excitatory": _PROBABILITY, "seed": "seed"})
+               {"min_synapses": (float, 0, None, "neither"), "p_excitatory": _PROBABILITY, "seed": "seed"})
     connected = w >= min_synapses
     np.fill_diagonal(connected, False)
     if not connected.any():

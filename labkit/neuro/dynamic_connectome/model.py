@@ -13,7 +13,7 @@ from labkit.neuro.dynamic_connectome.ntf import NTF
 __all__ = ["DynamicConnectome"]
 
 _COUNT = (int, 1, None)
-_POSITIVE = (float, 0.0, None, "neither")
+_POSITIVE = (float, 0, None, "neither")
 
 
 class DynamicConnectome(Estimator):
@@ -29,7 +29,7 @@ class DynamicConnectome(Estimator):
     """
 
     _rules = {"rank": _COUNT, "window": (int, 2, None), "step": nullable(_COUNT), "smooth": _POSITIVE,
-              "kernel": list(KERNELS), "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0.0, None),
+              "kernel": list(KERNELS), "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0, None),
               "resolution": _POSITIVE, "on_constant": ["raise", "zero"], "seed": "seed", "device": "device"}
 
     def __init__(self, rank: int = 4, *, window: int = 80, step: int | None = None, smooth: float = 2.0,

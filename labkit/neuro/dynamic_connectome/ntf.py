@@ -282,10 +282,10 @@ class _HALSData:
 def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, seed, init, device, dtype, progress,
               compress):
     start = time.perf_counter()
-    device = torch.device(device)
+    device = resolve_device(device)
     check_args("ntf_hals", {"rank": rank, "n_restarts": n_restarts, "max_iter": max_iter, "inner_iter": inner_iter,
                             "tol": tol}, {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "inner_iter": _COUNT,
-                                          "tol": (float, 0.0, None)})
+                                          "tol": (float, 0, None)})
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)
     ranks = _compression_ranks(compress, X.shape, rank)
@@ -456,7 +456,7 @@ class NTF(Estimator):
     data hold; they are kept as zero columns, never NaN, and a warning says so).
     """
 
-    _rules = {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0.0, None),
+    _rules = {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0, None),
               "inner_iter": _COUNT, "extrapolate": bool, "seed": "seed", "device": "device",
               "dtype": [torch.float32, torch.float64]}
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args
 from labkit.core.threads import threads
 from labkit.data.networks import Backbone
 
@@ -136,21 +138,17 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     ks = [int(n_communities)] * E if np.isscalar(n_communities) else [int(k) for k in n_communities]
     if len(ks) != E or min(ks) < 1 or max(ks) > N:
         raise ValueError(f"n_communities must be an int or one int per epoch type, each in [1, {N}], got {n_communities!r}.")
-    for name, v, lo in (("n_animals", n_animals, 1),):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}.")
-    for name, v in (("block_duration", block_duration), ("dt", dt), ("tau", tau), ("event_duration", event_duration),
-                    ("tau_rise", tau_rise), ("tau_decay", tau_decay)):
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ValueError(f"{name} must be a positive number, got {v!r}.")
-    for name, v in (("event_rate", event_rate), ("private_noise", private_noise), ("noise_std", noise_std),
-                    ("coupling", coupling)):
-        if not (isinstance(v, (int, float)) and v >= 0):
-            raise ValueError(f"{name} must be a non-negative number, got {v!r}.")
-    if coupling >= 1.0:
-        raise ValueError(f"coupling must be below 1 so the network is stable, got {coupling!r}.")
-    if not 0.0 <= gain_spread < 1.0:
-        raise ValueError(f"gain_spread must be in [0, 1), got {gain_spread!r}.")
+    positive, non_negative = (float, 0, None, "neither"), (float, 0, None)
+    check_args("simulate_dynamic_connectome",
+               {"n_animals": n_animals, "block_duration": block_duration, "dt": dt, "tau": tau,
+                "event_duration": event_duration, "tau_rise": tau_rise, "tau_decay": tau_decay, "event_rate": event_rate,
+                "private_noise": private_noise, "noise_std": noise_std, "coupling": coupling,
+                "gain_spread": gain_spread, "seed": seed},
+               {"n_animals": (int, 1, None), "block_duration": positive, "dt": positive, "tau": positive,
+                "event_duration": positive, "tau_rise": positive, "tau_decay": positive, "event_rate": non_negative,
+                "private_noise": non_negative, "noise_std": non_negative,
+                "coupling": (float, 0, 1, "left"),            # below 1, so the network is stable
+                "gain_spread": (float, 0, 1, "left"), "seed": "seed"})
     if tau_rise >= tau_decay:
         raise ValueError(f"tau_rise must be shorter than tau_decay={tau_decay}, got {tau_rise!r}.")
 
@@ -186,7 +184,7 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     in_sum = np.abs(Wl).sum(axis=0)
     Wn = Wl / np.maximum(in_sum, 1e-12)[None, :]
 
-    dev = torch.device(device)
+    dev = resolve_device(device)
     gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
     Wt = torch.as_tensor(Wn, dtype=torch.float32, device=dev)
     ut = torch.as_tensor(u, dtype=torch.float32, device=dev)                          # (A, T, N)

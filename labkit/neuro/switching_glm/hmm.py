@@ -144,7 +144,7 @@ class PoissonHMM(Estimator):
     """
 
     _rules = {"n_states": (int, 1, None), "n_iter": (int, 1, None), "tol": nullable(float),
-              "min_transition": (float, 0.0, 1.0, "left"), "device": "device", "seed": "seed"}
+              "min_transition": (float, 0, 1, "left"), "device": "device", "seed": "seed"}
 
     def __init__(self, n_states: int = 3, *, n_iter: int = 20, tol: float | None = None,
                  min_transition: float = 1e-10, device: str | torch.device = "cpu", seed: int = 0):

@@ -75,7 +75,7 @@ __all__ = ["SwitchingGLM", "PRIORS"]
 PRIORS = ("none", "gaussian", "one-hot")
 LINKS = ("sigmoid", "softplus", "exp")
 EMISSIONS = ("poisson", "bernoulli")
-_POSITIVE = (float, 0.0, None, "neither")
+_POSITIVE = (float, 0, None, "neither")
 
 
 def _threads_by_size(method):
@@ -102,10 +102,10 @@ class SwitchingGLM(Estimator):
     """
 
     _rules = {"n_states": (int, 1, None), "prior": list(PRIORS), "link": list(LINKS), "emission": list(EMISSIONS),
-              "window": (int, 1, None), "decay": (float, 0.0, None), "n_iter": (int, 1, None),
+              "window": (int, 1, None), "decay": (float, 0, None), "n_iter": (int, 1, None),
               "m_steps": (int, 1, None), "lr": _POSITIVE, "prior_scale": _POSITIVE, "tau": _POSITIVE,
-              "prior_weight": (float, 0.0, None), "min_transition": (float, 0.0, None),
-              "init_scale": (float, 0.0, None), "prior_absent": (float, 0.0, 1.0, "neither"),
+              "prior_weight": (float, 0, None), "min_transition": (float, 0, None),
+              "init_scale": (float, 0, None), "prior_absent": (float, 0, 1, "neither"),
               "warmup": (int, 0, None), "device": "device", "seed": "seed", "progress": bool}
 
     def __init__(self, n_states: int = 3, prior: str = "none", *, link: str = "sigmoid", emission: str = "poisson",

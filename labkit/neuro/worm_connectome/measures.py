@@ -186,7 +186,7 @@ def _pairs(c: Connectome, sp: SignalPropagation, q_threshold: float):
         raise ValueError(f"sp must be a SignalPropagation from load_signal_propagation, got {type(sp).__name__}.")
     if sp.neurons != c.neurons:
         raise ValueError("c and sp must be on the same neuron order (use full connectomes, not subnetworks).")
-    check_value("q_threshold", q_threshold, (float, 0.0, 1.0, "neither"))
+    check_value("q_threshold", q_threshold, (float, 0, 1, "neither"))
     mask = sp.measured & np.outer(c.present, c.present)
     label = sp.q[mask] < q_threshold
     return mask, label
