@@ -7,7 +7,7 @@ from labkit.core.estimator import NotFittedError
 from labkit.core.params import ParameterError
 from labkit.data.networks import random_backbone
 from labkit.neuro.dynamic_connectome import (NTF, DynamicConnectome, choose_rank, core_consistency, cp_reconstruct,
-                                             detect_communities, epoch_courses, evaluate, factor_similarity,
+                                             detect_communities, epoch_courses, evaluate, factor_arrays, factor_similarity,
                                              match_time_factors, ntf_hals, pairs_to_matrix, partition_scores, rank_scan,
                                              simulate_dynamic_connectome, static_correlation, windowed_affinity)
 from labkit.neuro.dynamic_connectome.affinity import derivative_z
@@ -358,7 +358,7 @@ def test_figures_build():
     model = DynamicConnectome(rank=3, window=40, step=20, n_restarts=2).fit(data.traces)
     ev = evaluate(model, data)
     figs = [figures.traces_figure(data.traces, data.time, data.epoch_of_sample, data.epoch_names, data.communities),
-            figures.factors_figure(model, data), figures.factor_figure(model, data, 0),
+            figures.factors_figure(**factor_arrays(model, data)), figures.factor_figure(0, **factor_arrays(model, data)),
             figures.comparison_figure(ev), figures.static_figure(static_correlation(data.traces), ev["static_labels"]),
             figures.convergence_figure(model.ntf_.errors_, model.ntf_.compressed_errors_)]
     for f in figs:

@@ -16,7 +16,7 @@ communities and epochs; :func:`rank_scan` and :func:`choose_rank` choose the num
 from labkit.neuro.dynamic_connectome.affinity import (KERNELS, Affinity, derivative_z, pairs_to_matrix,
                                                       static_correlation, windowed_affinity)
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
-from labkit.neuro.dynamic_connectome.experiment import choose_rank, evaluate, rank_scan
+from labkit.neuro.dynamic_connectome.experiment import choose_rank, evaluate, factor_arrays, rank_scan
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import NTF, max_cp_rank, ntf_hals
@@ -24,7 +24,7 @@ from labkit.neuro.dynamic_connectome.parameters import PARAMETERS
 from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, epoch_mean_matrices,
                                                       simulate_dynamic_connectome)
 
-__all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "core_consistency", "windowed_affinity",
+__all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_arrays", "core_consistency", "windowed_affinity",
            "Affinity", "KERNELS", "derivative_z", "pairs_to_matrix", "static_correlation", "detect_communities",
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",

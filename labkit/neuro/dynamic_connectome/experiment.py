@@ -10,7 +10,7 @@ from labkit.neuro.dynamic_connectome.model import DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import NTF
 from labkit.neuro.dynamic_connectome.simulate import DynamicConnectomeData, epoch_courses
 
-__all__ = ["rank_scan", "choose_rank", "evaluate"]
+__all__ = ["rank_scan", "choose_rank", "evaluate", "factor_arrays"]
 
 
 def rank_scan(tensor, ranks, *, n_restarts: int = 4, max_iter: int = 300, tol: float = 1e-6, seed: int = 0,
@@ -78,3 +78,14 @@ def evaluate(model: DynamicConnectome, data: DynamicConnectomeData) -> dict:
         per_epoch.append({"epoch": name, "factor": r, "time_corr": float(corr[e, r]), "ari": dyn["ari"],
                           "nmi": dyn["nmi"], "static_ari": sta["ari"], "static_nmi": sta["nmi"]})
     return {"per_epoch": per_epoch, "courses": courses, "corr": corr, "best": best, "static_labels": static_labels}
+
+
+def factor_arrays(model: DynamicConnectome, data: DynamicConnectomeData) -> dict:
+    """What the factor figures draw, as arrays: the fitted motifs, their communities, the time and animal
+    factors and weights, the windows' centres (s), and the data's time axis, epochs and neuron names
+    (``figures.factors_figure(**factor_arrays(model, data))``)."""
+    aff = model.affinity_
+    return {"motifs": model.motifs_, "communities": model.communities_, "time_factors": model.time_factors_,
+            "animal_factors": model.animal_factors_, "weights": model.weights_,
+            "window_time": (aff.window_start + aff.window / 2.0) * data.dt, "time": data.time,
+            "epoch_of_sample": data.epoch_of_sample, "epoch_names": data.epoch_names, "neurons": data.neurons}
