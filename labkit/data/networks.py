@@ -113,7 +113,8 @@ def connectome_backbone(connectome, *, min_synapses: float = 1.0, p_excitatory: 
     if getattr(connectome, "sign", None) is not None:
         known = np.asarray(connectome.sign, dtype=np.int8)
     sign = _signs(np.random.default_rng(seed), connected, known, p_excitatory)
-    name = f"{getattr(connectome, 'name', 'connectome')} ({getattr(connectome, 'kind', '')}, >= {min_synapses:g} synapses)"
+    what = f"{getattr(connectome, 'kind', '')}, >= {min_synapses:g} synapses"
+    name = f"{getattr(connectome, 'name', 'connectome')} ({what})"
     return Backbone(np.where(connected, w, 0.0), sign, list(connectome.neurons), name,
                     sign_known=connected & (known != 0))
 

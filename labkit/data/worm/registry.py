@@ -54,7 +54,8 @@ _REGISTRY: dict[str, ConnectomeInfo] = {i.name: i for i in [
           "nerve ring", "Yim2024NonNormDataReader.json", "summed active-zone volume"),
     *[_info(f"wang_2024_{sex[:4] if sex == 'hermaphrodite' else sex}", f"Wang et al. (2024) neurotransmitter "
             f"atlas, {sex}, as compiled by cect: chemical connections labelled by the presynaptic neuron's "
-            "transmitter (acetylcholine, glutamate, GABA, monoamines, ...)", 2024, "adult", sex, ("chemical", "all"), True, "whole animal", f"Wang2024{src}Reader.json",
+            "transmitter (acetylcholine, glutamate, GABA, monoamines, ...)", 2024, "adult", sex, ("chemical", "all"),
+            True, "whole animal", f"Wang2024{src}Reader.json",
             "connection present (1) or not (0)")
       for sex, src in (("hermaphrodite", "Herm"), ("male", "Male"))],
 ]}

@@ -24,8 +24,9 @@ from labkit.neuro.dynamic_connectome.parameters import PARAMETERS
 from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, epoch_mean_matrices,
                                                       simulate_dynamic_connectome)
 
-__all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_arrays", "core_consistency", "windowed_affinity",
-           "Affinity", "KERNELS", "derivative_z", "pairs_to_matrix", "static_correlation", "detect_communities",
+__all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_arrays", "core_consistency",
+           "windowed_affinity", "Affinity", "KERNELS", "derivative_z", "pairs_to_matrix", "static_correlation",
+           "detect_communities",
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",
            "epoch_mean_matrices", "PARAMETERS"]

@@ -71,12 +71,14 @@ class Affinity:
 
 def _as_traces(traces) -> np.ndarray:
     if not isinstance(traces, (np.ndarray, torch.Tensor, list)):
-        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), got {type(traces).__name__}.")
+        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), "
+                         f"got {type(traces).__name__}.")
     x = np.asarray(traces.detach().cpu() if isinstance(traces, torch.Tensor) else traces, dtype=np.float64)
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
-        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), got {x.ndim} dimensions.")
+        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), "
+                         f"got {x.ndim} dimensions.")
     if x.shape[1] < 2:
         raise ValueError(f"traces must hold at least 2 neurons, got {x.shape[1]}.")
     bad = ~np.isfinite(x)

@@ -182,7 +182,8 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     on it, with each MTTKRP computed through the core, ``X_(1)(C ⊙ B) ≈ U₁ G_(1) (U₃ᵀC ⊙ U₂ᵀB)``,
     and the factors kept non-negative in the original space. Its error is measured against ‖X‖², as
     an estimate of X's own, ``‖X̃ − X̂‖² + ‖X‖² − ‖G‖²`` with ``X̃ = G ×₁ U₁ ×₂ U₂ ×₃ U₃`` (exact when
-    the model lies in the bases' span; on non-negative data it usually errs high), and it stops when that estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
+    the model lies in the bases' span; on non-negative data it usually errs high), and it stops when that
+    estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
     ``max_iter``): refining past the accuracy of the compression would be wasted. The fit then
     continues on X itself from that point, with the usual test and at most ``max_iter`` iterations, so
     the result is a HALS solution of X, not of the core; only its starting point changed. The
@@ -284,8 +285,9 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     start = time.perf_counter()
     device = resolve_device(device)
     check_args("ntf_hals", {"rank": rank, "n_restarts": n_restarts, "max_iter": max_iter, "inner_iter": inner_iter,
-                            "tol": tol}, {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "inner_iter": _COUNT,
-                                          "tol": (float, 0, None)})
+                            "tol": tol},
+               {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "inner_iter": _COUNT,
+                "tol": (float, 0, None)})
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)
     ranks = _compression_ranks(compress, X.shape, rank)
@@ -321,8 +323,8 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
         # the model lies in the bases' span.
         core, bases = tucker_compress(X, ranks, seed=seed)
         factors, compressed_errors, compressed_iter, _, _ = _hals_loop(
-            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL), inner_iter=inner_iter,
-            extrapolate=extrapolate, progress=progress)
+            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL),
+            inner_iter=inner_iter, extrapolate=extrapolate, progress=progress)
     (A, B, C), errors, n_iter, converged, stamps = _hals_loop(
         full, factors, norm_x, max_iter=max_iter, tol=tol, inner_iter=inner_iter, extrapolate=extrapolate,
         progress=progress)
@@ -336,7 +338,8 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     if not all(bool(torch.isfinite(F).all()) for F in facs):  # a guard, never expected
         raise RuntimeError("NTF produced a non-finite factor; please report this input.")
     return NTFResult(factors=facs, weights=weights, errors=errors, n_iter=n_iter, converged=converged,
-                     compressed_iter=compressed_iter, compressed_errors=compressed_errors, seconds=torch.tensor(stamps, dtype=torch.float64) - start)
+                     compressed_iter=compressed_iter, compressed_errors=compressed_errors,
+                     seconds=torch.tensor(stamps, dtype=torch.float64) - start)
 
 
 def _select(mask, new, old):

@@ -2,9 +2,9 @@
 
 The simulator gives the dynamic-connectome pipeline (Dyballa et al. 2024) a known answer. A set of
 neurons, wired by a backbone (a real *C. elegans* subnetwork from :mod:`labkit.data.worm`, or a
-random sparse graph from :mod:`labkit.data.networks`), is recorded in several animals through a shared protocol of epochs (for
-example spontaneous → stimulus on → stimulus off → ...). Each epoch *type* has its own partition of
-the neurons into communities: during that epoch the members of a community receive a common drive
+random sparse graph from :mod:`labkit.data.networks`), is recorded in several animals through a shared
+protocol of epochs (for example spontaneous → stimulus on → stimulus off → ...). Each epoch *type* has its
+own partition of the neurons into communities: during that epoch the members of a community receive a common drive
 (bursts at random times), so they rise and fall together, and the partition changes from one epoch
 type to the next. That is the ground truth the method must find: which neurons group together
 (communities), when (epochs), and in which animals (per-animal gains).
@@ -137,12 +137,13 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
         raise ValueError(f"schedule must list epoch indices in [0, {E - 1}], got {schedule!r}.")
     ks = [int(n_communities)] * E if np.isscalar(n_communities) else [int(k) for k in n_communities]
     if len(ks) != E or min(ks) < 1 or max(ks) > N:
-        raise ValueError(f"n_communities must be an int or one int per epoch type, each in [1, {N}], got {n_communities!r}.")
+        raise ValueError(f"n_communities must be an int or one int per epoch type, each in [1, {N}], "
+                         f"got {n_communities!r}.")
     positive, non_negative = (float, 0, None, "neither"), (float, 0, None)
     check_args("simulate_dynamic_connectome",
                {"n_animals": n_animals, "block_duration": block_duration, "dt": dt, "tau": tau,
-                "event_duration": event_duration, "tau_rise": tau_rise, "tau_decay": tau_decay, "event_rate": event_rate,
-                "private_noise": private_noise, "noise_std": noise_std, "coupling": coupling,
+                "event_duration": event_duration, "tau_rise": tau_rise, "tau_decay": tau_decay,
+                "event_rate": event_rate, "private_noise": private_noise, "noise_std": noise_std, "coupling": coupling,
                 "gain_spread": gain_spread, "seed": seed},
                {"n_animals": (int, 1, None), "block_duration": positive, "dt": positive, "tau": positive,
                 "event_duration": positive, "tau_rise": positive, "tau_decay": positive, "event_rate": non_negative,

@@ -15,7 +15,8 @@ def check_counts(spikes, name: str = "spikes", *, min_time: int = 1) -> Tensor:
         try:
             spikes = np.asarray(spikes, dtype=float)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an array of shape (trials, time, neurons) with equal-length trials.") from None
+            raise ValueError(f"{name} must be an array of shape (trials, time, neurons) with equal-length "
+                             "trials.") from None
     if isinstance(spikes, np.ndarray):
         if not (np.issubdtype(spikes.dtype, np.number) or spikes.dtype == bool):
             raise ValueError(f"{name} must hold numbers (spike counts), got dtype {spikes.dtype}.")
@@ -25,7 +26,8 @@ def check_counts(spikes, name: str = "spikes", *, min_time: int = 1) -> Tensor:
     if spikes.dim() == 2:
         spikes = spikes.unsqueeze(0)
     if spikes.dim() != 3:
-        raise ValueError(f"{name} must have shape (trials, time, neurons) or (time, neurons), got {tuple(spikes.shape)}.")
+        raise ValueError(f"{name} must have shape (trials, time, neurons) or (time, neurons), "
+                         f"got {tuple(spikes.shape)}.")
     if spikes.dtype == torch.bool or not spikes.is_floating_point():
         spikes = spikes.to(torch.float64)
     B, T, N = spikes.shape

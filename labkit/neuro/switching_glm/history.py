@@ -15,7 +15,8 @@ __all__ = ["history_basis", "convolve_history"]
 
 def history_basis(window: int = 5, decay: float = 1.0) -> np.ndarray:
     """``phi_l ∝ exp(-decay * l)``, l = 1..window, normalised to sum 1 (lag 1 first)."""
-    check_args("history_basis", {"window": window, "decay": decay}, {"window": (int, 1, None), "decay": (float, 0, None)})
+    check_args("history_basis", {"window": window, "decay": decay},
+               {"window": (int, 1, None), "decay": (float, 0, None)})
     phi = np.exp(-decay * np.arange(1, int(window) + 1))
     return phi / phi.sum()
 

@@ -184,7 +184,10 @@ class PoissonHMM(Estimator):
             noise = torch._standard_gamma(torch.full((K, N), 5.0, dtype=torch.float64), generator=g) / 5.0
             rates = x.mean((0, 1)).cpu() * noise + 1e-3
         if transitions is None:
-            transitions = torch.full((K, K), 0.05 / max(K - 1, 1), dtype=torch.float64) + (0.95 - 0.05 / max(K - 1, 1)) * torch.eye(K, dtype=torch.float64) if K > 1 else torch.ones(1, 1, dtype=torch.float64)
+            off = 0.05 / max(K - 1, 1)                                     # a sticky chain: 0.95 on the diagonal
+            eye = torch.eye(K, dtype=torch.float64)
+            transitions = (torch.full((K, K), off, dtype=torch.float64) + (0.95 - off) * eye
+                           if K > 1 else torch.ones(1, 1, dtype=torch.float64))
         if start is None:
             start = torch.full((K,), 1.0 / K, dtype=torch.float64)
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64).to(self.device_)  # noqa: E731
@@ -246,7 +249,8 @@ class PoissonHMM(Estimator):
             gamma, xi, ll = forward_backward_chunks(chunked, log_pi, log_a, T)
             total = float(ll.sum()) - const
             if not math.isfinite(total):
-                raise FloatingPointError(f"PoissonHMM.fit diverged at EM iteration {it}: the log-likelihood is {total}.")
+                raise FloatingPointError(f"PoissonHMM.fit diverged at EM iteration {it}: the log-likelihood is "
+                                         f"{total}.")
             self.history_.append(total)
             g = gamma.reshape(K, -1)
             occupancy = g @ _ones(g.shape[1], g)

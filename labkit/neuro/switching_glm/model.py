@@ -174,7 +174,8 @@ class SwitchingGLM(Estimator):
             self.params_["logits"] = torch.zeros(K, N, N, 3, device=dev)           # uniform, as in the official code
             self.params_["strength"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
             p0 = self.prior_absent
-            self.params_["prior_logits"] = torch.log(torch.tensor([(1 - p0) / 2, p0, (1 - p0) / 2])).expand(N, N, 3).clone().to(dev)
+            prior = torch.log(torch.tensor([(1 - p0) / 2, p0, (1 - p0) / 2]))
+            self.params_["prior_logits"] = prior.expand(N, N, 3).clone().to(dev)
         else:
             self.params_["weight"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
         for p in self.params_.values():

@@ -79,8 +79,9 @@ def simulate_switching_glm(backbone: Backbone | None = None, *, n_states: int = 
         raise ValueError(f"backbone must be a labkit.data.networks.Backbone (random_backbone, worm_backbone), "
                          f"got {type(backbone).__name__}.")
     probability = (float, 0, 1)
-    checked = check_args("simulate_switching_glm", {"n_states": n_states, "n_trials": n_trials, "n_time_bins": n_time_bins,
-                                                    "stickiness": stickiness, "p_active": p_active, "seed": seed},
+    checked = check_args("simulate_switching_glm",
+                         {"n_states": n_states, "n_trials": n_trials, "n_time_bins": n_time_bins,
+                          "stickiness": stickiness, "p_active": p_active, "seed": seed},
                          {"n_states": (int, 1, 50), "n_trials": (int, 1, None), "n_time_bins": (int, 1, None),
                           "stickiness": probability, "p_active": probability, "seed": "seed"})
     K, n_trials, T = checked["n_states"], checked["n_trials"], checked["n_time_bins"]
