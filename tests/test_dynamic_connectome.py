@@ -280,6 +280,13 @@ def test_simulator_truth_and_reproducibility():
     assert np.mean([np.corrcoef(r[k])[0, 1] for k in range(3)]) > 0.5
 
 
+def test_simulator_takes_a_backbone_or_its_arrays():
+    bb = lognormal_backbone(12, 0.2, seed=3)
+    a = simulate_dynamic_connectome(bb, n_animals=2, block_duration=10.0, seed=1)
+    b = simulate_dynamic_connectome(bb.weights, bb.neurons, sign=bb.sign, n_animals=2, block_duration=10.0, seed=1)
+    assert np.array_equal(a.traces, b.traces) and a.neurons == bb.neurons
+
+
 def test_simulator_bad_input():
     W = lognormal_backbone(10, seed=0).weights
     with pytest.raises(ValueError, match="backbone must be a square"):

@@ -266,6 +266,26 @@ def test_worm_backbone_is_a_real_subnetwork():
     assert set(np.unique(bb.sign[bb.adjacency])) <= {-1, 1} and not np.any(bb.sign[~bb.adjacency])
 
 
+def test_backbones_are_pre_post_like_the_connectome():
+    """labkit.data.networks keeps the connectome's orientation, weights[pre, post]; the simulator reads it
+    transposed into the paper's W[state, post, pre]."""
+    from labkit.data import worm
+    from labkit.data.networks import connectome_backbone
+
+    sub = worm.subnetwork(worm.load_connectome("cook_2019_herm"), "command")
+    bb = connectome_backbone(sub, min_synapses=3.0, p_excitatory=1.0)
+    strong = (sub.weights >= 3.0) & ~np.eye(len(sub.neurons), dtype=bool)
+    assert np.array_equal(bb.adjacency, strong) and np.array_equal(bb.weights[strong], sub.weights[strong])
+    assert np.all(bb.sign[bb.sign_known] == sub.sign[bb.sign_known]) and np.all(bb.sign[strong & ~bb.sign_known] == 1)
+    heavy = random_backbone(30, 0.2, 1.0, weights="lognormal", seed=2)
+    assert (heavy.sign[heavy.adjacency] == 1).all() and heavy.weights[heavy.adjacency].std() > 0.5
+    assert np.array_equal(heavy.adjacency, random_backbone(30, 0.2, seed=2).adjacency)   # same draws, same graph
+    for kwargs, name in (({"n_neurons": 1}, "n_neurons"), ({"density": 0.0}, "density"),
+                         ({"p_excitatory": 1.5}, "p_excitatory"), ({"weights": "gamma"}, "weights")):
+        with pytest.raises(ParameterError, match=f"'{name}' of random_backbone"):
+            random_backbone(**kwargs)
+
+
 def test_state_matching_and_roc():
     z = np.array([0, 0, 1, 1, 2, 2, 2])
     assert state_accuracy(z, (z + 1) % 3) == 1.0
