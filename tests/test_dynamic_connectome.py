@@ -83,7 +83,7 @@ def test_hals_sweeps_numpy_and_torch_agree(dtype):
 
 
 def test_tucker_compress_is_exact_for_low_multilinear_rank():
-    from labkit.neuro.dynamic_connectome.ntf import tucker_compress
+    from labkit.neuro.dynamic_connectome.tucker import tucker_compress
     X, _ = planted(shape=(40, 30, 20), rank=3, seed=6)
     Xt = torch.tensor(X)
     core, bases = tucker_compress(Xt, [5, 5, 25], seed=0)

@@ -18,8 +18,8 @@ from labkit.neuro.dynamic_connectome.affinity import (KERNELS, Affinity, derivat
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.experiment import choose_rank, evaluate, factor_arrays, rank_scan
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
-from labkit.neuro.dynamic_connectome.model import DynamicConnectome
-from labkit.neuro.dynamic_connectome.ntf import NTF, max_cp_rank, ntf_hals
+from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
+from labkit.neuro.dynamic_connectome.ntf import max_cp_rank, ntf_hals
 from labkit.neuro.dynamic_connectome.parameters import PARAMETERS
 from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, epoch_mean_matrices,
                                                       simulate_dynamic_connectome)

@@ -6,8 +6,7 @@ import numpy as np
 from labkit.neuro.dynamic_connectome.affinity import static_correlation
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.metrics import core_consistency
-from labkit.neuro.dynamic_connectome.model import DynamicConnectome
-from labkit.neuro.dynamic_connectome.ntf import NTF
+from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.simulate import DynamicConnectomeData, epoch_courses
 
 __all__ = ["rank_scan", "choose_rank", "evaluate", "factor_arrays"]

@@ -21,7 +21,7 @@ Speed comes from two things that do not change the algorithm:
   (≈ 4·I·J·K·R flops) instead of three;
 * several random restarts run as one batch (the restarts' factors are stacked along the columns of
   a single matrix product), which is how the rank scan of the notebook fits all restarts at once;
-* a large tensor is first compressed to a small Tucker core (:func:`tucker_compress`), HALS runs on
+* a large tensor is first compressed to a small Tucker core (:func:`~.tucker.tucker_compress`), HALS runs on
   the core until it converges, and only the last few iterations pass over the tensor itself
   (``compress``, see :func:`ntf_hals`).
 
@@ -34,24 +34,22 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from labkit.core.device import resolve_device
-from labkit.core.estimator import Estimator
 from labkit.core.params import check_args
 from labkit.core.threads import threads as cpu_threads
-from labkit.neuro.dynamic_connectome.metrics import cp_reconstruct, factor_similarity
+from labkit.neuro.dynamic_connectome.tucker import tucker_compress
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
 _CORE_TOL = 1e-4  # the iterations on a Tucker core stop at this tolerance (or the fit's own, if looser)
 _AUTO_COMPRESS_SIZE = 2 ** 19  # compress="auto" compresses tensors of at least this many entries
 _COUNT = (int, 1, None)
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "max_cp_rank", "random_init"]
+__all__ = ["NTFResult", "ntf_hals", "max_cp_rank", "random_init"]
 
 
 @dataclass
@@ -197,33 +195,6 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
                          extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress,
                          compress=compress)
-
-
-def tucker_compress(X, ranks, *, n_power: int = 1, seed: int = 0):
-    """Compress X (I, J, K) to a small Tucker core: orthonormal bases ``U_n`` (I_n × L_n) and the core
-    ``G = X ×₁ U₁ᵀ ×₂ U₂ᵀ ×₃ U₃ᵀ`` (L₁ × L₂ × L₃), so that ``X ≈ G ×₁ U₁ ×₂ U₂ ×₃ U₃``.
-
-    A sequentially truncated HOSVD (Vannieuwenhoven, Vandebril & Meerbergen 2012) whose basis in each
-    mode is found by a randomized range finder with ``n_power`` power iterations (Halko, Martinsson &
-    Tropp 2011, Alg. 4.4): a Gaussian sketch of the unfolding, orthonormalised by QR. Each mode costs a
-    few passes over the (already shrunk) tensor instead of an SVD of its unfolding. A mode whose rank
-    ``L_n`` is at least ``I_n`` is left uncompressed (``U_n = None``). Returns ``(G, [U₁, U₂, U₃])``.
-    """
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    G, bases = X, [None, None, None]
-    for n, L in enumerate(ranks):
-        size = G.shape[n]
-        if L >= size:
-            continue
-        rest = [G.shape[m] for m in range(3) if m != n]
-        Gn = G.movedim(n, 0).reshape(size, -1)                       # mode-n unfolding (a view for n = 0)
-        sketch = torch.randn(Gn.shape[1], L, generator=gen, dtype=G.dtype).to(G.device)
-        Q = torch.linalg.qr(Gn @ sketch).Q
-        for _ in range(n_power):
-            Q = torch.linalg.qr(Gn @ torch.linalg.qr(Gn.T @ Q).Q).Q
-        bases[n] = Q
-        G = (Q.T @ Gn).reshape(L, *rest).movedim(0, n)
-    return G.contiguous(), bases
 
 
 def _compression_ranks(compress, shape, rank):
@@ -439,83 +410,3 @@ def _hals_loop(data, factors, norm_x, *, max_iter, tol, inner_iter, extrapolate,
         if not bool(active.any()):
             break
     return best, errors[:, : int(n_iter.max())], n_iter, converged, stamps
-
-
-class NTF(Estimator):
-    """Non-negative CP decomposition with batched restarts, read like a scikit-learn estimator.
-
-    Parameters: ``rank``; ``n_restarts`` random starts fitted as one batch (the best, lowest final
-    error, is kept); ``max_iter``; ``tol`` (relative error decrease that counts as converged);
-    ``inner_iter`` HALS sweeps per factor update; ``seed``; ``device``; ``dtype``; ``compress``
-    (Tucker compression first, see :func:`ntf_hals`).
-
-    After ``fit(X)``: ``factors_`` (three arrays (I_n, R), unit-norm columns, components sorted by
-    weight), ``weights_`` (R,), ``errors_`` (relative error history of the kept restart),
-    ``error_`` (its final relative error), ``n_iter_`` (iterations on X), ``compressed_iter_``
-    (iterations on the Tucker core before those; 0 when not compressed), ``compressed_errors_`` (X's
-    error estimated on the core over those), ``converged_``, ``restart_errors_`` (S,),
-    ``restart_factors_`` (the S models, for stability across restarts), ``dead_components_``
-    (indices of components whose weight collapsed to zero: possible when the rank exceeds what the
-    data hold; they are kept as zero columns, never NaN, and a warning says so).
-    """
-
-    _rules = {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "tol": (float, 0, None),
-              "inner_iter": _COUNT, "extrapolate": bool, "seed": "seed", "device": "device",
-              "dtype": [torch.float32, torch.float64]}
-
-    def __init__(self, rank: int = 2, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
-                 inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, device="cpu",
-                 dtype=torch.float32, compress="auto"):
-        self.rank = rank
-        self.n_restarts = n_restarts
-        self.max_iter = max_iter
-        self.tol = tol
-        self.inner_iter = inner_iter
-        self.extrapolate = extrapolate
-        self.seed = seed
-        self.device = device
-        self.dtype = dtype
-        self.compress = compress
-
-    def fit(self, X, progress=None) -> "NTF":
-        """Fit the restarts as one batch (:func:`ntf_hals`) and keep the best; ``compress`` is checked there."""
-        self._validate()
-        self.device_ = resolve_device(self.device)
-        res = ntf_hals(X, self.rank, n_restarts=self.n_restarts, max_iter=self.max_iter, tol=self.tol,
-                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device_,
-                       dtype=self.dtype, progress=progress, compress=self.compress)
-        final = torch.stack([res.errors[s, int(res.n_iter[s]) - 1] for s in range(res.errors.shape[0])])
-        best = int(torch.argmin(final))
-        self.result_ = res
-        self.best_restart_ = best
-        self.restart_errors_ = final.numpy()
-        self.restart_factors_ = [[F[s].cpu().double().numpy() for F in res.factors] for s in range(len(final))]
-        self.factors_ = self.restart_factors_[best]
-        self.weights_ = res.weights[best].cpu().double().numpy()
-        self.errors_ = res.errors[best, : int(res.n_iter[best])].numpy()
-        self.error_ = float(self.errors_[-1])
-        self.n_iter_ = int(res.n_iter[best])
-        self.compressed_iter_ = int(res.compressed_iter[best])
-        self.compressed_errors_ = res.compressed_errors[best, : self.compressed_iter_].numpy()
-        self.converged_ = bool(res.converged[best])
-        scale = max(float(self.weights_.max()), 1e-300)
-        self.dead_components_ = [int(r) for r in np.nonzero(self.weights_ < 1e-6 * scale)[0]]
-        if self.dead_components_:
-            warnings.warn(f"NTF: {len(self.dead_components_)} of {self.rank} components collapsed to zero "
-                          f"(the data support fewer components); they are kept as zero columns.",
-                          RuntimeWarning, stacklevel=2)
-        return self
-
-    def stability(self) -> float:
-        """Mean pairwise :func:`factor_similarity` of the restarts to the best one (1 = same model)."""
-        self._check_fitted("restart_factors_")
-        if len(self.restart_factors_) < 2:
-            raise ValueError("stability needs n_restarts >= 2.")
-        best = self.restart_factors_[self.best_restart_]
-        sims = [factor_similarity(best, f) for s, f in enumerate(self.restart_factors_) if s != self.best_restart_]
-        return float(np.mean(sims))
-
-    def reconstruct(self) -> np.ndarray:
-        """The fitted tensor Σ_r λ_r a_r ∘ b_r ∘ c_r."""
-        self._check_fitted("factors_")
-        return cp_reconstruct(self.factors_, self.weights_)
