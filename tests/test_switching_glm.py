@@ -399,6 +399,8 @@ def test_estimators_follow_the_house_conventions(small_data):
         PoissonHMM(0).fit(x)
     with pytest.raises(ParameterError, match="'min_transition' of PoissonHMM must be below"):
         PoissonHMM(2, min_transition=0.5).fit(x)
+    with pytest.raises(ParameterError, match="'device' of PoissonHMM"):
+        PoissonHMM(2, device="tpu").fit(x)
 
 
 def test_unfitted_and_mismatched_inputs(small_data):

@@ -43,7 +43,7 @@ def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Seq
                   row=1, col=1)
     _shade_states(fig, states, t0, row=1)
     K = int(max(states.max() + 1, max((p.shape[1] for p in posterior.values()), default=0)))
-    for r, (name, post) in enumerate(posterior.items(), start=2):
+    for r, post in enumerate(posterior.values(), start=2):
         _shade_states(fig, states, t0, row=r, opacity=0.12)
         for k in range(post.shape[1]):
             fig.add_trace(go.Scatter(x=t0 + np.arange(T), y=post[:, k], mode="lines", line=dict(color=_state_color(k), width=2),

@@ -98,7 +98,8 @@ class SwitchingGLM(Estimator):
     learned prior: ``prior_mean_`` (Gaussian), ``adjacency_prior_`` (one-hot: (post, pre, 3)
     probabilities of inhibitory / absent / excitatory) and ``connection_score_``, a (post, pre) score of
     how likely each connection is anatomical (one-hot: ``1 - P(absent)``; Gaussian: ``|W_bar|``;
-    none: ``mean_k |W_k|``).
+    none: ``mean_k |W_k|``). ``device="auto"`` picks CUDA, then MPS, then the CPU (``device_`` after fitting).
+    ``__init__`` only stores the hyperparameters; ``fit`` checks them (``_rules``) before anything is learned.
     """
 
     _rules = {"n_states": (int, 1, None), "prior": list(PRIORS), "link": list(LINKS), "emission": list(EMISSIONS),
