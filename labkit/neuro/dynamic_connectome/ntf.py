@@ -41,7 +41,7 @@ import torch
 
 from labkit.core.device import resolve_device
 from labkit.core.params import check_args
-from labkit.core.threads import threads as cpu_threads
+from labkit.core.threads import threads as thread_limit
 from labkit.neuro.dynamic_connectome.tucker import tucker_compress
 
 _WINDOW = 5  # iterations over which the convergence test measures improvement
@@ -191,7 +191,7 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     one on the core); ``None`` never does. ``errors``, ``n_iter`` and ``seconds`` count the
     iterations on X; ``compressed_iter`` and ``compressed_errors`` those on the core.
     """
-    with cpu_threads(threads, device=device) if threads is not None else contextlib.nullcontext():
+    with thread_limit(threads, device=device) if threads is not None else contextlib.nullcontext():
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
                          extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress,
                          compress=compress)

@@ -6,7 +6,7 @@ state ``k`` is a GLM (their eq. 1)
 
     x_{t,n} | z_t = k ~ Poisson(f_{t,n}),   f_{t,n} = sigma(b_n + sum_m W_{k, n<-m} h_{t,m}),
 
-with ``h`` the spike history through a single exponential basis (:func:`~.simulate.convolve_history`),
+with ``h`` the spike history through a single exponential basis (:func:`~.history.convolve_history`),
 and a Markov chain of states ``z_t``. The three priors on ``W``:
 
 * ``"none"``: independent weights per state (the HMM-GLM of Escola et al. 2011), maximum likelihood.
