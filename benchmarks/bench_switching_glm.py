@@ -172,7 +172,8 @@ def bench_hmm(N, T, K, n_iter, repeats, libs):
 
 def bench_glm(N, T, K, repeats, m_steps, n_trials=1):
     """One EM iteration of the coupled GLM-HMM (E-step + m_steps gradient steps) on simulated GLM data."""
-    from labkit.neuro.switching_glm import random_backbone, simulate_switching_glm
+    from labkit.data.networks import random_backbone
+    from labkit.neuro.switching_glm import simulate_switching_glm
 
     data = simulate_switching_glm(random_backbone(N, density=0.1, seed=0), n_states=K, n_trials=n_trials,
                                   n_time_bins=T // n_trials, seed=0)

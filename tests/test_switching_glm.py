@@ -1,41 +1,25 @@
-"""Tests for labkit.neuro.switching_glm: the chunked HMM recursions, the Poisson HMM, the simulator, the
-switching GLM estimator and its bad-input handling."""
+"""Tests for labkit.neuro.switching_glm: the chunked HMM recursions (against the textbook recursion of
+switching_glm/reference.py), the Poisson HMM, the simulator, the switching GLM estimator and its bad-input
+handling."""
 import itertools
 import math
 
 import numpy as np
 import pytest
 import torch
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
-from labkit.neuro.switching_glm import (PoissonHMM, SwitchingGLM, backbone_roc, forward_backward, match_states,
-                                        random_backbone, simulate_switching_glm, state_accuracy, viterbi,
-                                        worm_backbone)
-from labkit.neuro.switching_glm import hmm
-from labkit.neuro.switching_glm.model import _ExpectedLogLik, _emission_terms, gumbel_softmax_log_density
-from labkit.neuro.switching_glm.simulate import convolve_history, history_basis
-
-
-# ------------------------------------------------------------------------------ reference recursions
-def naive_forward_backward(le, lp, la):
-    """The textbook log-space forward-backward (Rabiner 1989), one bin at a time."""
-    B, T, K = le.shape
-    gammas, xi, lls = [], np.zeros((K, K)), []
-    for b in range(B):
-        la_, lb = np.zeros((T, K)), np.zeros((T, K))
-        la_[0] = (lp[b] if lp.ndim == 2 else lp) + le[b, 0]
-        for t in range(1, T):
-            la_[t] = le[b, t] + logsumexp(la_[t - 1][:, None] + la, axis=0)
-        for t in range(T - 2, -1, -1):
-            lb[t] = logsumexp(la + le[b, t + 1] + lb[t + 1], axis=1)
-        ll = logsumexp(la_[-1])
-        lls.append(ll)
-        gammas.append(np.exp(la_ + lb - ll))
-        for t in range(1, T):
-            xi += np.exp(la_[t - 1][:, None] + la + le[b, t] + lb[t] - ll)
-    return np.array(gammas), xi, np.array(lls)
+from labkit.core.estimator import NotFittedError
+from labkit.core.params import ParameterError
+from labkit.data.networks import random_backbone, worm_backbone
+from labkit.neuro.switching_glm import (PoissonHMM, SwitchingGLM, backbone_roc, convolve_history, forward_backward,
+                                        history_basis, match_states, simulate_switching_glm, state_accuracy, viterbi)
+from labkit.neuro.switching_glm import _chunked, hmm
+from labkit.neuro.switching_glm.mstep import _ExpectedLogLik, _emission_terms, gumbel_softmax_log_density
+from labkit.neuro.switching_glm.reference import reference_forward_backward as naive_forward_backward
 
 
+# ------------------------------------------------------------------------------ the recursions against the reference
 def random_hmm(B, T, K, seed, scale=4.0, min_prob=None):
     rng = np.random.default_rng(seed)
     le = scale * rng.standard_normal((B, T, K))
@@ -77,7 +61,7 @@ def test_vector_prefix_matches_sequential_products(base):
     for m in list(range(1, 20)) + [37, 64, 101]:
         M = rng.random((3, m, 4, 4)) ** 3
         v0 = rng.dirichlet(np.ones(4), size=3)
-        got = hmm._vector_prefix(v0, M.copy(), base)
+        got = _chunked._vector_prefix(v0, M.copy(), base)
         s = v0
         for c in range(m):
             s = np.einsum("ri,rij->rj", s, M[:, c])
@@ -145,9 +129,9 @@ def test_forward_backward_on_random_extreme_models():
 def test_forward_backward_in_float32():
     """float32 (the MPS path) rescales within its own, smaller range."""
     le, lp, la = random_hmm(2, 4001, 4, seed=3, min_prob=1e-10)
-    L = hmm.chunk_length(4001)
-    ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L, states_first=True), lp, la, 4001)
-    got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le, dtype=torch.float32), L, states_first=True),
+    L = _chunked.chunk_length(4001)
+    ref = _chunked.forward_backward_chunks(_chunked.to_chunks(le, L, states_first=True), lp, la, 4001)
+    got = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le, dtype=torch.float32), L, states_first=True),
                                       torch.tensor(lp, dtype=torch.float32), torch.tensor(la, dtype=torch.float32),
                                       4001)
     assert torch.isfinite(got[0]).all()
@@ -183,15 +167,15 @@ def test_log_transitions_of_the_wrong_shape_are_refused():
 def test_chunk_layout_round_trip():
     x = np.arange(2 * 23 * 3, dtype=float).reshape(2, 23, 3)
     for L in (1, 4, 7, 23, 30):
-        c = hmm.to_chunks(x, L)
+        c = _chunked.to_chunks(x, L)
         assert c.shape == (L, 2, -(-23 // L), 3)
-        assert np.array_equal(hmm.from_chunks(c, 23), x)
-        assert np.array_equal(hmm.from_chunks(hmm.to_chunks(torch.tensor(x), L), 23).numpy(), x)
-        s = hmm.to_chunks(x, L, states_first=True)                      # (states, length, trials, chunks)
+        assert np.array_equal(_chunked.from_chunks(c, 23), x)
+        assert np.array_equal(_chunked.from_chunks(_chunked.to_chunks(torch.tensor(x), L), 23).numpy(), x)
+        s = _chunked.to_chunks(x, L, states_first=True)                      # (states, length, trials, chunks)
         assert s.shape == (3, L, 2, -(-23 // L)) and np.array_equal(s, np.moveaxis(c, -1, 0))
-        assert np.array_equal(hmm.from_chunks(s, 23, states_first=True), x)
-        t = hmm.to_chunks(torch.tensor(x), L, states_first=True)
-        assert np.array_equal(hmm.from_chunks(t, 23, states_first=True).numpy(), x)
+        assert np.array_equal(_chunked.from_chunks(s, 23, states_first=True), x)
+        t = _chunked.to_chunks(torch.tensor(x), L, states_first=True)
+        assert np.array_equal(_chunked.from_chunks(t, 23, states_first=True).numpy(), x)
 
 
 def test_viterbi_is_the_most_probable_path():
@@ -263,8 +247,8 @@ def test_simulator_truth_is_consistent():
     bb = random_backbone(12, density=0.3, seed=1)
     d = simulate_switching_glm(bb, n_states=3, n_trials=4, n_time_bins=200, seed=3)
     assert d.spikes.shape == (4, 200, 12) and d.states.shape == (4, 200) and d.weights.shape == (3, 12, 12)
-    assert not np.any(d.weights[:, ~bb.adjacency])                  # couplings live on the backbone
-    assert np.all(np.sign(d.weights)[d.active] == np.broadcast_to(bb.sign, d.active.shape)[d.active])
+    assert not np.any(d.weights[:, ~bb.adjacency.T])                # couplings live on the backbone ([post, pre])
+    assert np.all(np.sign(d.weights)[d.active] == np.broadcast_to(bb.sign.T, d.active.shape)[d.active])
     # the recorded rates are the GLM of the recorded spikes in the recorded states
     h = convolve_history(d.spikes.astype(float), d.basis)
     eta = d.bias + np.einsum("btm,btnm->btn", h, d.weights[d.states])
@@ -280,6 +264,26 @@ def test_worm_backbone_is_a_real_subnetwork():
     assert bb.n_neurons == 20 and "AVAL" in bb.neurons
     assert not np.any(np.diag(bb.adjacency)) and 0.1 < bb.density < 0.5
     assert set(np.unique(bb.sign[bb.adjacency])) <= {-1, 1} and not np.any(bb.sign[~bb.adjacency])
+
+
+def test_backbones_are_pre_post_like_the_connectome():
+    """labkit.data.networks keeps the connectome's orientation, weights[pre, post]; the simulator reads it
+    transposed into the paper's W[state, post, pre]."""
+    from labkit.data import worm
+    from labkit.data.networks import connectome_backbone
+
+    sub = worm.subnetwork(worm.load_connectome("cook_2019_herm"), "command")
+    bb = connectome_backbone(sub, min_synapses=3.0, p_excitatory=1.0)
+    strong = (sub.weights >= 3.0) & ~np.eye(len(sub.neurons), dtype=bool)
+    assert np.array_equal(bb.adjacency, strong) and np.array_equal(bb.weights[strong], sub.weights[strong])
+    assert np.all(bb.sign[bb.sign_known] == sub.sign[bb.sign_known]) and np.all(bb.sign[strong & ~bb.sign_known] == 1)
+    heavy = random_backbone(30, 0.2, 1.0, weights="lognormal", seed=2)
+    assert (heavy.sign[heavy.adjacency] == 1).all() and heavy.weights[heavy.adjacency].std() > 0.5
+    assert np.array_equal(heavy.adjacency, random_backbone(30, 0.2, seed=2).adjacency)   # same draws, same graph
+    for kwargs, name in (({"n_neurons": 1}, "n_neurons"), ({"density": 0.0}, "density"),
+                         ({"p_excitatory": 1.5}, "p_excitatory"), ({"weights": "gamma"}, "weights")):
+        with pytest.raises(ParameterError, match=f"'{name}' of random_backbone"):
+            random_backbone(**kwargs)
 
 
 def test_state_matching_and_roc():
@@ -369,17 +373,34 @@ def test_bad_spikes(spikes, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"prior": "laplace"}, "prior must be one of"),
-    ({"n_states": 0}, "n_states"),
-    ({"link": "relu"}, "link must be one of"),
-    ({"lr": -1.0}, "lr"),
-    ({"prior_absent": 1.0}, "prior_absent"),
-    ({"emission": "bernoulli", "link": "exp"}, "link must be 'sigmoid'"),
+    ({"prior": "laplace"}, "'prior' of SwitchingGLM must be one of"),
+    ({"n_states": 0}, "'n_states' of SwitchingGLM must be an integer >= 1"),
+    ({"link": "relu"}, "'link' of SwitchingGLM must be one of"),
+    ({"lr": -1.0}, "'lr' of SwitchingGLM must be a number > 0"),
+    ({"prior_absent": 1.0}, "'prior_absent' of SwitchingGLM must be a number in"),
+    ({"emission": "bernoulli", "link": "exp"}, "'link' of SwitchingGLM must be 'sigmoid'"),
+    ({"min_transition": 0.6}, "'min_transition' of SwitchingGLM must be below 1/n_states"),
+    ({"device": "tpu"}, "'device' of SwitchingGLM must be one of"),
 ])
 def test_bad_hyperparameters(kwargs, match):
-    kwargs = {"n_states": 2, **kwargs}
-    with pytest.raises(ValueError, match=match):
-        SwitchingGLM(**kwargs)
+    model = SwitchingGLM(**{"n_states": 2, **kwargs})              # __init__ only stores
+    with pytest.raises(ParameterError, match=match):
+        model.fit(np.zeros((1, 10, 2)))
+
+
+def test_estimators_follow_the_house_conventions(small_data):
+    x = small_data.spikes[:1]
+    for model in (SwitchingGLM(2, n_iter=1, m_steps=1, device="auto"), PoissonHMM(2, n_iter=2, device="auto")):
+        assert not hasattr(model, "history_")
+        with pytest.raises(NotFittedError, match="not fitted"):
+            model.predict(x)
+        assert model.fit(x) is model and len(model.history_) >= 1
+    with pytest.raises(ParameterError, match="'n_states' of PoissonHMM"):
+        PoissonHMM(0).fit(x)
+    with pytest.raises(ParameterError, match="'min_transition' of PoissonHMM must be below"):
+        PoissonHMM(2, min_transition=0.5).fit(x)
+    with pytest.raises(ParameterError, match="'device' of PoissonHMM"):
+        PoissonHMM(2, device="tpu").fit(x)
 
 
 def test_unfitted_and_mismatched_inputs(small_data):
@@ -406,7 +427,7 @@ def test_divergence_stops_with_a_message_and_no_model(small_data):
 
 @pytest.mark.parametrize("link, emission", [("sigmoid", "poisson"), ("softplus", "poisson"), ("sigmoid", "bernoulli")])
 def test_gradient_only_m_step_matches_the_full_objective(link, emission):
-    from labkit.neuro.switching_glm.model import _ExpectedLogLikGrad
+    from labkit.neuro.switching_glm.mstep import _ExpectedLogLikGrad
 
     g = torch.Generator().manual_seed(2)
     w = torch.randn(2, 3, 3, dtype=torch.float64, generator=g, requires_grad=True)
@@ -420,7 +441,7 @@ def test_gradient_only_m_step_matches_the_full_objective(link, emission):
 
 
 def test_adam_matches_torch():
-    from labkit.neuro.switching_glm.model import _Adam
+    from labkit.neuro.switching_glm.mstep import _Adam
 
     g = torch.Generator().manual_seed(4)
     a = torch.randn(5, generator=g, requires_grad=True)
@@ -438,12 +459,12 @@ def test_torch_path_of_the_recursion_matches_numpy():
     """The recursion runs on torch tensors on a GPU: the same code on CPU tensors gives the NumPy results."""
     for B, T, K, min_prob in [(2, 333, 4, None), (1, 7, 3, None), (3, 1, 2, None), (2, 150, 3, 1e-90)]:
         le, lp, la = random_hmm(B, T, K, seed=B * T, min_prob=min_prob)    # 1e-90: the bin-by-bin fallback
-        L = hmm.chunk_length(T)
-        ref = hmm.forward_backward_chunks(hmm.to_chunks(le, L, states_first=True), lp, la, T)
-        got = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
+        L = _chunked.chunk_length(T)
+        ref = _chunked.forward_backward_chunks(_chunked.to_chunks(le, L, states_first=True), lp, la, T)
+        got = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
                                           torch.tensor(la), T)
         for a, b in zip(ref, got):
             assert np.allclose(a, b.numpy(), rtol=1e-10, atol=1e-12)
-        ll = hmm.forward_backward_chunks(hmm.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
+        ll = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
                                          torch.tensor(la), T, backward=False)
         assert np.allclose(ll.numpy(), ref[2])

@@ -7,7 +7,9 @@ from importlib import import_module
 
 _EXPORTS = {
     "SwitchingGLM": "labkit.neuro.switching_glm",
+    "PoissonHMM": "labkit.neuro.switching_glm",
     "DynamicConnectome": "labkit.neuro.dynamic_connectome",
+    "NTF": "labkit.neuro.dynamic_connectome",
 }
 
 __all__ = list(_EXPORTS)

@@ -38,6 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args, nullable
+
 __all__ = ["Affinity", "windowed_affinity", "derivative_z", "pairs_to_matrix", "static_correlation", "KERNELS"]
 
 KERNELS = ("coactivation", "rising", "correlation")
@@ -68,12 +71,14 @@ class Affinity:
 
 def _as_traces(traces) -> np.ndarray:
     if not isinstance(traces, (np.ndarray, torch.Tensor, list)):
-        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), got {type(traces).__name__}.")
+        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), "
+                         f"got {type(traces).__name__}.")
     x = np.asarray(traces.detach().cpu() if isinstance(traces, torch.Tensor) else traces, dtype=np.float64)
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
-        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), got {x.ndim} dimensions.")
+        raise ValueError(f"traces must be an array (animals, neurons, time) or (neurons, time), "
+                         f"got {x.ndim} dimensions.")
     if x.shape[1] < 2:
         raise ValueError(f"traces must hold at least 2 neurons, got {x.shape[1]}.")
     bad = ~np.isfinite(x)
@@ -95,16 +100,14 @@ def _gauss_deriv_kernel(sigma: float) -> np.ndarray:
 def derivative_z(traces, *, smooth: float = 1.0, on_constant: str = "raise", device="cpu", dtype=torch.float32):
     """Standardised smoothed derivatives ``z`` (A, N, T) as a tensor, and the list of flat neurons."""
     x = _as_traces(traces)
-    if not (isinstance(smooth, (int, float)) and not isinstance(smooth, bool) and smooth > 0):
-        raise ValueError(f"smooth must be a positive number of samples, got {smooth!r}.")
-    if on_constant not in ("raise", "zero"):
-        raise ValueError(f"on_constant must be 'raise' or 'zero', got {on_constant!r}.")
+    check_args("derivative_z", {"smooth": smooth, "on_constant": on_constant},
+               {"smooth": (float, 0, None, "neither"), "on_constant": ["raise", "zero"]})
     A, N, T = x.shape
     k = _gauss_deriv_kernel(float(smooth))
     half = len(k) // 2
     if T <= half:
         raise ValueError(f"traces must have more than {half} time points for smooth={smooth}, got {T}.")
-    dev = torch.device(device)
+    dev = resolve_device(device)
     xt = torch.as_tensor(x.reshape(A * N, 1, T), dtype=torch.float64, device=dev)
     kt = torch.as_tensor(k[::-1].copy(), dtype=torch.float64, device=dev).view(1, 1, -1)
     d = torch.nn.functional.conv1d(torch.nn.functional.pad(xt, (half, half), mode="replicate"), kt)
@@ -129,15 +132,11 @@ def windowed_affinity(traces, *, window: int, step: int | None = None, smooth: f
     ``step``: samples between window starts (default ``window // 2``). See the module docstring for
     the kernels.
     """
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}, got {kernel!r}.")
+    check_args("windowed_affinity", {"kernel": kernel, "window": window, "step": step},
+               {"kernel": list(KERNELS), "window": (int, 2, None), "step": nullable((int, 1, None))})
     x = _as_traces(traces)
     A, N, T = x.shape
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
-        raise ValueError(f"window must be an integer number of samples >= 2, got {window!r}.")
     step = window // 2 if step is None else step
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"step must be a positive integer number of samples, got {step!r}.")
     if T < window:
         raise ValueError(f"traces must have at least one window of {window} time points, got {T}.")
     z, flat = derivative_z(x, smooth=smooth, on_constant=on_constant, device=device, dtype=dtype)

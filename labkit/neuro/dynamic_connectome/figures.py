@@ -1,36 +1,15 @@
-"""Figures for the dynamic connectome (builders only: they never simulate or fit)."""
+"""Figures for the dynamic connectome (builders only: they receive arrays, never simulate or fit)."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from labkit.viz.pieces import label_runs, learning_curve, shade_runs
 from labkit.viz.theme import COLORS
 
 __all__ = ["traces_figure", "epoch_affinity_figure", "rank_scan_figure", "convergence_figure", "factors_figure",
            "factor_figure", "comparison_figure", "static_figure"]
-
-_EPOCH_FILL = ["rgba(0,0,0,0.0)", "rgba(230,159,0,0.18)", "rgba(0,114,178,0.14)", "rgba(0,158,115,0.16)",
-               "rgba(204,121,167,0.16)", "rgba(86,180,233,0.16)"]
-
-
-def _blocks(epoch_of_sample, times):
-    """(start time, end time, epoch) of each run of equal epochs."""
-    e = np.asarray(epoch_of_sample)
-    edges = np.flatnonzero(np.diff(e)) + 1
-    starts = np.r_[0, edges]
-    ends = np.r_[edges, len(e)]
-    dt = times[1] - times[0] if len(times) > 1 else 1.0
-    return [(times[s], times[t - 1] + dt, int(e[s])) for s, t in zip(starts, ends)]
-
-
-def _shade_epochs(fig, epoch_of_sample, times, names, *, row=None, col=None, label=True):
-    for k, (t0, t1, e) in enumerate(_blocks(epoch_of_sample, times)):
-        kw = dict(row=row, col=col) if row is not None else {}
-        if label:
-            kw.update(annotation_text=names[e], annotation_position="inside top left", annotation_font_size=10)
-        fig.add_vrect(x0=t0, x1=t1, fillcolor=_EPOCH_FILL[e % len(_EPOCH_FILL)], line_width=0, layer="below", **kw)
-
 
 def _order(labels):
     return np.lexsort((np.arange(len(labels)), labels))
@@ -46,7 +25,7 @@ def traces_figure(traces, time, epoch_of_sample, epoch_names, communities, *, an
     labels = np.asarray(communities)[sort_epoch]
     order = _order(labels)
     z = (x - x.mean(1, keepdims=True)) / np.maximum(x.std(1, keepdims=True), 1e-12)
-    blocks = _blocks(epoch_of_sample, time)
+    blocks = label_runs(epoch_of_sample, time)
     t0, t1, _ = next(b for b in blocks if b[2] == sort_epoch)
     span = (t1 - t0) / 2
     zoom = (time >= t0 - span) & (time <= t1 + span)
@@ -63,7 +42,7 @@ def traces_figure(traces, time, epoch_of_sample, epoch_names, communities, *, an
     for k, (i, lab, color) in enumerate(picks):
         fig.add_trace(go.Scatter(x=time[zoom], y=z[i, zoom] - 5 * k, mode="lines", line=dict(width=1.5, color=color),
                                  name=f"{i}: {lab} in '{epoch_names[sort_epoch]}'"), row=2, col=1)
-    _shade_epochs(fig, epoch_of_sample, time, epoch_names, row=2, col=1)
+    shade_runs(fig, epoch_of_sample, time, names=epoch_names, row=2, col=1)
     fig.update_xaxes(range=[time[zoom][0], time[zoom][-1]], row=2, col=1)
     fig.update_yaxes(title_text=f"neuron (by community<br>in '{epoch_names[sort_epoch]}')", autorange="reversed",
                      row=1, col=1)
@@ -132,15 +111,13 @@ def convergence_figure(errors, compressed_errors=None) -> go.Figure:
     c = np.asarray([] if compressed_errors is None else compressed_errors)
     fig = go.Figure()
     if len(c):
-        fig.add_trace(go.Scatter(x=np.arange(1, len(c) + 1), y=c, mode="lines+markers", marker=dict(size=5),
-                                 line=dict(dash="dot"), name="on the Tucker core (estimate)"))
-    fig.add_trace(go.Scatter(x=np.arange(len(c) + 1, len(c) + len(e) + 1), y=e, mode="lines+markers",
-                             marker=dict(size=5), name="on the tensor X"))
-    fig.update_layout(title="NTF convergence (best restart)", xaxis_title="iteration",
-                      yaxis_title="relative error ‖X − X̂‖ / ‖X‖", height=360,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
-    if len(c) and np.nanmax(np.r_[c, e]) > 10 * np.nanmin(np.r_[c, e]):
-        fig.update_yaxes(type="log")
+        learning_curve(c, name="on the Tucker core (estimate)", color=COLORS[0], fig=fig)
+        fig.update_traces(line_dash="dot")
+    learning_curve(e, x=np.arange(len(c) + 1, len(c) + len(e) + 1), name="on the tensor X", color=COLORS[1], fig=fig,
+                   title="NTF convergence (best restart)", xaxis="iteration", yaxis="relative error ‖X − X̂‖ / ‖X‖",
+                   log_y=bool(len(c) and np.nanmax(np.r_[c, e]) > 10 * np.nanmin(np.r_[c, e])))
+    fig.update_traces(mode="lines+markers", marker=dict(size=5))
+    fig.update_layout(height=360, legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
     return fig
 
 
@@ -177,51 +154,54 @@ def _add_motif_graph(fig, motif, labels, names, row, col, top: float = 0.08, sho
     fig.update_yaxes(visible=False, scaleanchor=None, row=row, col=col)
 
 
-def factor_figure(model, data, r: int, window_time=None, top: float = 0.08) -> go.Figure:
+def factor_figure(r: int, *, motifs, communities, time_factors, animal_factors, weights, window_time, time,
+                  epoch_of_sample, epoch_names, neurons, top: float = 0.08) -> go.Figure:
     """One factor: its motif graph (strongest ``top`` fraction of pairs drawn, neurons coloured by
-    detected community), its time course over the epochs, and its animal loadings."""
+    detected community), its time course over the epochs, and its animal loadings. The arrays are those
+    of :func:`~.experiment.factor_arrays`."""
     fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.44, 0.22], horizontal_spacing=0.07,
                         subplot_titles=[f"motif {r}: communities", "time course", "animal loadings"])
-    _add_motif_graph(fig, model.motifs_[r], model.communities_[r], data.neurons, 1, 1, top=top, showlegend=True)
-    _time_panel(fig, model, data, r, 1, 2, window_time, label=True)
-    a = model.animal_factors_[:, r]
-    fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=1, col=3)
-    fig.update_xaxes(title_text="animal", dtick=1, row=1, col=3)
-    fig.update_yaxes(title_text="loading", row=1, col=3)
-    fig.update_layout(title=f"Factor {r} (weight {model.weights_[r]:.3g})", height=400,
+    _add_motif_graph(fig, motifs[r], communities[r], neurons, 1, 1, top=top, showlegend=True)
+    _time_panel(fig, window_time, time_factors[:, r], time, epoch_of_sample, epoch_names, 1, 2, label=True)
+    _animal_panel(fig, animal_factors[:, r], 1, 3)
+    fig.update_layout(title=f"Factor {r} (weight {weights[r]:.3g})", height=400,
                       legend=dict(orientation="h", y=-0.2, x=0))
     return fig
 
 
-def _time_panel(fig, model, data, r, row, col, window_time=None, label=False):
-    aff = model.affinity_
-    centers = (aff.window_start + aff.window / 2.0) * data.dt if window_time is None else window_time
-    fig.add_trace(go.Scatter(x=centers, y=model.time_factors_[:, r], mode="lines+markers", marker=dict(size=5),
+def _time_panel(fig, window_time, course, time, epoch_of_sample, epoch_names, row, col, label=False):
+    fig.add_trace(go.Scatter(x=window_time, y=course, mode="lines+markers", marker=dict(size=5),
                              line=dict(color=COLORS[3]), showlegend=False), row=row, col=col)
     # Shapes go on a subplot only once it holds a trace, so shade after plotting.
-    _shade_epochs(fig, data.epoch_of_sample, data.time, data.epoch_names, row=row, col=col, label=label)
+    shade_runs(fig, epoch_of_sample, time, names=epoch_names if label else None, row=row, col=col)
     fig.update_xaxes(title_text="time (s; window centres)", row=row, col=col)
     fig.update_yaxes(title_text="loading", row=row, col=col)
 
 
-def factors_figure(model, data, top: float = 0.08) -> go.Figure:
-    """Every factor in one figure: rows = factors; columns = motif graph, time course, animal loadings."""
-    R = model.time_factors_.shape[1]
+def _animal_panel(fig, loadings, row, col):
+    fig.add_trace(go.Bar(x=np.arange(len(loadings)), y=loadings, marker_color=COLORS[0], showlegend=False),
+                  row=row, col=col)
+    fig.update_xaxes(title_text="animal", dtick=1, row=row, col=col)
+    fig.update_yaxes(title_text="loading", row=row, col=col)
+
+
+def factors_figure(*, motifs, communities, time_factors, animal_factors, window_time, time, epoch_of_sample,
+                   epoch_names, neurons, weights=None, top: float = 0.08) -> go.Figure:
+    """Every factor in one figure: rows = factors; columns = motif graph, time course, animal loadings
+    (the arrays of :func:`~.experiment.factor_arrays`)."""
+    R = time_factors.shape[1]
     titles = []
     for r in range(R):
         titles += [f"factor {r}: motif communities", f"factor {r}: time course", f"factor {r}: animals"]
     fig = make_subplots(rows=R, cols=3, column_widths=[0.3, 0.48, 0.22], horizontal_spacing=0.08,
                         vertical_spacing=0.09 if R < 5 else 0.05, subplot_titles=titles)
     for r in range(R):
-        _add_motif_graph(fig, model.motifs_[r], model.communities_[r], data.neurons, r + 1, 1, top=top)
-        _time_panel(fig, model, data, r, r + 1, 2)
-        a = model.animal_factors_[:, r]
-        fig.add_trace(go.Bar(x=np.arange(len(a)), y=a, marker_color=COLORS[0], showlegend=False), row=r + 1, col=3)
-        fig.update_xaxes(title_text="animal", dtick=1, row=r + 1, col=3)
-        fig.update_yaxes(title_text="loading", row=r + 1, col=3)
+        _add_motif_graph(fig, motifs[r], communities[r], neurons, r + 1, 1, top=top)
+        _time_panel(fig, window_time, time_factors[:, r], time, epoch_of_sample, epoch_names, r + 1, 2)
+        _animal_panel(fig, animal_factors[:, r], r + 1, 3)
     fig.update_layout(title="NTF factors: who interacts (motif), when (time course), in whom (animals)<br>"
                             "<sup>shading: white spontaneous, orange stimulus on, blue stimulus off</sup>"
-                            if list(data.epoch_names[:3]) == ["spontaneous", "stimulus on", "stimulus off"] else
+                            if list(epoch_names[:3]) == ["spontaneous", "stimulus on", "stimulus off"] else
                             "NTF factors: who interacts (motif), when (time course), in whom (animals)",
                       height=330 * R + 110, showlegend=False, margin=dict(t=120))
     return fig

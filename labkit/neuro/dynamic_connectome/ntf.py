@@ -21,7 +21,7 @@ Speed comes from two things that do not change the algorithm:
   (≈ 4·I·J·K·R flops) instead of three;
 * several random restarts run as one batch (the restarts' factors are stacked along the columns of
   a single matrix product), which is how the rank scan of the notebook fits all restarts at once;
-* a large tensor is first compressed to a small Tucker core (:func:`tucker_compress`), HALS runs on
+* a large tensor is first compressed to a small Tucker core (:func:`~.tucker.tucker_compress`), HALS runs on
   the core until it converges, and only the last few iterations pass over the tensor itself
   (``compress``, see :func:`ntf_hals`).
 
@@ -34,18 +34,22 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args
+from labkit.core.threads import threads as thread_limit
+from labkit.neuro.dynamic_connectome.tucker import tucker_compress
+
 _WINDOW = 5  # iterations over which the convergence test measures improvement
 _CORE_TOL = 1e-4  # the iterations on a Tucker core stop at this tolerance (or the fit's own, if looser)
 _AUTO_COMPRESS_SIZE = 2 ** 19  # compress="auto" compresses tensors of at least this many entries
+_COUNT = (int, 1, None)
 
-__all__ = ["NTF", "NTFResult", "ntf_hals", "tucker_compress", "cp_reconstruct", "factor_similarity", "core_consistency", "max_cp_rank",
-           "cpu_threads"]
+__all__ = ["NTFResult", "ntf_hals", "max_cp_rank", "random_init"]
 
 
 @dataclass
@@ -60,23 +64,6 @@ class NTFResult:
     compressed_iter: torch.Tensor  # (S,) iterations on the Tucker-compressed tensor before those (0: none)
     compressed_errors: torch.Tensor  # (S, compressed_iter.max()) X's error estimated on the core (NaN after stopping)
     seconds: torch.Tensor         # (n_iter.max(),) seconds from the call to the end of each iteration on X
-
-
-@contextlib.contextmanager
-def cpu_threads(n, device="cpu"):
-    """Run the block with ``torch.set_num_threads(n)`` on the CPU (restored afterwards); no-op for
-    ``n=None`` or another device. HALS issues many tiny per-column operations, and on a shared CPU
-    each multi-threaded one waits for all its threads to be scheduled: one thread is several times
-    faster for the tensor sizes of this notebook (measured: 0.7 s against 13 s for a rank scan)."""
-    if n is None or torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def max_cp_rank(shape) -> int:
@@ -106,8 +93,6 @@ def _check_tensor(X, dtype=torch.float32, device="cpu") -> torch.Tensor:
 
 
 def _check_rank(rank, shape) -> int:
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise ValueError(f"rank must be a positive integer, got {rank!r}.")
     bound = max_cp_rank(shape)
     if rank > bound:
         raise ValueError(f"rank must be at most min(I·J, I·K, J·K) = {bound} for a tensor of shape "
@@ -184,7 +169,10 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     scaled to the data's norm. ``progress``: optional callable wrapping the iteration loop (it wraps
     both loops when the tensor is compressed: one bar for the core, one for X). ``converged`` says
     whether the iterations on X stopped by the tolerance.
-    ``threads``: CPU threads for the fit (see :func:`cpu_threads`; ``None`` keeps torch's setting).
+    ``threads``: CPU threads for the fit (:func:`labkit.core.threads.threads`; ``None`` keeps torch's setting).
+    HALS issues many tiny per-column operations, and on a shared CPU each multi-threaded one waits for all
+    its threads to be scheduled: one thread is several times faster for the tensor sizes of the notebook
+    (measured: 0.7 s against 13 s for a rank scan).
 
     ``compress``: fit a Tucker-compressed copy of X first (Cohen, Farias & Comon 2015, "Fast
     decomposition of large nonnegative tensors"). :func:`tucker_compress` reduces X to a core of
@@ -192,7 +180,8 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     on it, with each MTTKRP computed through the core, ``X_(1)(C ⊙ B) ≈ U₁ G_(1) (U₃ᵀC ⊙ U₂ᵀB)``,
     and the factors kept non-negative in the original space. Its error is measured against ‖X‖², as
     an estimate of X's own, ``‖X̃ − X̂‖² + ‖X‖² − ‖G‖²`` with ``X̃ = G ×₁ U₁ ×₂ U₂ ×₃ U₃`` (exact when
-    the model lies in the bases' span; on non-negative data it usually errs high), and it stops when that estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
+    the model lies in the bases' span; on non-negative data it usually errs high), and it stops when that
+    estimate gains less than ``max(tol, 1e-4)`` per iteration (at most
     ``max_iter``): refining past the accuracy of the compression would be wasted. The fit then
     continues on X itself from that point, with the usual test and at most ``max_iter`` iterations, so
     the result is a HALS solution of X, not of the core; only its starting point changed. The
@@ -202,37 +191,10 @@ def ntf_hals(X, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: flo
     one on the core); ``None`` never does. ``errors``, ``n_iter`` and ``seconds`` count the
     iterations on X; ``compressed_iter`` and ``compressed_errors`` those on the core.
     """
-    with cpu_threads(threads, device):
+    with thread_limit(threads, device=device) if threads is not None else contextlib.nullcontext():
         return _ntf_hals(X, rank, n_restarts=n_restarts, max_iter=max_iter, tol=tol, inner_iter=inner_iter,
                          extrapolate=extrapolate, seed=seed, init=init, device=device, dtype=dtype, progress=progress,
                          compress=compress)
-
-
-def tucker_compress(X, ranks, *, n_power: int = 1, seed: int = 0):
-    """Compress X (I, J, K) to a small Tucker core: orthonormal bases ``U_n`` (I_n × L_n) and the core
-    ``G = X ×₁ U₁ᵀ ×₂ U₂ᵀ ×₃ U₃ᵀ`` (L₁ × L₂ × L₃), so that ``X ≈ G ×₁ U₁ ×₂ U₂ ×₃ U₃``.
-
-    A sequentially truncated HOSVD (Vannieuwenhoven, Vandebril & Meerbergen 2012) whose basis in each
-    mode is found by a randomized range finder with ``n_power`` power iterations (Halko, Martinsson &
-    Tropp 2011, Alg. 4.4): a Gaussian sketch of the unfolding, orthonormalised by QR. Each mode costs a
-    few passes over the (already shrunk) tensor instead of an SVD of its unfolding. A mode whose rank
-    ``L_n`` is at least ``I_n`` is left uncompressed (``U_n = None``). Returns ``(G, [U₁, U₂, U₃])``.
-    """
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    G, bases = X, [None, None, None]
-    for n, L in enumerate(ranks):
-        size = G.shape[n]
-        if L >= size:
-            continue
-        rest = [G.shape[m] for m in range(3) if m != n]
-        Gn = G.movedim(n, 0).reshape(size, -1)                       # mode-n unfolding (a view for n = 0)
-        sketch = torch.randn(Gn.shape[1], L, generator=gen, dtype=G.dtype).to(G.device)
-        Q = torch.linalg.qr(Gn @ sketch).Q
-        for _ in range(n_power):
-            Q = torch.linalg.qr(Gn @ torch.linalg.qr(Gn.T @ Q).Q).Q
-        bases[n] = Q
-        G = (Q.T @ Gn).reshape(L, *rest).movedim(0, n)
-    return G.contiguous(), bases
 
 
 def _compression_ranks(compress, shape, rank):
@@ -292,14 +254,13 @@ class _HALSData:
 def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, seed, init, device, dtype, progress,
               compress):
     start = time.perf_counter()
-    device = torch.device(device)
+    device = resolve_device(device)
+    check_args("ntf_hals", {"rank": rank, "n_restarts": n_restarts, "max_iter": max_iter, "inner_iter": inner_iter,
+                            "tol": tol},
+               {"rank": _COUNT, "n_restarts": _COUNT, "max_iter": _COUNT, "inner_iter": _COUNT,
+                "tol": (float, 0, None)})
     X = _check_tensor(X, dtype, device).contiguous()
     rank = _check_rank(rank, X.shape)
-    for name, value in (("n_restarts", n_restarts), ("max_iter", max_iter), ("inner_iter", inner_iter)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
     ranks = _compression_ranks(compress, X.shape, rank)
     if ranks is not None and all(L >= n for L, n in zip(ranks, X.shape)):
         ranks = None                               # nothing to compress in any mode
@@ -333,8 +294,8 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
         # the model lies in the bases' span.
         core, bases = tucker_compress(X, ranks, seed=seed)
         factors, compressed_errors, compressed_iter, _, _ = _hals_loop(
-            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL), inner_iter=inner_iter,
-            extrapolate=extrapolate, progress=progress)
+            _HALSData(core, bases, norm2=full.norm2), factors, norm_x, max_iter=max_iter, tol=max(tol, _CORE_TOL),
+            inner_iter=inner_iter, extrapolate=extrapolate, progress=progress)
     (A, B, C), errors, n_iter, converged, stamps = _hals_loop(
         full, factors, norm_x, max_iter=max_iter, tol=tol, inner_iter=inner_iter, extrapolate=extrapolate,
         progress=progress)
@@ -348,7 +309,8 @@ def _ntf_hals(X, rank, *, n_restarts, max_iter, tol, inner_iter, extrapolate, se
     if not all(bool(torch.isfinite(F).all()) for F in facs):  # a guard, never expected
         raise RuntimeError("NTF produced a non-finite factor; please report this input.")
     return NTFResult(factors=facs, weights=weights, errors=errors, n_iter=n_iter, converged=converged,
-                     compressed_iter=compressed_iter, compressed_errors=compressed_errors, seconds=torch.tensor(stamps, dtype=torch.float64) - start)
+                     compressed_iter=compressed_iter, compressed_errors=compressed_errors,
+                     seconds=torch.tensor(stamps, dtype=torch.float64) - start)
 
 
 def _select(mask, new, old):
@@ -448,127 +410,3 @@ def _hals_loop(data, factors, norm_x, *, max_iter, tol, inner_iter, extrapolate,
         if not bool(active.any()):
             break
     return best, errors[:, : int(n_iter.max())], n_iter, converged, stamps
-
-
-def cp_reconstruct(factors, weights=None) -> np.ndarray:
-    """The full tensor Σ_r λ_r a_r ∘ b_r ∘ c_r from factors (I,R), (J,R), (K,R)."""
-    A, B, C = (np.asarray(f, dtype=float) for f in factors)
-    lam = np.ones(A.shape[1]) if weights is None else np.asarray(weights, dtype=float)
-    return np.einsum("ir,jr,kr,r->ijk", A, B, C, lam)
-
-
-def core_consistency(X, factors, weights=None) -> float:
-    """The core consistency diagnostic of a CP model (CORCONDIA; Bro & Kiers 2003, eq. 6), in percent.
-
-    The least-squares Tucker core of ``X`` given the CP factors, ``G = X ×₁ A⁺ ×₂ B⁺ ×₃ C⁺``, is
-    compared with the superdiagonal core ``T`` a true CP structure would give::
-
-        CORCONDIA = 100 · (1 − ‖G − T‖²_F / R).
-
-    It stays near 100 while every component is a real trilinear structure and falls (often below 0)
-    once extra components only split or mix real ones: the usual way to choose a PARAFAC rank. The
-    weights are folded into the first mode's factor.
-    """
-    A, B, C = (np.asarray(f, dtype=float) for f in factors)
-    if weights is not None:
-        A = A * np.asarray(weights, dtype=float)[None, :]
-    X = np.asarray(X, dtype=float)
-    R = A.shape[1]
-    G = np.tensordot(np.linalg.pinv(A), X, axes=(1, 0))                 # (R, J, K)
-    G = np.tensordot(G, np.linalg.pinv(B), axes=(1, 1))                 # (R, K, R)
-    G = np.tensordot(G, np.linalg.pinv(C), axes=(1, 1))                 # (R, R, R): [a, b, c]
-    T = np.zeros((R, R, R))
-    T[np.arange(R), np.arange(R), np.arange(R)] = 1.0
-    return float(100.0 * (1.0 - ((G - T) ** 2).sum() / R))
-
-
-def factor_similarity(factors_a, factors_b) -> float:
-    """Similarity of two CP models (Tomasi & Bro 2006; tensortools' ``kruskal_align`` score).
-
-    Components are matched one-to-one (Hungarian algorithm) by the product over modes of the cosine
-    of their columns; the score is the mean matched product, 1 for identical models up to permutation
-    and scaling. Models of different rank are scored over the smaller one's components.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    sim = None
-    for fa, fb in zip(factors_a, factors_b):
-        fa = np.asarray(fa, dtype=float)
-        fb = np.asarray(fb, dtype=float)
-        na = fa / np.maximum(np.linalg.norm(fa, axis=0, keepdims=True), 1e-300)
-        nb = fb / np.maximum(np.linalg.norm(fb, axis=0, keepdims=True), 1e-300)
-        s = na.T @ nb
-        sim = s if sim is None else sim * s
-    rows, cols = linear_sum_assignment(-sim)
-    return float(sim[rows, cols].mean())
-
-
-class NTF:
-    """Non-negative CP decomposition with batched restarts, read like a scikit-learn estimator.
-
-    Parameters: ``rank``; ``n_restarts`` random starts fitted as one batch (the best, lowest final
-    error, is kept); ``max_iter``; ``tol`` (relative error decrease that counts as converged);
-    ``inner_iter`` HALS sweeps per factor update; ``seed``; ``device``; ``dtype``; ``compress``
-    (Tucker compression first, see :func:`ntf_hals`).
-
-    After ``fit(X)``: ``factors_`` (three arrays (I_n, R), unit-norm columns, components sorted by
-    weight), ``weights_`` (R,), ``errors_`` (relative error history of the kept restart),
-    ``error_`` (its final relative error), ``n_iter_`` (iterations on X), ``compressed_iter_``
-    (iterations on the Tucker core before those; 0 when not compressed), ``compressed_errors_`` (X's
-    error estimated on the core over those), ``converged_``, ``restart_errors_`` (S,),
-    ``restart_factors_`` (the S models, for stability across restarts), ``dead_components_``
-    (indices of components whose weight collapsed to zero: possible when the rank exceeds what the
-    data hold; they are kept as zero columns, never NaN, and a warning says so).
-    """
-
-    def __init__(self, rank: int, *, n_restarts: int = 1, max_iter: int = 500, tol: float = 1e-6,
-                 inner_iter: int = 3, extrapolate: bool = True, seed: int = 0, device="cpu",
-                 dtype=torch.float32, compress="auto"):
-        self.rank = rank
-        self.n_restarts = n_restarts
-        self.max_iter = max_iter
-        self.tol = tol
-        self.inner_iter = inner_iter
-        self.extrapolate = extrapolate
-        self.seed = seed
-        self.device = device
-        self.dtype = dtype
-        self.compress = compress
-
-    def fit(self, X, progress=None) -> "NTF":
-        res = ntf_hals(X, self.rank, n_restarts=self.n_restarts, max_iter=self.max_iter, tol=self.tol,
-                       inner_iter=self.inner_iter, extrapolate=self.extrapolate, seed=self.seed, device=self.device,
-                       dtype=self.dtype, progress=progress, compress=self.compress)
-        final = torch.stack([res.errors[s, int(res.n_iter[s]) - 1] for s in range(res.errors.shape[0])])
-        best = int(torch.argmin(final))
-        self.result_ = res
-        self.best_restart_ = best
-        self.restart_errors_ = final.numpy()
-        self.restart_factors_ = [[F[s].cpu().double().numpy() for F in res.factors] for s in range(len(final))]
-        self.factors_ = self.restart_factors_[best]
-        self.weights_ = res.weights[best].cpu().double().numpy()
-        self.errors_ = res.errors[best, : int(res.n_iter[best])].numpy()
-        self.error_ = float(self.errors_[-1])
-        self.n_iter_ = int(res.n_iter[best])
-        self.compressed_iter_ = int(res.compressed_iter[best])
-        self.compressed_errors_ = res.compressed_errors[best, : self.compressed_iter_].numpy()
-        self.converged_ = bool(res.converged[best])
-        scale = max(float(self.weights_.max()), 1e-300)
-        self.dead_components_ = [int(r) for r in np.nonzero(self.weights_ < 1e-6 * scale)[0]]
-        if self.dead_components_:
-            warnings.warn(f"NTF: {len(self.dead_components_)} of {self.rank} components collapsed to zero "
-                          f"(the data support fewer components); they are kept as zero columns.",
-                          RuntimeWarning, stacklevel=2)
-        return self
-
-    def stability(self) -> float:
-        """Mean pairwise :func:`factor_similarity` of the restarts to the best one (1 = same model)."""
-        if len(self.restart_factors_) < 2:
-            raise ValueError("stability needs n_restarts >= 2.")
-        best = self.restart_factors_[self.best_restart_]
-        sims = [factor_similarity(best, f) for s, f in enumerate(self.restart_factors_) if s != self.best_restart_]
-        return float(np.mean(sims))
-
-    def reconstruct(self) -> np.ndarray:
-        """The fitted tensor Σ_r λ_r a_r ∘ b_r ∘ c_r."""
-        return cp_reconstruct(self.factors_, self.weights_)

@@ -2,9 +2,9 @@
 
 The simulator gives the dynamic-connectome pipeline (Dyballa et al. 2024) a known answer. A set of
 neurons, wired by a backbone (a real *C. elegans* subnetwork from :mod:`labkit.data.worm`, or a
-random sparse graph), is recorded in several animals through a shared protocol of epochs (for
-example spontaneous → stimulus on → stimulus off → ...). Each epoch *type* has its own partition of
-the neurons into communities: during that epoch the members of a community receive a common drive
+random sparse graph from :mod:`labkit.data.networks`), is recorded in several animals through a shared
+protocol of epochs (for example spontaneous → stimulus on → stimulus off → ...). Each epoch *type* has its
+own partition of the neurons into communities: during that epoch the members of a community receive a common drive
 (bursts at random times), so they rise and fall together, and the partition changes from one epoch
 type to the next. That is the ground truth the method must find: which neurons group together
 (communities), when (epochs), and in which animals (per-animal gains).
@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from labkit.neuro.dynamic_connectome.ntf import cpu_threads
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args
+from labkit.core.threads import threads
+from labkit.data.networks import Backbone
 
-__all__ = ["DynamicConnectomeData", "simulate_dynamic_connectome", "random_backbone", "epoch_courses"]
+__all__ = ["DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses", "epoch_mean_matrices"]
 
 
 @dataclass
@@ -57,18 +60,6 @@ class DynamicConnectomeData:
     @property
     def n_neurons(self) -> int:
         return self.traces.shape[1]
-
-
-def random_backbone(n: int, density: float = 0.1, *, seed: int = 0) -> np.ndarray:
-    """A random sparse non-negative weight matrix (n × n, no self-loops), log-normal weights."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}.")
-    if not 0.0 <= density <= 1.0:
-        raise ValueError(f"density must be in [0, 1], got {density!r}.")
-    rng = np.random.default_rng(seed)
-    w = (rng.random((n, n)) < density) * rng.lognormal(0.0, 1.0, (n, n))
-    np.fill_diagonal(w, 0.0)
-    return w
 
 
 def _balanced_partition(n: int, k: int, rng) -> np.ndarray:
@@ -117,11 +108,14 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
                                 tau_decay: float = 1.5, seed: int = 0, device="cpu") -> DynamicConnectomeData:
     """Simulate calcium traces of ``n_animals`` animals on ``backbone`` with epoch-specific communities.
 
-    ``backbone``: (N, N) non-negative weights, [i, j] from i to j (e.g. ``Connectome.weights`` of a
-    subnetwork); ``sign``: optional (N, N) ±1/0 synapse signs (``Connectome.sign``), else excitatory.
+    ``backbone``: a :class:`labkit.data.networks.Backbone` (its weights, neurons and signs), or (N, N)
+    non-negative weights, [i, j] from i to j (e.g. ``Connectome.weights`` of a subnetwork) with ``neurons``
+    and ``sign``, optional (N, N) ±1/0 synapse signs (``Connectome.sign``), else excitatory.
     ``schedule``: the epoch type (index into ``epoch_names``) of each block of ``block_duration`` s.
     ``n_communities``: an int for every epoch type, or one per type. Same seed, same numbers.
     """
+    if isinstance(backbone, Backbone):
+        backbone, neurons, sign = backbone.weights, backbone.neurons, backbone.sign
     W = np.asarray(backbone, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 2:
         raise ValueError(f"backbone must be a square (N, N) matrix with N >= 2, got shape {W.shape}.")
@@ -143,22 +137,19 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
         raise ValueError(f"schedule must list epoch indices in [0, {E - 1}], got {schedule!r}.")
     ks = [int(n_communities)] * E if np.isscalar(n_communities) else [int(k) for k in n_communities]
     if len(ks) != E or min(ks) < 1 or max(ks) > N:
-        raise ValueError(f"n_communities must be an int or one int per epoch type, each in [1, {N}], got {n_communities!r}.")
-    for name, v, lo in (("n_animals", n_animals, 1),):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}.")
-    for name, v in (("block_duration", block_duration), ("dt", dt), ("tau", tau), ("event_duration", event_duration),
-                    ("tau_rise", tau_rise), ("tau_decay", tau_decay)):
-        if not (isinstance(v, (int, float)) and v > 0):
-            raise ValueError(f"{name} must be a positive number, got {v!r}.")
-    for name, v in (("event_rate", event_rate), ("private_noise", private_noise), ("noise_std", noise_std),
-                    ("coupling", coupling)):
-        if not (isinstance(v, (int, float)) and v >= 0):
-            raise ValueError(f"{name} must be a non-negative number, got {v!r}.")
-    if coupling >= 1.0:
-        raise ValueError(f"coupling must be below 1 so the network is stable, got {coupling!r}.")
-    if not 0.0 <= gain_spread < 1.0:
-        raise ValueError(f"gain_spread must be in [0, 1), got {gain_spread!r}.")
+        raise ValueError(f"n_communities must be an int or one int per epoch type, each in [1, {N}], "
+                         f"got {n_communities!r}.")
+    positive, non_negative = (float, 0, None, "neither"), (float, 0, None)
+    check_args("simulate_dynamic_connectome",
+               {"n_animals": n_animals, "block_duration": block_duration, "dt": dt, "tau": tau,
+                "event_duration": event_duration, "tau_rise": tau_rise, "tau_decay": tau_decay,
+                "event_rate": event_rate, "private_noise": private_noise, "noise_std": noise_std, "coupling": coupling,
+                "gain_spread": gain_spread, "seed": seed},
+               {"n_animals": (int, 1, None), "block_duration": positive, "dt": positive, "tau": positive,
+                "event_duration": positive, "tau_rise": positive, "tau_decay": positive, "event_rate": non_negative,
+                "private_noise": non_negative, "noise_std": non_negative,
+                "coupling": (float, 0, 1, "left"),            # below 1, so the network is stable
+                "gain_spread": (float, 0, 1, "left"), "seed": "seed"})
     if tau_rise >= tau_decay:
         raise ValueError(f"tau_rise must be shorter than tau_decay={tau_decay}, got {tau_rise!r}.")
 
@@ -194,7 +185,7 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     in_sum = np.abs(Wl).sum(axis=0)
     Wn = Wl / np.maximum(in_sum, 1e-12)[None, :]
 
-    dev = torch.device(device)
+    dev = resolve_device(device)
     gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
     Wt = torch.as_tensor(Wn, dtype=torch.float32, device=dev)
     ut = torch.as_tensor(u, dtype=torch.float32, device=dev)                          # (A, T, N)
@@ -203,7 +194,7 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     noise_scale = private_noise * float(np.sqrt((1 - decay ** 2) / 2.0))
     x = torch.zeros(A, N, device=dev)
     rates = torch.empty(A, Ts, N, device=dev)
-    with cpu_threads(1, dev):                  # thousands of tiny steps: one thread is fastest
+    with threads(1, device=dev):               # thousands of tiny steps: one thread is fastest
         for t in range(Ts):
             r = x.clamp_min(0.0)
             target = coupling * (r @ Wt) + ut[:, t]

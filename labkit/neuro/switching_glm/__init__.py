@@ -1,16 +1,21 @@
 """State-switching GLMs with Gaussian and one-hot priors (HMM-GLM; Li et al. 2023).
 
 ``SwitchingGLM`` is the estimator, ``simulate_switching_glm`` the simulator with its ground truth on a
-random or *C. elegans* backbone, ``PoissonHMM`` the plain Poisson HMM that shares the E-step, and
+backbone of :mod:`labkit.data.networks` (random or *C. elegans*), ``PoissonHMM`` the plain Poisson HMM that
+shares the E-step, ``reference_forward_backward`` the textbook recursion that E-step reproduces, and
 ``figures`` the plotly builders of the notebook ``notebooks/neuro/switching_glm.ipynb``.
 """
-from labkit.neuro.switching_glm.hmm import PoissonHMM, forward_backward, viterbi
+from labkit.neuro.switching_glm.checks import check_counts
+from labkit.neuro.switching_glm.experiment import fit_models, held_out_curve, score_models, true_model
+from labkit.neuro.switching_glm.history import convolve_history, history_basis
+from labkit.neuro.switching_glm.hmm import PoissonHMM, forward_backward, log_likelihood, viterbi
 from labkit.neuro.switching_glm.metrics import backbone_roc, match_states, state_accuracy
 from labkit.neuro.switching_glm.model import SwitchingGLM
-from labkit.neuro.switching_glm.simulate import (Backbone, SwitchingData, connectome_backbone, random_backbone,
-                                                 simulate_switching_glm, worm_backbone)
-from labkit.neuro.switching_glm.experiment import fit_models, held_out_curve, score_models, true_model
+from labkit.neuro.switching_glm.parameters import PARAMETERS
+from labkit.neuro.switching_glm.reference import reference_forward_backward
+from labkit.neuro.switching_glm.simulate import SwitchingData, simulate_switching_glm
 
-__all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "viterbi", "simulate_switching_glm", "SwitchingData",
-           "Backbone", "random_backbone", "connectome_backbone", "worm_backbone", "match_states", "state_accuracy",
-           "backbone_roc", "fit_models", "score_models", "held_out_curve", "true_model"]
+__all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "log_likelihood", "viterbi", "reference_forward_backward",
+           "check_counts", "history_basis", "convolve_history", "simulate_switching_glm", "SwitchingData",
+           "match_states", "state_accuracy", "backbone_roc", "fit_models", "score_models", "held_out_curve",
+           "true_model", "PARAMETERS"]

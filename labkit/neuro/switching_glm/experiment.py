@@ -20,7 +20,8 @@ def true_model(data: SwitchingData, device="cpu") -> SwitchingGLM:
     held-out log-likelihoods. The true chain starts in each state with equal probability."""
     K, N, _ = data.weights.shape
     m = SwitchingGLM(K, "none", window=len(data.basis), decay=_decay_of(data.basis), device=device)
-    dev = m.device
+    m._setup()
+    dev = m.device_
     m.params_ = {"bias": torch.as_tensor(data.bias, dtype=torch.float32, device=dev),
                  "weight": torch.as_tensor(data.weights, dtype=torch.float32, device=dev)}
     m.log_transitions_ = torch.log(torch.as_tensor(data.transitions, dtype=torch.float64, device=dev))
@@ -49,7 +50,7 @@ def score_models(models: dict[str, SwitchingGLM], data: SwitchingData, n_train: 
         m.align_states(train, data.states[:n_train])
         out[name] = {"accuracy": state_accuracy(data.states[n_train:], m.predict(test)),
                      "log_likelihood": m.log_likelihood(test),
-                     "auc": backbone_roc(m.connection_score_, data.backbone.adjacency)[2]}
+                     "auc": backbone_roc(m.connection_score_, data.backbone.adjacency.T)[2]}   # [post, pre]
     return out
 
 

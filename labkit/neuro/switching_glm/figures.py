@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from labkit.viz.pieces import shade_runs
 from labkit.viz.theme import COLORS
 
 STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 4, 3, 5, 6, 7)]
@@ -17,17 +18,10 @@ def _state_color(k: int) -> str:
     return STATE_COLORS[k % len(STATE_COLORS)]
 
 
-def _state_band(fig: go.Figure, states: np.ndarray, *, row: int, col: int = 1, y0: float = 0.0, y1: float = 1.0,
-                t0: int = 0, opacity: float = 0.18, yref: str | None = None) -> None:
-    """Shade the background of a subplot by state: one rectangle per run of equal states."""
+def _shade_states(fig: go.Figure, states: np.ndarray, t0: int, *, row: int, opacity: float = 0.18) -> None:
+    """Shade a subplot's background by the true state, one rectangle per run, centred on the bins."""
     states = np.asarray(states)
-    change = np.flatnonzero(np.diff(states)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(states)]])
-    for s, e in zip(starts, ends):
-        fig.add_shape(type="rect", x0=t0 + s - 0.5, x1=t0 + e - 0.5, y0=y0, y1=y1, fillcolor=_state_color(int(states[s])),
-                      opacity=opacity, line_width=0, layer="below", row=row, col=col,
-                      **({"yref": yref} if yref else {}))
+    shade_runs(fig, states, t0 + np.arange(len(states)), fills=STATE_COLORS, row=row, col=1, opacity=opacity, offset=-0.5)
 
 
 def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Sequence[str] | None = None,
@@ -47,10 +41,10 @@ def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Seq
                                                                           line=dict(width=1.2)),
                                name="spikes", showlegend=False, hovertemplate="bin %{x}<br>neuron %{y}<extra></extra>"),
                   row=1, col=1)
-    _state_band(fig, states, row=1, y0=-0.5, y1=N - 0.5, t0=t0)
+    _shade_states(fig, states, t0, row=1)
     K = int(max(states.max() + 1, max((p.shape[1] for p in posterior.values()), default=0)))
-    for r, (name, post) in enumerate(posterior.items(), start=2):
-        _state_band(fig, states, row=r, y0=0, y1=1, t0=t0, opacity=0.12)
+    for r, post in enumerate(posterior.values(), start=2):
+        _shade_states(fig, states, t0, row=r, opacity=0.12)
         for k in range(post.shape[1]):
             fig.add_trace(go.Scatter(x=t0 + np.arange(T), y=post[:, k], mode="lines", line=dict(color=_state_color(k), width=2),
                                      name=f"state {k}", legendgroup=f"s{k}", showlegend=(r == 2)), row=r, col=1)
@@ -189,8 +183,8 @@ def window_figure(spikes: np.ndarray, states: np.ndarray, posterior: np.ndarray,
                                marker=dict(size=np.clip(3 + 2 * seg[t, n], 3, 9), color="#222", symbol="line-ns-open",
                                            line=dict(width=1.2)),
                                hovertemplate="bin %{x}<br>neuron %{y}<extra></extra>"), row=1, col=1)
-    _state_band(fig, st, row=1, y0=-0.5, y1=N - 0.5, t0=start)
-    _state_band(fig, st, row=2, y0=0, y1=1, t0=start, opacity=0.12)
+    _shade_states(fig, st, start, row=1)
+    _shade_states(fig, st, start, row=2, opacity=0.12)
     for k in range(K):
         fig.add_trace(go.Scatter(x=start + np.arange(stop - start), y=posterior[start:stop, k], mode="lines",
                                  line=dict(color=_state_color(k), width=2), name=f"state {k}"), row=2, col=1)

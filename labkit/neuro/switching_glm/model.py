@@ -6,7 +6,7 @@ state ``k`` is a GLM (their eq. 1)
 
     x_{t,n} | z_t = k ~ Poisson(f_{t,n}),   f_{t,n} = sigma(b_n + sum_m W_{k, n<-m} h_{t,m}),
 
-with ``h`` the spike history through a single exponential basis (:func:`~.simulate.convolve_history`),
+with ``h`` the spike history through a single exponential basis (:func:`~.history.convolve_history`),
 and a Markov chain of states ``z_t``. The three priors on ``W``:
 
 * ``"none"``: independent weights per state (the HMM-GLM of Escola et al. 2011), maximum likelihood.
@@ -50,164 +50,46 @@ Where this differs from the official code, and why:
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from labkit.core.device import resolve_device
+from labkit.core.estimator import Estimator
+from labkit.core.params import ParameterError
+from labkit.core.progress import trange
+from labkit.core.threads import threads
+from labkit.core.train import Diverged, train
 from labkit.neuro.switching_glm import hmm
+from labkit.neuro.switching_glm.checks import check_counts, work_size
+from labkit.neuro.switching_glm.history import convolve_history, history_basis
 from labkit.neuro.switching_glm.metrics import match_states
-from labkit.neuro.switching_glm.simulate import convolve_history, history_basis
+from labkit.neuro.switching_glm.mstep import (_Adam, _emission_terms, _ExpectedLogLik, _ExpectedLogLikGrad,
+                                             gumbel_softmax_log_density)
 
-__all__ = ["SwitchingGLM", "gumbel_softmax_log_density"]
+__all__ = ["SwitchingGLM", "PRIORS"]
 
 PRIORS = ("none", "gaussian", "one-hot")
 LINKS = ("sigmoid", "softplus", "exp")
 EMISSIONS = ("poisson", "bernoulli")
-
-
-def gumbel_softmax_log_density(log_y: torch.Tensor, log_p: torch.Tensor, tau: float) -> torch.Tensor:
-    """Log density of the Gumbel-softmax (concrete) distribution at ``y`` (given as ``log y``) with class
-    probabilities ``p`` (``log p``, normalised or not) and temperature ``tau`` (Jang et al. 2017, eq. 2;
-    Maddison et al. 2017):
-    ``log Gamma(k) + (k-1) log tau - k logsumexp_i(log p_i - tau log y_i) + sum_i (log p_i - (tau+1) log y_i)``.
-    """
-    k = log_p.shape[-1]
-    return (math.lgamma(k) + (k - 1) * math.log(tau)
-            - k * torch.logsumexp(log_p - tau * log_y, dim=-1)
-            + (log_p - (tau + 1) * log_y).sum(-1))
+_POSITIVE = (float, 0, None, "neither")
 
 
 def _threads_by_size(method):
-    """Run an inference method under :func:`hmm.few_threads`, sized by its spike array."""
-    import functools
-
+    """Run an inference method of a fitted model on one CPU thread when its E-step is small (see
+    :func:`labkit.core.threads.threads`)."""
     @functools.wraps(method)
     def wrapper(self, spikes, *args, **kwargs):
-        size = int(np.prod(np.shape(spikes))) * self.n_states if not isinstance(spikes, str) else 0
-        with hmm.few_threads(size, self.device):
+        self._check_fitted("params_")
+        with threads(device=self.device_, size=work_size(spikes, self.n_states), blas=True):
             return method(self, spikes, *args, **kwargs)
     return wrapper
 
 
-def _positive_int(name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
-def _positive_float(name, value, *, allow_zero=False):
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}.")
-    return float(value)
-
-
-def _emission_terms(eta: torch.Tensor, x: torch.Tensor, link: str, emission: str, grad: bool):
-    """Elementwise ``log p(x | eta)`` (without ``-log x!``) and, if ``grad``, its derivative in ``eta``.
-
-    Poisson with rate sigmoid(eta): ``x log s - s``, derivative ``(1 - s)(x - s)``; softplus: ``x log l - l``,
-    ``sigmoid(eta)(x / l - 1)``; exp: ``x eta - e^eta``, ``x - e^eta``; Bernoulli: ``x eta - softplus(eta)``,
-    ``x - sigmoid(eta)``.
-    """
-    d = None
-    if emission == "bernoulli":
-        s = torch.sigmoid(eta)
-        ll = x * eta - F.softplus(eta)
-        if grad:
-            d = x - s
-    elif link == "sigmoid":
-        s = torch.sigmoid(eta)
-        ll = x * torch.log(s.clamp_min(1e-37)) - s         # the clamp only bites at rates below 1e-37
-        if grad:
-            d = (1 - s) * (x - s)
-    elif link == "softplus":
-        rate = F.softplus(eta)
-        log_rate = torch.where(eta > -20.0, torch.log(rate.clamp_min(1e-30)), eta)
-        ll = x * log_rate - rate
-        if grad:
-            d = torch.sigmoid(eta) * (x / rate.clamp_min(1e-30) - 1)
-    else:
-        rate = torch.exp(eta)
-        ll = x * eta - rate
-        if grad:
-            d = x - rate
-    return ll, d
-
-
-def _emission_grad(eta: torch.Tensor, x: torch.Tensor, gamma: torch.Tensor, link: str, emission: str) -> torch.Tensor:
-    """``gamma[..., None] * d log p(x | eta) / d eta`` (the sigmoid-Poisson case, the paper's, in five passes
-    over the data, four of them in place)."""
-    if emission == "poisson" and link == "sigmoid":
-        s = torch.sigmoid(eta)
-        t = torch.sub(x, s)                                             # x - s
-        s.neg_().add_(1.0).mul_(t)                                      # (1 - s)(x - s)
-        return s.mul_(gamma.unsqueeze(-1))
-    _, d = _emission_terms(eta, x, link, emission, grad=True)
-    return d.mul_(gamma.unsqueeze(-1))
-
-
-class _ExpectedLogLik(torch.autograd.Function):
-    """``sum gamma[..., None] * log p(x | eta)`` over everything; the gradient in ``eta`` is computed in the
-    forward pass (it is always needed) so the backward pass is one multiplication."""
-
-    @staticmethod
-    def forward(ctx, eta, x, gamma, link, emission):
-        ll, d = _emission_terms(eta, x, link, emission, grad=True)
-        g = gamma.unsqueeze(-1)
-        ctx.save_for_backward(d.mul_(g))
-        return (ll.sum(-1) * gamma).sum()
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (d,) = ctx.saved_tensors
-        return d * grad_out, None, None, None, None
-
-
-class _ExpectedLogLikGrad(torch.autograd.Function):
-    """The gradient of :class:`_ExpectedLogLik` without its value: the forward pass returns 0 and keeps
-    only the derivative. An M-step needs gradients only (the log-likelihood comes from the E-step), and
-    the value costs as much again as the derivative."""
-
-    @staticmethod
-    def forward(ctx, eta, x, gamma, link, emission):
-        ctx.save_for_backward(_emission_grad(eta, x, gamma, link, emission))
-        return eta.new_zeros(())
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (d,) = ctx.saved_tensors
-        return d.mul_(grad_out), None, None, None, None
-
-
-class _Adam:
-    """Adam (Kingma & Ba 2015) with torch.optim.Adam's update, on a list of tensors. Written out because
-    ``torch.optim`` imports torch's compiler stack on first use, seconds before the first fit can start."""
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, (self.b1, self.b2), self.eps, self.t = list(params), lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self):
-        self.t += 1
-        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            g = p.grad
-            m.lerp_(g, 1 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            p.addcdiv_(m, (v.sqrt() / math.sqrt(c2)).add_(self.eps), value=-self.lr / c1)
-
-
-class SwitchingGLM:
+class SwitchingGLM(Estimator):
     """A hidden Markov model whose states are coupled Poisson (or Bernoulli) GLMs; see the module docstring.
 
     ``fit(spikes)`` takes counts of shape (trials, time, neurons) (or (time, neurons)); after fitting:
@@ -216,58 +98,64 @@ class SwitchingGLM:
     learned prior: ``prior_mean_`` (Gaussian), ``adjacency_prior_`` (one-hot: (post, pre, 3)
     probabilities of inhibitory / absent / excitatory) and ``connection_score_``, a (post, pre) score of
     how likely each connection is anatomical (one-hot: ``1 - P(absent)``; Gaussian: ``|W_bar|``;
-    none: ``mean_k |W_k|``).
+    none: ``mean_k |W_k|``). ``device="auto"`` picks CUDA, then MPS, then the CPU (``device_`` after fitting).
+    ``__init__`` only stores the hyperparameters; ``fit`` checks them (``_rules``) before anything is learned.
     """
+
+    _rules = {"n_states": (int, 1, None), "prior": list(PRIORS), "link": list(LINKS), "emission": list(EMISSIONS),
+              "window": (int, 1, None), "decay": (float, 0, None), "n_iter": (int, 1, None),
+              "m_steps": (int, 1, None), "lr": _POSITIVE, "prior_scale": _POSITIVE, "tau": _POSITIVE,
+              "prior_weight": (float, 0, None), "min_transition": (float, 0, None),
+              "init_scale": (float, 0, None), "prior_absent": (float, 0, 1, "neither"),
+              "warmup": (int, 0, None), "device": "device", "seed": "seed", "progress": bool}
 
     def __init__(self, n_states: int = 3, prior: str = "none", *, link: str = "sigmoid", emission: str = "poisson",
                  window: int = 5, decay: float = 1.0, n_iter: int = 30, m_steps: int = 20, lr: float = 0.05,
                  prior_scale: float = 1.0 / 3.0, tau: float = 0.2, prior_weight: float = 1.0,
                  min_transition: float = math.exp(-8), init_scale: float = 0.1, prior_absent: float = 0.8,
                  warmup: int = 10, device: str | torch.device = "auto", seed: int = 0, progress: bool = False):
-        self.n_states = _positive_int("n_states", n_states)
-        if prior not in PRIORS:
-            raise ValueError(f"prior must be one of {', '.join(map(repr, PRIORS))}, got {prior!r}.")
-        if link not in LINKS:
-            raise ValueError(f"link must be one of {', '.join(map(repr, LINKS))}, got {link!r}.")
-        if emission not in EMISSIONS:
-            raise ValueError(f"emission must be one of {', '.join(map(repr, EMISSIONS))}, got {emission!r}.")
-        if emission == "bernoulli" and link != "sigmoid":
-            raise ValueError(f"link must be 'sigmoid' for Bernoulli emissions (a probability), got {link!r}.")
-        self.prior, self.link, self.emission = prior, link, emission
-        self.window = _positive_int("window", window)
-        self.decay = _positive_float("decay", decay, allow_zero=True)
-        self.n_iter = _positive_int("n_iter", n_iter)
-        self.m_steps = _positive_int("m_steps", m_steps)
-        self.lr = _positive_float("lr", lr)
-        self.prior_scale = _positive_float("prior_scale", prior_scale)
-        self.tau = _positive_float("tau", tau)
-        self.prior_weight = _positive_float("prior_weight", prior_weight, allow_zero=True)
-        self.min_transition = _positive_float("min_transition", min_transition, allow_zero=True)
-        if self.n_states > 1 and self.min_transition >= 1.0 / self.n_states:
-            raise ValueError(f"min_transition must be below 1/n_states = {1 / self.n_states:.3g}, got {min_transition!r}.")
-        self.init_scale = _positive_float("init_scale", init_scale, allow_zero=True)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        self.seed, self.progress = int(seed), bool(progress)
-        if isinstance(prior_absent, bool) or not isinstance(prior_absent, (int, float, np.floating)) or not (
-                0.0 < prior_absent < 1.0):
-            raise ValueError(f"prior_absent must be a probability strictly between 0 and 1, got {prior_absent!r}.")
-        self.prior_absent = float(prior_absent)
-        self.warmup = _positive_int("warmup", warmup, low=0)
-        from labkit.core.device import resolve_device
+        self.n_states = n_states
+        self.prior = prior
+        self.link = link
+        self.emission = emission
+        self.window = window
+        self.decay = decay
+        self.n_iter = n_iter
+        self.m_steps = m_steps
+        self.lr = lr
+        self.prior_scale = prior_scale
+        self.tau = tau
+        self.prior_weight = prior_weight
+        self.min_transition = min_transition
+        self.init_scale = init_scale
+        self.prior_absent = prior_absent
+        self.warmup = warmup
+        self.device = device
+        self.seed = seed
+        self.progress = progress
 
-        self.device = resolve_device(device)
-        self.basis = history_basis(self.window, self.decay)
+    def _setup(self) -> None:
+        """Check the hyperparameters (their rules, then how they combine), resolve the device and build the
+        history basis: the start of ``fit``."""
+        v = self._validate()
+        if v["emission"] == "bernoulli" and v["link"] != "sigmoid":
+            raise ParameterError(f"Parameter 'link' of SwitchingGLM must be 'sigmoid' for Bernoulli emissions "
+                                 f"(a probability), got {self.link!r}.")
+        if v["n_states"] > 1 and v["min_transition"] >= 1.0 / v["n_states"]:
+            raise ParameterError(f"Parameter 'min_transition' of SwitchingGLM must be below 1/n_states = "
+                                 f"{1 / v['n_states']:.3g}, got {self.min_transition!r}.")
+        self.device_ = resolve_device(self.device)
+        self.basis_ = history_basis(self.window, self.decay)
 
     # ---------------------------------------------------------------- data
     def _prepare(self, spikes, name="spikes", fitting=False):
-        x = hmm.check_counts(spikes, name)
+        x = check_counts(spikes, name)
         if self.emission == "bernoulli" and (x > 1).any():
             raise ValueError(f"{name} must be binary (0 or 1 per bin) for Bernoulli emissions; counts above 1 found.")
         if not fitting and hasattr(self, "n_neurons_") and x.shape[-1] != self.n_neurons_:
             raise ValueError(f"{name} must have {self.n_neurons_} neurons (the fitted model's), got {x.shape[-1]}.")
-        x = x.to(self.device, torch.float32)
-        h = convolve_history(x, torch.as_tensor(self.basis, dtype=torch.float32, device=self.device))
+        x = x.to(self.device_, torch.float32)
+        h = convolve_history(x, torch.as_tensor(self.basis_, dtype=torch.float32, device=self.device_))
         return x, h
 
     # ---------------------------------------------------------------- parameters
@@ -281,13 +169,14 @@ class SwitchingGLM:
             b = torch.log(torch.expm1(mean_rate))
         else:
             b = torch.log(mean_rate)
-        dev = self.device
+        dev = self.device_
         self.params_ = {"bias": b.clone().to(dev)}
         if self.prior == "one-hot":
             self.params_["logits"] = torch.zeros(K, N, N, 3, device=dev)           # uniform, as in the official code
             self.params_["strength"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
             p0 = self.prior_absent
-            self.params_["prior_logits"] = torch.log(torch.tensor([(1 - p0) / 2, p0, (1 - p0) / 2])).expand(N, N, 3).clone().to(dev)
+            prior = torch.log(torch.tensor([(1 - p0) / 2, p0, (1 - p0) / 2]))
+            self.params_["prior_logits"] = prior.expand(N, N, 3).clone().to(dev)
         else:
             self.params_["weight"] = (self.init_scale * torch.randn(K, N, N, generator=g)).to(dev)
         for p in self.params_.values():
@@ -348,7 +237,7 @@ class SwitchingGLM:
             log_y = torch.log_softmax(p["logits"], -1)
             log_prior = torch.log_softmax(p["prior_logits"], -1)
             return gumbel_softmax_log_density(log_y, log_prior, self.tau).sum()
-        return torch.zeros((), device=self.device)
+        return torch.zeros((), device=self.device_)
 
     @torch.no_grad()
     def _correct_extremes(self) -> None:
@@ -361,8 +250,8 @@ class SwitchingGLM:
     # ---------------------------------------------------------------- fitting
     def fit(self, spikes) -> "SwitchingGLM":
         """EM from the initialisation of the official code (sticky chain, small random couplings)."""
-        size = int(np.prod(np.shape(spikes))) * self.n_states if not isinstance(spikes, str) else 0
-        with hmm.few_threads(size, self.device):
+        self._setup()
+        with threads(device=self.device_, size=work_size(spikes, self.n_states), blas=True):
             return self._fit(spikes)
 
     def _fit(self, spikes) -> "SwitchingGLM":
@@ -374,12 +263,9 @@ class SwitchingGLM:
         n_bins = B * T
         const = float(self._constant(x).sum())
         opt = _Adam(self.params_.values(), lr=self.lr)
-        gen = torch.Generator(device=self.device).manual_seed(self.seed + 1)
+        gen = torch.Generator(device=self.device_).manual_seed(self.seed + 1)
         self.history_ = []
-        from labkit.core.progress import trange
-
-        steps = trange(self.n_iter, desc=f"EM ({self.prior})") if self.progress else range(self.n_iter)
-        self._em(x, h, steps, opt, gen, const, n_bins)
+        self._em(x, h, trange(self.n_iter, desc=f"EM ({self.prior})", enabled=self.progress), opt, gen, const, n_bins)
         for p in self.params_.values():
             p.requires_grad_(False)
         self.n_iter_ = len(self.history_)
@@ -398,20 +284,26 @@ class SwitchingGLM:
                 self.log_transitions_ = hmm.update_transitions(post.xi_sum, self.min_transition)
                 start = post.gamma[:, 0].mean(0).clamp_min(self.min_transition)
                 self.log_start_ = torch.log(start / start.sum())
-            gamma = post.gamma.to(torch.float32)
-            # one-hot: the first `warmup` M-steps use the expected adjacency softmax(a), the rest a
-            # Gumbel-softmax sample of it (the paper's relaxation)
-            mode = ("sample" if it >= self.warmup else "mean") if self.prior == "one-hot" else "hard"
-            for _ in range(self.m_steps):
-                expected = self._expected_log_lik(x, h, self._weight(mode, gen), gamma, value=False)
-                loss = -(expected + self.prior_weight * self._log_prior()) / n_bins
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                if self.prior == "one-hot":
-                    self._correct_extremes()
+            self._m_step(it, x, h, post.gamma.to(torch.float32), opt, gen, n_bins)
             if not all(bool(torch.isfinite(p).all()) for p in self.params_.values()):
                 self._diverged(it, "the M-step produced non-finite parameters")
+
+    def _m_step(self, it, x, h, gamma, opt, gen, n_bins):
+        """``m_steps`` Adam steps on the expected complete-data log-likelihood plus the log prior, through
+        the lab's training loop. One-hot: the first ``warmup`` M-steps use the expected adjacency
+        softmax(a), the rest a Gumbel-softmax sample of it (the paper's relaxation)."""
+        mode = ("sample" if it >= self.warmup else "mean") if self.prior == "one-hot" else "hard"
+
+        def loss(_step):
+            expected = self._expected_log_lik(x, h, self._weight(mode, gen), gamma, value=False)
+            return -(expected + self.prior_weight * self._log_prior()) / n_bins
+
+        correct = [lambda step, value: self._correct_extremes()] if self.prior == "one-hot" else []
+        try:
+            train(list(self.params_.values()), loss, self.m_steps, optimizer=opt, callbacks=correct,
+                  check_every=self.m_steps, name="SwitchingGLM's M-step", progress=False)
+        except Diverged:
+            self._diverged(it, "the M-step loss became non-finite")
 
     def _diverged(self, it: int, what: str):
         """Stop a fit that has gone numerically wrong, leaving the estimator unfitted (no garbage model)."""
@@ -420,14 +312,10 @@ class SwitchingGLM:
         raise FloatingPointError(f"SwitchingGLM.fit diverged at EM iteration {it}: {what}; try a smaller lr "
                                  f"(now {self.lr:g}) or more data.")
 
-    def _check_fitted(self):
-        if not hasattr(self, "params_"):
-            raise ValueError("This SwitchingGLM is not fitted yet; call fit(spikes) first.")
-
     # ---------------------------------------------------------------- inference
     @torch.no_grad()
     def _eval_log_emissions(self, spikes, name="spikes"):
-        self._check_fitted()
+        self._check_fitted("params_")
         x, h = self._prepare(spikes, name)
         return x, self._log_emissions(x, h, self._weight("hard"))
 
@@ -471,11 +359,11 @@ class SwitchingGLM:
     # ---------------------------------------------------------------- states and learned parameters
     def permute_states(self, order) -> "SwitchingGLM":
         """Relabel the states: new state ``k`` is old state ``order[k]``."""
-        self._check_fitted()
+        self._check_fitted("params_")
         order = np.asarray(order)
         if sorted(order.tolist()) != list(range(self.n_states)):
             raise ValueError(f"order must be a permutation of 0..{self.n_states - 1}, got {order.tolist()}.")
-        idx = torch.as_tensor(order, device=self.device)
+        idx = torch.as_tensor(order, device=self.device_)
         for name in ("weight", "logits", "strength"):
             if name in self.params_:
                 self.params_[name] = self.params_[name][idx].clone()
@@ -499,34 +387,34 @@ class SwitchingGLM:
 
     @property
     def weights_(self) -> np.ndarray:
-        self._check_fitted()
+        self._check_fitted("params_")
         return self._weight("hard").detach().cpu().numpy()
 
     @property
     def bias_(self) -> np.ndarray:
-        self._check_fitted()
+        self._check_fitted("params_")
         return self.params_["bias"].detach().cpu().numpy()
 
     @property
     def transitions_(self) -> np.ndarray:
-        self._check_fitted()
+        self._check_fitted("params_")
         return self.log_transitions_.exp().cpu().numpy()
 
     @property
     def start_(self) -> np.ndarray:
-        self._check_fitted()
+        self._check_fitted("params_")
         return self.log_start_.exp().cpu().numpy()
 
     @property
     def prior_mean_(self) -> np.ndarray | None:
         """The Gaussian prior's shared mean ``W_bar`` (post, pre); None for the other priors."""
-        self._check_fitted()
+        self._check_fitted("params_")
         return self.params_["weight"].mean(0).detach().cpu().numpy() if self.prior == "gaussian" else None
 
     @property
     def adjacency_prior_(self) -> np.ndarray | None:
         """The one-hot prior's probabilities (post, pre, [inhibitory, absent, excitatory]); None otherwise."""
-        self._check_fitted()
+        self._check_fitted("params_")
         if self.prior != "one-hot":
             return None
         return torch.softmax(self.params_["prior_logits"], -1).detach().cpu().numpy()
@@ -534,7 +422,7 @@ class SwitchingGLM:
     @property
     def connection_score_(self) -> np.ndarray:
         """How strongly the model believes in each connection, state-independently (post, pre)."""
-        self._check_fitted()
+        self._check_fitted("params_")
         if self.prior == "one-hot":
             return 1.0 - self.adjacency_prior_[..., 1]
         if self.prior == "gaussian":

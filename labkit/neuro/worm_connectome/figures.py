@@ -1,4 +1,4 @@
-"""Figures for the worm-connectome notebook (builders only: they never load or compute)."""
+"""Figures for the worm-connectome notebook (builders only: they receive tables and arrays, never load or compute)."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence

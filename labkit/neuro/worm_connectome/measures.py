@@ -7,7 +7,7 @@ comparing them is array arithmetic:
   the Jaccard index of binarized edges, J = |A ∩ B| / |A ∪ B|, counted among the neurons both
   annotations cover, beside its chance level for two independent random graphs of the same
   densities p_a, p_b, E[J] ≈ p_a p_b / (p_a + p_b - p_a p_b); and Spearman's rank correlation of
-  the weights of the edges both annotations contain;
+  the weights of the edges both annotations contain (``scipy.stats.spearmanr``);
 * **network measures** (the graph-theoretic measures of brain networks, e.g. Sporns; Towlson et al.
   2013 on the worm's rich club): reciprocity r = |{(i,j) : A_ij A_ji = 1}| / |E|, clustering, and
   the rich-club coefficient φ(k) = 2 E_{>k} / (N_{>k}(N_{>k} - 1)) normalised by its mean over
@@ -15,11 +15,10 @@ comparing them is array arithmetic:
 * **structure against function**: the ROC AUC with which an anatomical score of a pair (s, r), the
   direct weight W_sr or the two-step weight (W W)_sr = Σ_m W_sm W_mr, separates the pairs that the
   signal-propagation atlas of Randi et al. (2023) found connected (q < 0.05) from the measured pairs
-  it did not; pairs never measured, and neurons the annotation does not cover, are left out.
+  it did not (``sklearn.metrics.roc_auc_score``, ties counting one half); pairs never measured, and
+  neurons the annotation does not cover, are left out.
 """
 from __future__ import annotations
-
-import numbers
 
 import warnings
 from typing import Mapping
@@ -27,12 +26,15 @@ from typing import Mapping
 import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy import stats
+from sklearn.metrics import roc_auc_score, roc_curve
 
+from labkit.core.params import check_value
 from labkit.data import worm
 from labkit.data.worm import Connectome, SignalPropagation, binary_jaccard
 
 __all__ = ["chance_jaccard", "weight_rank_correlation", "edge_agreement", "degrees", "rich_club",
-           "network_measures", "roc_auc", "roc_curve", "anatomy_scores", "anatomy_function_auc", "roc_points", "neighbourhood",
+           "network_measures", "anatomy_scores", "anatomy_function_auc", "roc_points", "neighbourhood",
            "summary_numbers"]
 
 
@@ -45,24 +47,6 @@ def _check_connectome(arg: str, c) -> Connectome:
 def _shared_mask(a: Connectome, b: Connectome) -> np.ndarray:
     keep = a.present & b.present
     return np.outer(keep, keep) & ~np.eye(len(keep), dtype=bool)
-
-
-def rankdata(x) -> np.ndarray:
-    """Ranks 1..n of ``x``, ties sharing their average rank (as ``scipy.stats.rankdata``)."""
-    x = np.asarray(x, dtype=float).ravel()
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)                      # the highest rank of each distinct value
-    return (upper - (counts - 1) / 2.0)[inverse]
-
-
-def spearman(x, y) -> float:
-    """Spearman's rank correlation: the Pearson correlation of the (average) ranks; NaN when either
-    side is constant (e.g. an annotation that only records presence, such as Wang 2024), where it is
-    undefined."""
-    rx, ry = rankdata(x), rankdata(y)
-    if rx.size < 2 or np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def chance_jaccard(a: Connectome, b: Connectome) -> float:
@@ -82,13 +66,17 @@ def chance_jaccard(a: Connectome, b: Connectome) -> float:
 
 
 def weight_rank_correlation(a: Connectome, b: Connectome) -> tuple[float, int]:
-    """Spearman's ρ of the weights of edges present in both annotations, and how many such edges."""
+    """Spearman's ρ of the weights of edges present in both annotations, and how many such edges. NaN when
+    either side is constant (an annotation that only records presence, such as Wang 2024), where it is
+    undefined."""
     _check_connectome("a", a), _check_connectome("b", b)
     both = _shared_mask(a, b) & (a.weights > 0) & (b.weights > 0)
     n = int(both.sum())
     if n < 3:
         return float("nan"), n
-    return spearman(a.weights[both], b.weights[both]), n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(stats.spearmanr(a.weights[both], b.weights[both]).statistic), n
 
 
 def edge_agreement(connectomes: Mapping[str, Connectome]) -> dict[str, pd.DataFrame]:
@@ -140,8 +128,7 @@ def rich_club(c: Connectome, *, n_null: int = 10, swaps_per_edge: int = 5, seed:
     """φ(k), the mean φ of ``n_null`` degree-preserving rewirings (Maslov-Sneppen double edge swaps,
     networkx) and their ratio ρ(k), on the undirected binary graph of the covered neurons."""
     _check_connectome("c", c)
-    if not isinstance(n_null, int) or n_null < 1:
-        raise ValueError(f"n_null must be a positive integer, got {n_null!r}.")
+    check_value("n_null", n_null, (int, 1, None), "rich_club")
     a = _undirected_binary(c)
     ks = np.arange(int(a.sum(1).max()))
     phi = _phi(a, ks)
@@ -186,38 +173,10 @@ def network_measures(c: Connectome, *, top: int = 10, n_null: int = 10, swaps_pe
             "hubs": hubs, "rich_club_curve": rc}
 
 
-def roc_auc(label, score) -> float:
-    """ROC AUC as the Mann-Whitney statistic: AUC = (R_+ - n_+(n_+ + 1)/2) / (n_+ n_-), where R_+ is the
-    sum of the positives' ranks among all scores (ties get their average rank, i.e. count one half)."""
-    label = np.asarray(label, dtype=bool)
-    score = np.asarray(score, dtype=float)
-    if label.shape != score.shape or label.ndim != 1:
-        raise ValueError(f"label and score must be 1-D arrays of one length, got shapes {label.shape} and {score.shape}.")
-    n_pos = int(label.sum())
-    n_neg = label.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[label].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def roc_curve(label, score) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct score threshold, from (0, 0) to (1, 1)."""
-    label = np.asarray(label, dtype=bool)
-    score = np.asarray(score, dtype=float)
-    order = np.argsort(-score, kind="stable")
-    s, y = score[order], label[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last index of each run of tied scores
-    tp = np.cumsum(y)[last]
-    fp = last + 1 - tp
-    return np.r_[0.0, fp / max(fp[-1], 1)], np.r_[0.0, tp / max(tp[-1], 1)]
-
-
 def anatomy_scores(c: Connectome, steps: int = 1) -> np.ndarray:
     """Direct weight W (``steps=1``) or two-step weight W·W (``steps=2``) of every (pre, post) pair."""
     _check_connectome("c", c)
-    if steps not in (1, 2):
-        raise ValueError(f"steps must be 1 (direct) or 2 (two-step paths), got {steps!r}.")
+    check_value("steps", steps, [1, 2], "anatomy_scores")                    # direct or two-step paths
     w = np.where(np.eye(len(c.neurons), dtype=bool), 0.0, c.weights)
     return w if steps == 1 else w @ w
 
@@ -227,8 +186,7 @@ def _pairs(c: Connectome, sp: SignalPropagation, q_threshold: float):
         raise ValueError(f"sp must be a SignalPropagation from load_signal_propagation, got {type(sp).__name__}.")
     if sp.neurons != c.neurons:
         raise ValueError("c and sp must be on the same neuron order (use full connectomes, not subnetworks).")
-    if isinstance(q_threshold, bool) or not (isinstance(q_threshold, numbers.Real) and 0 < q_threshold < 1):
-        raise ValueError(f"q_threshold must be a number in (0, 1), got {q_threshold!r}.")
+    check_value("q_threshold", q_threshold, (float, 0, 1, "neither"))
     mask = sp.measured & np.outer(c.present, c.present)
     label = sp.q[mask] < q_threshold
     return mask, label
@@ -242,13 +200,14 @@ def anatomy_function_auc(c: Connectome, sp: SignalPropagation, *, steps: int = 1
     if n_pos == 0 or n_pos == label.size:
         return {"auc": float("nan"), "n_pairs": int(label.size), "n_connected": n_pos}
     score = anatomy_scores(c, steps)[mask]
-    return {"auc": roc_auc(label, score), "n_pairs": int(label.size), "n_connected": n_pos}
+    return {"auc": float(roc_auc_score(label, score)), "n_pairs": int(label.size), "n_connected": n_pos}
 
 
 def roc_points(c: Connectome, sp: SignalPropagation, *, steps: int = 1, q_threshold: float = 0.05):
-    """False- and true-positive rates of the ROC curve (for a figure)."""
+    """False- and true-positive rates of the ROC curve at every distinct score, from (0, 0) (for a figure)."""
     mask, label = _pairs(c, sp, q_threshold)
-    return roc_curve(label, anatomy_scores(c, steps)[mask])
+    fpr, tpr, _ = roc_curve(label, anatomy_scores(c, steps)[mask], drop_intermediate=False)
+    return fpr, tpr
 
 
 def neighbourhood(a: Connectome, b: Connectome, sp: SignalPropagation, neuron: str, *, top: int = 12,
