@@ -272,11 +272,11 @@ def test_mnist1d_generates_offline_and_restores_global_rngs():
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_bad_probabilities(p):
-    with pytest.raises(ValueError, match=r"probability in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"Parameter 'p' of random_connectivity must be a number in \[0, 1\]"):
         random_connectivity(10, p)
     with pytest.raises(ValueError, match=r"c\['EE'\]"):
         distance_connectivity((3, 3, 3), c={"EE": p, "EI": 0.1, "IE": 0.1, "II": 0.1})
-    with pytest.raises(ValueError, match="density"):
+    with pytest.raises(ValueError, match="Parameter 'density'"):
         input_connectivity(4, 4, p)
 
 
@@ -288,9 +288,9 @@ def test_bad_features_for_encoders():
 
 
 def test_time_step_longer_than_tau_m():
-    with pytest.raises(ValueError, match="dt must be positive and no longer than the membrane time constant"):
+    with pytest.raises(ValueError, match=r"Parameter 'dt' of LIFPopulation must be a number in \(0, 5.0\]"):
         LIFPopulation(10, tau_m=5.0, dt=10.0)
-    with pytest.raises(ValueError, match="dt must be positive"):
+    with pytest.raises(ValueError, match="Parameter 'dt' of LIFPopulation"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3), tau_m=0.5))
 
 
@@ -300,7 +300,7 @@ def test_wrong_input_shapes():
         net.run(10, 2, inputs=torch.zeros(10, 2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="current must have shape"):
         net.run(10, 2, current=torch.zeros(10, 2))
-    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+    with pytest.raises(ValueError, match=r"Parameter 'chunk' of LIFNetwork.run must be an integer >= 1"):
         net.run(10, 2, poisson_rate=50.0, chunk=0)
     liq = lsm.Liquid(64, lsm.LiquidConfig(shape=(3, 3, 3)), seed=0)
     with pytest.raises(ValueError, match=r"inputs must be spike trains of shape \(steps, samples, 64\)"):
@@ -314,7 +314,7 @@ def test_empty_liquid():
         grid_positions((0, 10, 10))
     with pytest.raises(ValueError, match="empty liquid"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(10, 0, 10)))
-    with pytest.raises(ValueError, match="empty population"):
+    with pytest.raises(ValueError, match="Parameter 'n' of LIFPopulation must be an integer >= 1"):
         LIFPopulation(0)
     with pytest.raises(ValueError, match="at least one step and sample"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3))).run(torch.zeros(0, 2, 4, dtype=torch.bool))
@@ -322,9 +322,19 @@ def test_empty_liquid():
 
 def test_bad_settings_of_compare_liquids():
     x, y = lsm.digits_dataset()
-    with pytest.raises(ValueError, match="kinds must be"):
+    with pytest.raises(ValueError, match="Parameter 'kinds' of compare_liquids must be"):
         lsm.compare_liquids(x[:50], y[:50], kinds=("plain", "chaos"))
-    with pytest.raises(ValueError, match="n_steps must exceed 58 ms"):
+    with pytest.raises(ValueError, match="Parameter 'n_steps' of compare_liquids must exceed 58 ms"):
         lsm.compare_liquids(x[:50], y[:50], n_steps=40)
     with pytest.raises(ValueError, match="one label per sample"):
         lsm.compare_liquids(x[:50], y[:40])
+
+
+@pytest.mark.parametrize("make", [
+    lambda device: lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device=device),
+    lambda device: LIFNetwork(LIFPopulation(3), Synapses.from_edges([0], [1], [1.0], 3, 3), device=device),
+])
+def test_devices_resolve_through_the_lab(make):
+    assert make("auto").device.type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="device"):
+        make("tpu")

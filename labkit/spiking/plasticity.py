@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
+from labkit.core.params import check_args
 from labkit.spiking.synapses import Synapses
 
 
@@ -50,10 +51,9 @@ class STDPParams:
     lr_decay: float = 1.0   # per-step factor on all learning rates (NALSM: 0.99 during sample presentations)
 
     def __post_init__(self):
-        if self.eta < 0 or self.a_trace < 0 or self.tau_trace <= 0 or self.w_max <= 0:
-            raise ValueError(f"eta and a_trace must be non-negative, tau_trace and w_max positive, got {self}.")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}.")
+        check_args("STDPParams", vars(self), {"eta": (float, 0, None), "a_trace": (float, 0, None),
+                                              "tau_trace": (float, 0, None, "neither"), "w_max": (float, 0, None, "neither"),
+                                              "lr_decay": (float, 0, 1, "right")})
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ class AstrocyteParams:
     bias_offset: float = 0.0
 
     def __post_init__(self):
-        if self.gain < 0 or self.tau <= 0:
-            raise ValueError(f"the astrocyte gain must be non-negative and its tau positive, got gain={self.gain}, tau={self.tau}.")
+        check_args("AstrocyteParams", vars(self), {"gain": (float, 0, None), "tau": (float, 0, None, "neither"),
+                                                   "bias_offset": float})
 
 
 def weight_bounds(syn: Synapses, n_res: int, excitatory, w_max: float):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labkit.core.params import ParameterError, check_args
 from labkit.core.progress import progress
 from labkit.data.datasets import load_digits, load_mnist1d, split_indices
 from labkit.spiking.encoders import nalsm_normalize, split_signed
@@ -83,14 +84,12 @@ def compare_liquids(x, y, *, shape=(10, 10, 10), n_steps: int = 100, n_plasticit
         raise ValueError(f"x must be (samples, inputs) with one label per sample in y, got shapes {x.shape} and {y.shape}.")
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
-        raise ValueError(f"kinds must be a non-empty selection of {KINDS}, got {list(kinds)}.")
-    for name, val in (("n_steps", n_steps), ("probe_size", probe_size)):
-        if not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name} must be a positive integer, got {val!r}.")
+        raise ParameterError(f"Parameter 'kinds' of compare_liquids must be a non-empty selection of {KINDS}, got {list(kinds)}.")
+    check_args("compare_liquids", dict(n_steps=n_steps, probe_size=probe_size, n_plasticity=n_plasticity),
+               {"n_steps": (int, 1, None), "probe_size": (int, 1, None), "n_plasticity": (int, 0, None)})
     if n_steps <= 2 * (25 + 4):
-        raise ValueError(f"n_steps must exceed 58 ms so that the branching factor's 25 ms margins and 4 ms windows fit, got {n_steps}.")
-    if not isinstance(n_plasticity, (int, np.integer)) or n_plasticity < 0:
-        raise ValueError(f"n_plasticity must be a non-negative integer, got {n_plasticity!r}.")
+        raise ParameterError(f"Parameter 'n_steps' of compare_liquids must exceed 58 ms so that the branching factor's "
+                             f"25 ms margins and 4 ms windows fit, got {n_steps}.")
     tr, te = split_indices(len(x), test_fraction, seed)
     stdp = STDPParams(eta=eta)
     astro = AstrocyteParams(gain=astro_gain)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from labkit.core.device import resolve_device
 from labkit.core.params import ParameterError, check_value
 from labkit.core.progress import progress
 from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, not_above
@@ -199,7 +200,7 @@ def simulate_false_match(n: int, a: int, s: int, n_trials: int, *, M: int = 1, s
     that share it; each pattern meets many fresh unions.
     """
     n, a, s, n_trials, M = _check_sim(n, a, s, n_trials, M)
-    dev = torch.device(device)
+    dev = resolve_device(device)
     gen = _generator(dev, seed)
     if M == 1:
         P, S_total = _split_trials(n_trials, float(n), _subset_cost(s, n), max_patterns)
@@ -248,7 +249,7 @@ def simulate_noise(n: int, a: int, s: int, v: int, n_trials: int, *, seed: int =
     not_above("v", np.asarray(v), "n - a", np.asarray(n - a))
     if a == 0:
         raise ParameterError("Parameter 'a' must be at least 1 to learn a pattern, got 0.")
-    dev = torch.device(device)
+    dev = resolve_device(device)
     gen = _generator(dev, seed)
     P, S_total = _split_trials(n_trials, float(n), _subset_cost(s, a), max_patterns)
     act, bank = _pattern_bank(P, n, a, gen, dev)
