@@ -111,7 +111,7 @@ def test_distance_connectivity_follows_the_gaussian_law():
 
 def test_input_connectivity_density_and_random_connectivity():
     pre, post = input_connectivity(20, 100, 0.15, seed=0)
-    assert len(pre) == 300 and len(set(zip(pre, post))) == 300
+    assert len(pre) == 300 and len(set(zip(pre, post, strict=True))) == 300
     pre, post = random_connectivity(400, 0.1, seed=0)
     assert abs(len(pre) / (400 * 399) - 0.1) < 0.005 and (pre != post).all()
 
@@ -124,7 +124,8 @@ def test_poisson_encode_rate_and_dead_time():
     gaps = np.diff(np.nonzero(r[:, 0, 0].numpy())[0])
     assert gaps.min() >= 3            # silent for 2 steps after each spike
     assert r.float().mean() < s.float().mean()
-    assert dead_time(torch.ones(7, 1, dtype=torch.bool), 2)[:, 0].tolist() == [True, False, False, True, False, False, True]
+    kept = dead_time(torch.ones(7, 1, dtype=torch.bool), 2)[:, 0].tolist()
+    assert kept == [True, False, False, True, False, False, True]
 
 
 def test_latency_encode_and_nalsm_normalize():
@@ -170,11 +171,13 @@ def test_stdp_potentiates_pre_before_post_and_depresses_post_before_pre():
 def test_weights_stay_in_their_ranges():
     rule, w = two_neuron_rule(eta=50.0)
     for _ in range(5):
-        step(rule, [0]); step(rule, [1])
+        step(rule, [0])
+        step(rule, [1])
     assert float(w[0]) == pytest.approx(3.0)      # excitatory: clipped at w_max
     rule, w = two_neuron_rule(eta=50.0)
     for _ in range(5):
-        step(rule, [1]); step(rule, [0])
+        step(rule, [1])
+        step(rule, [0])
     assert float(w[0]) == 0.0                     # cannot change sign
 
 
@@ -330,11 +333,8 @@ def test_bad_settings_of_compare_liquids():
         lsm.compare_liquids(x[:50], y[:40])
 
 
-@pytest.mark.parametrize("make", [
-    lambda device: lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device=device),
-    lambda device: LIFNetwork(LIFPopulation(3), Synapses.from_edges([0], [1], [1.0], 3, 3), device=device),
-])
-def test_devices_resolve_through_the_lab(make):
-    assert make("auto").device.type in ("cpu", "cuda", "mps")
+def test_liquid_resolves_its_device_through_the_lab():
+    liquid = lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device="auto")
+    assert liquid.device.type in ("cpu", "cuda", "mps") and liquid.net.device == liquid.device
     with pytest.raises(ValueError, match="device"):
-        make("tpu")
+        lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device="tpu")

@@ -31,7 +31,8 @@ def grid_positions(shape) -> np.ndarray:
     """Integer coordinates (N, 3) of the points of an ``nx x ny x nz`` grid, in C order."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape must be three positive grid sizes (nx, ny, nz), got {shape}: an empty liquid cannot be built.")
+        raise ValueError(f"shape must be three positive grid sizes (nx, ny, nz), got {shape}: an empty liquid cannot "
+                         "be built.")
     g = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), axis=-1)
     return g.reshape(-1, 3).astype(float)
 

@@ -27,7 +27,8 @@ def _features(x, name="x") -> torch.Tensor:
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one sample and one input, got shape {arr.shape}.")
     if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
-        raise ValueError(f"{name} must hold values in [0, 1] (firing probabilities per step at max_rate), got a range [{float(np.nanmin(arr)):.3g}, {float(np.nanmax(arr)):.3g}].")
+        raise ValueError(f"{name} must hold values in [0, 1] (firing probabilities per step at max_rate), got a range "
+                         f"[{float(np.nanmin(arr)):.3g}, {float(np.nanmax(arr)):.3g}].")
     return torch.as_tensor(arr)
 
 
@@ -63,7 +64,8 @@ def poisson_encode(x, n_steps: int, *, max_rate: float = 1000.0, dt: float = 1.0
                {"n_steps": (int, 1, None), "max_rate": positive, "dt": positive, "refractory": (int, 0, None)})
     scale = max_rate * dt / 1000.0
     if scale > 1:
-        raise ValueError(f"max_rate * dt must not exceed one event per step (1000 Hz at dt = 1 ms), got max_rate={max_rate} Hz, dt={dt} ms.")
+        raise ValueError("max_rate * dt must not exceed one event per step (1000 Hz at dt = 1 ms), got "
+                         f"max_rate={max_rate} Hz, dt={dt} ms.")
     gen = torch.Generator().manual_seed(int(seed))
     u = torch.rand((n_steps, *x.shape), generator=gen)
     return dead_time(u < x * scale, int(refractory)).to(device)

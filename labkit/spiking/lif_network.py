@@ -40,7 +40,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from labkit.core.device import resolve_device
 from labkit.core.params import check_args, check_value
 from labkit.core.threads import threads
 from labkit.spiking.synapses import SINKS, Synapses, segment_ids
@@ -191,7 +190,7 @@ class LIFNetwork:
     def __init__(self, pop: LIFPopulation, synapses: Synapses, *, device="cpu"):
         if synapses.n_post != pop.n or synapses.n_src < pop.n:
             raise ValueError(f"synapses must target the population's {pop.n} neurons and list them first among their sources, got n_post={synapses.n_post}, n_src={synapses.n_src}.")
-        self.pop, self.syn, self.device = pop, synapses, resolve_device(device)
+        self.pop, self.syn, self.device = pop, synapses, torch.device(device)
         self.n_inputs = synapses.n_src - pop.n
 
     def _check(self, n_steps, batch, inputs, current, poisson_rate, weight, chunk):

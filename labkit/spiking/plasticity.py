@@ -51,8 +51,9 @@ class STDPParams:
     lr_decay: float = 1.0   # per-step factor on all learning rates (NALSM: 0.99 during sample presentations)
 
     def __post_init__(self):
+        positive = (float, 0, None, "neither")
         check_args("STDPParams", vars(self), {"eta": (float, 0, None), "a_trace": (float, 0, None),
-                                              "tau_trace": (float, 0, None, "neither"), "w_max": (float, 0, None, "neither"),
+                                              "tau_trace": positive, "w_max": positive,
                                               "lr_decay": (float, 0, 1, "right")})
 
 
@@ -93,11 +94,13 @@ class AstroSTDP:
     def __init__(self, syn: Synapses, weight: torch.Tensor, n_res: int, excitatory, *, batch: int = 1,
                  stdp: STDPParams = STDPParams(), astro: AstrocyteParams | None = None, dt: float = 1.0):
         if weight.ndim == 1 and batch != 1:
-            raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample weights (batch, nnz).")
+            raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample "
+                             "weights (batch, nnz).")
         if weight.ndim == 2 and weight.shape[0] != batch:
             raise ValueError(f"per-sample weights must have batch={batch} rows, got shape {tuple(weight.shape)}.")
         if weight.shape[-1] != syn.nnz or not weight.is_contiguous():
-            raise ValueError(f"weight must be a contiguous tensor with {syn.nnz} synapses in its last dimension, got shape {tuple(weight.shape)}.")
+            raise ValueError(f"weight must be a contiguous tensor with {syn.nnz} synapses in its last dimension, got "
+                             f"shape {tuple(weight.shape)}.")
         dev = weight.device
         self.syn, self.n_res, self.batch, self.stdp, self.astro = syn, n_res, batch, stdp, astro
         self.w = weight
@@ -172,7 +175,8 @@ class AstroSTDP:
             e = tab["in_e"].index_select(0, res_src)
             tr = tab["in_pre"].index_select(0, res_src)
             tr += (res_b * s1).unsqueeze(1)
-            lr = torch.where(self.in_inh.index_select(0, res_src), -self.a.index_select(0, res_b).unsqueeze(1), self.eta)
+            lr = torch.where(self.in_inh.index_select(0, res_src), -self.a.index_select(0, res_b).unsqueeze(1),
+                             self.eta)
             blocks.append((e, pos_of(e, res_b), self.x.take(tr).mul_(lr)))
         for _, pos, d in blocks:
             self.w_flat.scatter_add_(0, pos.view(-1), d.view(-1))

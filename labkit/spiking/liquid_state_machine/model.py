@@ -87,9 +87,11 @@ class Liquid:
         return other
 
     def _check_inputs(self, inputs) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor) or inputs.ndim != 3 or inputs.shape[2] != self.n_inputs or 0 in inputs.shape:
+        shaped = isinstance(inputs, torch.Tensor) and inputs.ndim == 3 and inputs.shape[2] == self.n_inputs
+        if not shaped or 0 in inputs.shape:
             shape = tuple(inputs.shape) if hasattr(inputs, "shape") else type(inputs).__name__
-            raise ValueError(f"inputs must be spike trains of shape (steps, samples, {self.n_inputs}) with at least one step and sample, got {shape}.")
+            raise ValueError(f"inputs must be spike trains of shape (steps, samples, {self.n_inputs}) with at least "
+                             f"one step and sample, got {shape}.")
         return inputs
 
     def encode(self, x, n_steps: int, *, max_rate: float = 1000.0, seed: int = 0) -> torch.Tensor:
