@@ -198,11 +198,14 @@ class LIFNetwork:
                    {"n_steps": (int, 1, None), "batch": (int, 1, None), "chunk": (int, 1, None),
                     "poisson_rate": (float, 0, None)})
         if inputs is not None and (inputs.ndim != 3 or tuple(inputs.shape) != (n_steps, batch, self.n_inputs)):
-            raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, {self.n_inputs}), got {tuple(inputs.shape)}.")
+            raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, "
+                             f"{self.n_inputs}), got {tuple(inputs.shape)}.")
         if current is not None and (current.ndim != 3 or tuple(current.shape) != (n_steps, batch, self.pop.n)):
-            raise ValueError(f"current must have shape (n_steps, batch, n_neurons) = ({n_steps}, {batch}, {self.pop.n}), got {tuple(current.shape)}.")
-        if weight is not None and not (tuple(weight.shape) == (self.syn.nnz,) or tuple(weight.shape) == (batch, self.syn.nnz)):
-            raise ValueError(f"weight must have shape (nnz,) or (batch, nnz) = ({batch}, {self.syn.nnz}), got {tuple(weight.shape)}.")
+            raise ValueError(f"current must have shape (n_steps, batch, n_neurons) = ({n_steps}, {batch}, "
+                             f"{self.pop.n}), got {tuple(current.shape)}.")
+        if weight is not None and tuple(weight.shape) not in ((self.syn.nnz,), (batch, self.syn.nnz)):
+            raise ValueError(f"weight must have shape (nnz,) or (batch, nnz) = ({batch}, {self.syn.nnz}), got "
+                             f"{tuple(weight.shape)}.")
 
     def run(self, n_steps: int, batch: int = 1, *, inputs: torch.Tensor | None = None,
             current: torch.Tensor | None = None, poisson_rate: float = 0.0, poisson_weight: float = 0.0,
