@@ -8,10 +8,10 @@ The names a notebook needs most are importable from the top level::
     labkit.record("state_accuracy", 0.97)
 """
 from labkit.core.device import resolve_device
-from labkit.core.seed import seed_everything
-from labkit.core.params import ParameterError, check_params, check_value, parse_list
-from labkit.core.metrics import record, recorded
 from labkit.core.exercise import ExerciseFailed, check_answer
+from labkit.core.metrics import record, recorded
+from labkit.core.params import ParameterError, check_params, check_value, parse_list
+from labkit.core.seed import seed_everything
 from labkit.core.version import __version__
 
 __all__ = [

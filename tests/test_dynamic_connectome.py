@@ -6,10 +6,26 @@ import torch
 from labkit.core.estimator import NotFittedError
 from labkit.core.params import ParameterError
 from labkit.data.networks import random_backbone
-from labkit.neuro.dynamic_connectome import (NTF, DynamicConnectome, choose_rank, core_consistency, cp_reconstruct,
-                                             detect_communities, epoch_courses, evaluate, factor_arrays, factor_similarity,
-                                             match_time_factors, ntf_hals, pairs_to_matrix, partition_scores, rank_scan,
-                                             simulate_dynamic_connectome, static_correlation, windowed_affinity)
+from labkit.neuro.dynamic_connectome import (
+    NTF,
+    DynamicConnectome,
+    choose_rank,
+    core_consistency,
+    cp_reconstruct,
+    detect_communities,
+    epoch_courses,
+    evaluate,
+    factor_arrays,
+    factor_similarity,
+    match_time_factors,
+    ntf_hals,
+    pairs_to_matrix,
+    partition_scores,
+    rank_scan,
+    simulate_dynamic_connectome,
+    static_correlation,
+    windowed_affinity,
+)
 from labkit.neuro.dynamic_connectome.affinity import derivative_z
 from labkit.neuro.dynamic_connectome.ntf import random_init
 

@@ -1,9 +1,9 @@
 """pyproject.toml, environment.yml and binder/ name the same dependencies, so a workshop on Binder
 or conda gets what `make` installs."""
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,8 +44,7 @@ def _tensor(seed=0):
 
 def _cases():
     """(id, make(**overrides), data, use(fitted) -> array) for every estimator of the package."""
-    from labkit.interp import (JumpReLUSAE, MatchingPursuitSAE, ReLUSAE, SemiNMF, TopKSAE, Transcoder,
-                               VQCodebook)
+    from labkit.interp import JumpReLUSAE, MatchingPursuitSAE, ReLUSAE, SemiNMF, TopKSAE, Transcoder, VQCodebook
     from labkit.neuro import NTF, DynamicConnectome, PoissonHMM, SwitchingGLM
 
     sae = dict(n_latents=12, steps=20, batch_size=64)

@@ -12,10 +12,21 @@ from scipy.special import expit
 from labkit.core.estimator import NotFittedError
 from labkit.core.params import ParameterError
 from labkit.data.networks import random_backbone, worm_backbone
-from labkit.neuro.switching_glm import (PoissonHMM, SwitchingGLM, backbone_roc, convolve_history, forward_backward,
-                                        history_basis, match_states, simulate_switching_glm, state_accuracy, viterbi)
-from labkit.neuro.switching_glm import _chunked, hmm
-from labkit.neuro.switching_glm.mstep import _ExpectedLogLik, _emission_terms, gumbel_softmax_log_density
+from labkit.neuro.switching_glm import (
+    PoissonHMM,
+    SwitchingGLM,
+    _chunked,
+    backbone_roc,
+    convolve_history,
+    forward_backward,
+    history_basis,
+    hmm,
+    match_states,
+    simulate_switching_glm,
+    state_accuracy,
+    viterbi,
+)
+from labkit.neuro.switching_glm.mstep import _emission_terms, _ExpectedLogLik, gumbel_softmax_log_density
 from labkit.neuro.switching_glm.reference import reference_forward_backward as naive_forward_backward
 
 

@@ -8,7 +8,7 @@ and sweeps do); else bars show inside a Jupyter kernel and nowhere else.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from tqdm.auto import tqdm
 

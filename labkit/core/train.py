@@ -14,7 +14,7 @@ tensor (no device sync). A callback that returns ``True`` stops training after t
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch

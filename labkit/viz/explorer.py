@@ -15,7 +15,8 @@ JupyterLab.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 from IPython.display import display

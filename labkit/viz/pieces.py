@@ -5,7 +5,7 @@ Builders receive arrays, never models, and return a ``plotly.graph_objects.Figur
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go

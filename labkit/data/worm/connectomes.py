@@ -132,7 +132,7 @@ def _parse_cect(info: ConnectomeInfo) -> dict[str, np.ndarray]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(name: str) -> dict[str, np.ndarray]:
     info = _REGISTRY[name]
     path = _package_file("cect", "cache", info.source)

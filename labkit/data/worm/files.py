@@ -8,15 +8,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 _FORMAT_VERSION = "2"  # bump when the parsed layout changes: old cache files are then ignored
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _package_dir(package: str) -> Path:
     """The folder of an installed package, found without importing it (wormneuroatlas's ``__init__``
     imports matplotlib and its whole atlas, seconds we do not need to read a data file)."""

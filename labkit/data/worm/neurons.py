@@ -6,7 +6,7 @@ import difflib
 import functools
 import json
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from labkit.data.worm.files import _package_file
 

@@ -40,7 +40,7 @@ class SignalPropagation:
 _STRAINS = ("wt", "unc31")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _funatlas(strain: str) -> dict[str, np.ndarray]:
     path = _package_file("wormneuroatlas", "data", "funatlas.h5")
 

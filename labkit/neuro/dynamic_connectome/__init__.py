@@ -13,16 +13,26 @@ representations of the functional connectome in neurobiological networks*, ICLR 
 :class:`DynamicConnectome` runs the three; :func:`simulate_dynamic_connectome` makes data with known
 communities and epochs; :func:`rank_scan` and :func:`choose_rank` choose the number of components.
 """
-from labkit.neuro.dynamic_connectome.affinity import (KERNELS, Affinity, derivative_z, pairs_to_matrix,
-                                                      static_correlation, windowed_affinity)
+from labkit.neuro.dynamic_connectome.affinity import (
+                                                      KERNELS,
+                                                      Affinity,
+                                                      derivative_z,
+                                                      pairs_to_matrix,
+                                                      static_correlation,
+                                                      windowed_affinity,
+)
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.experiment import choose_rank, evaluate, factor_arrays, rank_scan
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import max_cp_rank, ntf_hals
 from labkit.neuro.dynamic_connectome.parameters import PARAMETERS
-from labkit.neuro.dynamic_connectome.simulate import (DynamicConnectomeData, epoch_courses, epoch_mean_matrices,
-                                                      simulate_dynamic_connectome)
+from labkit.neuro.dynamic_connectome.simulate import (
+                                                      DynamicConnectomeData,
+                                                      epoch_courses,
+                                                      epoch_mean_matrices,
+                                                      simulate_dynamic_connectome,
+)
 
 __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_arrays", "core_consistency",
            "windowed_affinity", "Affinity", "KERNELS", "derivative_z", "pairs_to_matrix", "static_correlation",

@@ -57,7 +57,7 @@ class NTF(Estimator):
         self.dtype = dtype
         self.compress = compress
 
-    def fit(self, X, progress=None) -> "NTF":
+    def fit(self, X, progress=None) -> NTF:
         """Fit the restarts as one batch (:func:`ntf_hals`) and keep the best; ``compress`` is checked there."""
         self._validate()
         self.device_ = resolve_device(self.device)
@@ -133,7 +133,7 @@ class DynamicConnectome(Estimator):
         self.seed = seed
         self.device = device
 
-    def fit(self, traces, progress=None) -> "DynamicConnectome":
+    def fit(self, traces, progress=None) -> DynamicConnectome:
         """Affinities of ``traces`` (animals, neurons, time), their NTF, and the communities of each motif."""
         self._validate()
         self.device_ = resolve_device(self.device)

@@ -24,7 +24,7 @@ semiring (:func:`_max_plus`), and then on its back pointers (:func:`_compose`, p
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -3,7 +3,7 @@ held-out log-likelihood as training data shrinks."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

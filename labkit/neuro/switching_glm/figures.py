@@ -1,7 +1,7 @@
 """Figures for the switching-GLM notebook (plotly builders only: they never fit or simulate)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go

@@ -28,9 +28,20 @@ from labkit.core.device import resolve_device
 from labkit.core.estimator import Estimator
 from labkit.core.params import ParameterError, nullable
 from labkit.core.threads import threads
-from labkit.neuro.switching_glm._chunked import (_as_tensor, _as_work, _compose, _empty, _max_plus, _ones,
-                                                 chunk_length, forward_backward_chunks, from_chunks, prefix_scan,
-                                                 scan_dtype, to_chunks)
+from labkit.neuro.switching_glm._chunked import (
+    _as_tensor,
+    _as_work,
+    _compose,
+    _empty,
+    _max_plus,
+    _ones,
+    chunk_length,
+    forward_backward_chunks,
+    from_chunks,
+    prefix_scan,
+    scan_dtype,
+    to_chunks,
+)
 from labkit.neuro.switching_glm.checks import check_counts, work_size
 
 __all__ = ["forward_backward", "viterbi", "log_likelihood", "update_transitions", "PoissonHMM", "Posterior"]
@@ -174,7 +185,7 @@ class PoissonHMM(Estimator):
     def _constant(x: Tensor) -> Tensor:
         return torch.lgamma(x + 1).sum((1, 2))
 
-    def init_params(self, spikes, rates=None, transitions=None, start=None) -> "PoissonHMM":
+    def init_params(self, spikes, rates=None, transitions=None, start=None) -> PoissonHMM:
         """Set the starting point: given arrays, or rates at the data mean times Gamma(5, 1/5) noise."""
         v = self._setup()
         x = check_counts(spikes).to(self.device_, torch.float64)
@@ -202,7 +213,7 @@ class PoissonHMM(Estimator):
         self.rates_, self.log_transitions_, self.log_start_ = rates, torch.log(a), torch.log(p)
         return self
 
-    def fit(self, spikes, *, init: bool = True) -> "PoissonHMM":
+    def fit(self, spikes, *, init: bool = True) -> PoissonHMM:
         """EM for ``n_iter`` iterations (or, with ``tol`` set, until the log-likelihood gains less than ``tol``).
 
         The counts are laid out once in the chunks of the E-step (:func:`to_chunks`), so an iteration is two

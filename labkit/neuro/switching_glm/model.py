@@ -67,8 +67,13 @@ from labkit.neuro.switching_glm import hmm
 from labkit.neuro.switching_glm.checks import check_counts, work_size
 from labkit.neuro.switching_glm.history import convolve_history, history_basis
 from labkit.neuro.switching_glm.metrics import match_states
-from labkit.neuro.switching_glm.mstep import (_Adam, _emission_terms, _ExpectedLogLik, _ExpectedLogLikGrad,
-                                             gumbel_softmax_log_density)
+from labkit.neuro.switching_glm.mstep import (
+    _Adam,
+    _emission_terms,
+    _ExpectedLogLik,
+    _ExpectedLogLikGrad,
+    gumbel_softmax_log_density,
+)
 
 __all__ = ["SwitchingGLM", "PRIORS"]
 
@@ -248,13 +253,13 @@ class SwitchingGLM(Estimator):
             v.mul_(torch.where(bad, 0.5, 1.0))
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, spikes) -> "SwitchingGLM":
+    def fit(self, spikes) -> SwitchingGLM:
         """EM from the initialisation of the official code (sticky chain, small random couplings)."""
         self._setup()
         with threads(device=self.device_, size=work_size(spikes, self.n_states), blas=True):
             return self._fit(spikes)
 
-    def _fit(self, spikes) -> "SwitchingGLM":
+    def _fit(self, spikes) -> SwitchingGLM:
         x, h = self._prepare(spikes, fitting=True)
         B, T, N = x.shape
         if self.n_states > B * T:
@@ -357,7 +362,7 @@ class SwitchingGLM(Estimator):
         return self.log_likelihood(spikes, per="bin")
 
     # ---------------------------------------------------------------- states and learned parameters
-    def permute_states(self, order) -> "SwitchingGLM":
+    def permute_states(self, order) -> SwitchingGLM:
         """Relabel the states: new state ``k`` is old state ``order[k]``."""
         self._check_fitted("params_")
         order = np.asarray(order)

@@ -1,7 +1,7 @@
 """Figures for the worm-connectome notebook (builders only: they receive tables and arrays, never load or compute)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

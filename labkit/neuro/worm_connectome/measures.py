@@ -21,7 +21,7 @@ comparing them is array arithmetic:
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import networkx as nx
 import numpy as np

@@ -6,7 +6,7 @@ down-triangle at its upper bound.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
