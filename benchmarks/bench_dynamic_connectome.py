@@ -111,7 +111,8 @@ def main():
                 if hit[name]:
                     t[name] = median_time(lambda: run_tensorly(X, rank, init, hit[name], 0.0, backend), repeats)
             for name in full:
-                iters = hit[name] if name not in compressed or not compressed[name] else f"{compressed[name]}+{hit[name]}"
+                iters = (hit[name] if name not in compressed or not compressed[name]
+                         else f"{compressed[name]}+{hit[name]}")
                 rows.append((f"{shape[0]}x{shape[1]}x{shape[2]} r{rank}", name, floor, target, iters,
                              t.get(name), full[name][-1], len(full[name])))
             print(f"done {shape} rank {rank}", flush=True)
@@ -136,7 +137,8 @@ def other_draws(n_draws, repeats, shape=(200, 200, 40), rank=6):
     """The target workload drawn again (planted tensor and start from other seeds): labkit as a user
     calls it against tensorly (numpy), so the ratio above is not one draw's luck."""
     print(f"\nOther draws of the {shape[0]}x{shape[1]}x{shape[2]} rank-{rank} tensor (seed s, start seed s + 10)")
-    print(f"{'seed':>4} {'labkit iters':>12} {'labkit (s)':>10} {'tensorly iters':>14} {'tensorly (s)':>12} {'time ratio':>10}")
+    print(f"{'seed':>4} {'labkit iters':>12} {'labkit (s)':>10} "
+          f"{'tensorly iters':>14} {'tensorly (s)':>12} {'time ratio':>10}")
     with threadpool_limits(1):
         for seed in range(1, n_draws + 1):
             X, _ = planted(shape, rank, 0.05, seed=seed)
@@ -148,7 +150,8 @@ def other_draws(n_draws, repeats, shape=(200, 200, 40), rank=6):
             hit_p = int(np.argmax(peer <= target)) + 1 if (peer <= target).any() else None
             t_m = labkit_time_to(hit_m, repeats, X, rank, init, 1000, 1e-6) if hit_m else float("nan")
             t_p = median_time(lambda: run_tensorly(X, rank, init, hit_p, 0.0), repeats) if hit_p else float("nan")
-            print(f"{seed:>4} {f'{comp}+{hit_m}' if hit_m else 'never':>12} {t_m:10.3f} {str(hit_p):>14} {t_p:12.3f} {t_p / t_m:10.2f}")
+            print(f"{seed:>4} {f'{comp}+{hit_m}' if hit_m else 'never':>12} {t_m:10.3f} "
+                  f"{str(hit_p):>14} {t_p:12.3f} {t_p / t_m:10.2f}")
 
 
 if __name__ == "__main__":

@@ -120,10 +120,12 @@ def main():
 
     print("\nSegment–pattern comparisons per second (median of repeats); ratios are labkit over the other")
     print(f"{'setting':<22} {'labkit':>10} {'NumPy rej':>10} {'NumPy argp':>10} {'stream ref':>10} {'table':>8}"
-          f" {'vs rej':>7} {'vs argp':>7} {'of ref':>7}   {'θ':>2} {'exact P_FM':>10} {'labkit est':>10} {'NumPy est':>10}")
+          f" {'vs rej':>7} {'vs argp':>7} {'of ref':>7}"
+          f"   {'θ':>2} {'exact P_FM':>10} {'labkit est':>10} {'NumPy est':>10}")
     for label, lab, rej, argp, bound, mb, theta, exact, el, en in rows:
         print(f"{label:<22} {lab:10.3e} {rej:10.3e} {argp:10.3e} {bound:10.3e} {mb:6.0f}MB"
-              f" {lab / rej:7.1f} {lab / argp:7.1f} {lab / bound:7.2f}   {theta:>2} {exact:10.3e} {el:10.3e} {en:10.3e}")
+              f" {lab / rej:7.1f} {lab / argp:7.1f} {lab / bound:7.2f}"
+              f"   {theta:>2} {exact:10.3e} {el:10.3e} {en:10.3e}")
 
 
 if __name__ == "__main__":

@@ -216,16 +216,20 @@ def main(argv=None):
         jax.config.update("jax_platform_name", "cpu")
         libs["dynamax"] = fit_dynamax
     print(f"Poisson HMM EM: N={N}, T={T:,}, {n_iter} iterations, median of {args.repeats}; torch {torch.__version__}, "
-          f"numpy {np.__version__}, threads {args.threads or 'default'}, " + ", ".join(f"{k} {v or 'not installed'}" for k, v in versions.items()))
+          f"numpy {np.__version__}, threads {args.threads or 'default'}, "
+          + ", ".join(f"{k} {v or 'not installed'}" for k, v in versions.items()))
     print(f"{'K':>2} {'library':<9} {'per iter (ms)':>14} {'whole fit (s)':>14} {'log-likelihood':>16} {'accuracy':>9}"
           f" {'iter: peer/labkit':>18} {'fit: peer/labkit':>17}")
     for K in args.states:
         rows = bench_hmm(N, T, K, n_iter, args.repeats, libs)
         base = rows["labkit"]
         for name, r in rows.items():
-            ratio = "" if name == "labkit" else f"{r['per_iter'] / base['per_iter']:18.1f} {r['whole'] / base['whole']:17.1f}"
-            print(f"{K:>2} {name:<9} {1e3 * r['per_iter']:14.2f} {r['whole']:14.3f} {r['ll']:16.1f} {r['acc']:9.4f} {ratio}")
-    print(f"\nCoupled GLM-HMM (SwitchingGLM), N={N}, T={T:,}: one EM iteration = E-step + {args.m_steps} gradient steps")
+            ratio = ("" if name == "labkit"
+                     else f"{r['per_iter'] / base['per_iter']:18.1f} {r['whole'] / base['whole']:17.1f}")
+            print(f"{K:>2} {name:<9} {1e3 * r['per_iter']:14.2f} {r['whole']:14.3f} "
+                  f"{r['ll']:16.1f} {r['acc']:9.4f} {ratio}")
+    print(f"\nCoupled GLM-HMM (SwitchingGLM), N={N}, T={T:,}: "
+          f"one EM iteration = E-step + {args.m_steps} gradient steps")
     for K in args.states:
         glm = bench_glm(N, T, K, args.repeats, args.m_steps)
         print(f"{K:>2} " + "   ".join(f"prior={p}: {1e3 * v:8.1f} ms" for p, v in glm.items()))

@@ -93,7 +93,8 @@ def test_hals_sweeps_numpy_and_torch_agree(dtype):
     G = H.transpose(1, 2) @ H
     a = _hals_sweeps(F, M, G, 3, use_numpy=True)
     b = _hals_sweeps(F, M, G, 3, use_numpy=False)
-    assert torch.allclose(a, b, rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=1e-6 if dtype == torch.float32 else 1e-12)
+    assert torch.allclose(a, b, rtol=1e-5 if dtype == torch.float32 else 1e-12,
+                          atol=1e-6 if dtype == torch.float32 else 1e-12)
     assert bool((a >= 0).all()) and not torch.equal(a, F)
     assert torch.equal(F, torch.rand(3, 40, 5, generator=torch.Generator().manual_seed(0), dtype=dtype))  # F untouched
 
@@ -381,7 +382,8 @@ def test_figures_build():
     model = DynamicConnectome(rank=3, window=40, step=20, n_restarts=2).fit(data.traces)
     ev = evaluate(model, data)
     figs = [figures.traces_figure(data.traces, data.time, data.epoch_of_sample, data.epoch_names, data.communities),
-            figures.factors_figure(**factor_arrays(model, data)), figures.factor_figure(0, **factor_arrays(model, data)),
+            figures.factors_figure(**factor_arrays(model, data)),
+            figures.factor_figure(0, **factor_arrays(model, data)),
             figures.comparison_figure(ev), figures.static_figure(static_correlation(data.traces), ev["static_labels"]),
             figures.convergence_figure(model.ntf_.errors_, model.ntf_.compressed_errors_)]
     for f in figs:

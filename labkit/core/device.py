@@ -39,7 +39,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if ":" in name:
             index = int(name.split(":")[1])
             if index >= torch.cuda.device_count():
-                raise ValueError(f"device {device!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s).")
+                raise ValueError(f"device {device!r} was asked for, "
+                                 f"but this machine has {torch.cuda.device_count()} CUDA GPU(s).")
     if kind == "mps" and not _mps_available():
         raise ValueError(f"device {device!r} was asked for, but MPS is not available here; use 'auto' or 'cpu'.")
     from labkit.core.metrics import note

@@ -27,7 +27,8 @@ def _plain(name: str, value: Any) -> Any:
         try:  # a NumPy or torch scalar
             value = value.item()
         except (ValueError, RuntimeError):
-            raise TypeError(f"record: {name!r} must be a single number, got an array of shape {tuple(value.shape)}.") from None
+            raise TypeError(f"record: {name!r} must be a single number, "
+                            f"got an array of shape {tuple(value.shape)}.") from None
     if isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Integral):

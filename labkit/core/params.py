@@ -118,7 +118,8 @@ def check_value(name: str, value: Any, rule: Any, owner: str | None = None) -> A
                 return value
             raise bad
         base = value.split(":")[0]
-        if base not in ("auto", "cpu", "cuda", "mps") or (":" in value and (base != "cuda" or not value.split(":")[1].isdigit())):
+        if base not in ("auto", "cpu", "cuda", "mps") or (
+                ":" in value and (base != "cuda" or not value.split(":")[1].isdigit())):
             raise bad
         return value
     if isinstance(rule, type):
@@ -205,8 +206,8 @@ def parse_list(name: str, text: Any, kind: type = str, *, choices=None, min_item
     :class:`ParameterError` naming the parameter.
     """
     if not isinstance(text, str):
-        raise ParameterError(f"Parameter {name!r} must be a string of comma-separated {_LIST_NAMES.get(kind, 'values')}, "
-                             f"got {text!r}.")
+        raise ParameterError(f"Parameter {name!r} must be a string of comma-separated "
+                             f"{_LIST_NAMES.get(kind, 'values')}, got {text!r}.")
     items = [t.strip() for t in text.split(",") if t.strip()]
     try:
         values = [kind(t) for t in items]

@@ -32,7 +32,8 @@ def _display_data(obj: Any) -> dict:
         from IPython.core.interactiveshell import InteractiveShell
 
         data, metadata = InteractiveShell.instance().display_formatter.format(obj)
-    return {"output_type": "display_data", "data": {"text/plain": f"<{type(obj).__name__}>", **data}, "metadata": metadata}
+    return {"output_type": "display_data", "data": {"text/plain": f"<{type(obj).__name__}>", **data},
+            "metadata": metadata}
 
 
 class Explorer(widgets.VBox):

@@ -87,8 +87,9 @@ def label_runs(labels, times=None) -> list[tuple[float, float, int]]:
     return [(t[s], t[u - 1] + dt, int(e[s])) for s, u in zip(starts, ends)]
 
 
-def shade_runs(fig: go.Figure, labels, times=None, *, names: Sequence[str] | None = None, fills: Sequence[str] = RUN_FILLS,
-               row=None, col=None, opacity: float | None = None, offset: float = 0.0) -> go.Figure:
+def shade_runs(fig: go.Figure, labels, times=None, *, names: Sequence[str] | None = None,
+               fills: Sequence[str] = RUN_FILLS, row=None, col=None, opacity: float | None = None,
+               offset: float = 0.0) -> go.Figure:
     """Shade the background of ``fig`` (or one subplot) by runs of equal labels: one rectangle per run,
     coloured by label, named at its top left when ``names`` is given. ``offset`` shifts every edge
     (``-0.5`` centres the runs on integer sample positions)."""
@@ -98,5 +99,6 @@ def shade_runs(fig: go.Figure, labels, times=None, *, names: Sequence[str] | Non
             kw.update(annotation_text=names[lab], annotation_position="inside top left", annotation_font_size=10)
         if opacity is not None:
             kw["opacity"] = opacity
-        fig.add_vrect(x0=t0 + offset, x1=t1 + offset, fillcolor=fills[lab % len(fills)], line_width=0, layer="below", **kw)
+        fig.add_vrect(x0=t0 + offset, x1=t1 + offset, fillcolor=fills[lab % len(fills)], line_width=0,
+                      layer="below", **kw)
     return fig

@@ -38,7 +38,8 @@ def traces_figure(traces, time, epoch_of_sample, epoch_names, communities, *, an
         fig.add_hline(y=b, line_color="white", line_width=1, row=1, col=1)
     same = np.flatnonzero(labels == 0)[:2]
     other = np.flatnonzero(labels == 1)[:1]
-    picks = [(same[0], "community 0", COLORS[0]), (same[1], "community 0", COLORS[5]), (other[0], "community 1", COLORS[1])]
+    picks = [(same[0], "community 0", COLORS[0]), (same[1], "community 0", COLORS[5]),
+             (other[0], "community 1", COLORS[1])]
     for k, (i, lab, color) in enumerate(picks):
         fig.add_trace(go.Scatter(x=time[zoom], y=z[i, zoom] - 5 * k, mode="lines", line=dict(width=1.5, color=color),
                                  name=f"{i}: {lab} in '{epoch_names[sort_epoch]}'"), row=2, col=1)
@@ -211,7 +212,8 @@ def comparison_figure(evaluation: dict) -> go.Figure:
     """Community recovery (ARI) per epoch: dynamic (the matched NTF motif) against the static connectome."""
     pe = evaluation["per_epoch"]
     names = [p["epoch"] for p in pe]
-    fig = go.Figure([go.Bar(x=names, y=[p["ari"] for p in pe], name="dynamic (matched NTF motif)", marker_color=COLORS[0]),
+    fig = go.Figure([go.Bar(x=names, y=[p["ari"] for p in pe], name="dynamic (matched NTF motif)",
+                            marker_color=COLORS[0]),
                      go.Bar(x=names, y=[p["static_ari"] for p in pe], name="static (one correlation matrix)",
                             marker_color=COLORS[1])])
     fig.add_hline(y=0.8, line_dash="dot", line_color="#888", annotation_text="check: 0.8",

@@ -21,7 +21,8 @@ def _state_color(k: int) -> str:
 def _shade_states(fig: go.Figure, states: np.ndarray, t0: int, *, row: int, opacity: float = 0.18) -> None:
     """Shade a subplot's background by the true state, one rectangle per run, centred on the bins."""
     states = np.asarray(states)
-    shade_runs(fig, states, t0 + np.arange(len(states)), fills=STATE_COLORS, row=row, col=1, opacity=opacity, offset=-0.5)
+    shade_runs(fig, states, t0 + np.arange(len(states)), fills=STATE_COLORS, row=row, col=1,
+               opacity=opacity, offset=-0.5)
 
 
 def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Sequence[str] | None = None,
@@ -37,8 +38,8 @@ def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Seq
                         subplot_titles=["spikes over the true state"] + [f"p(state | spikes), {n}" for n in posterior])
     t, n = np.nonzero(spikes)
     size = np.clip(2 + 1.5 * spikes[t, n], 2, 8)
-    fig.add_trace(go.Scattergl(x=t0 + t, y=n, mode="markers", marker=dict(size=size, color="#222", symbol="line-ns-open",
-                                                                          line=dict(width=1.2)),
+    fig.add_trace(go.Scattergl(x=t0 + t, y=n, mode="markers",
+                               marker=dict(size=size, color="#222", symbol="line-ns-open", line=dict(width=1.2)),
                                name="spikes", showlegend=False, hovertemplate="bin %{x}<br>neuron %{y}<extra></extra>"),
                   row=1, col=1)
     _shade_states(fig, states, t0, row=1)
@@ -46,15 +47,17 @@ def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Seq
     for r, post in enumerate(posterior.values(), start=2):
         _shade_states(fig, states, t0, row=r, opacity=0.12)
         for k in range(post.shape[1]):
-            fig.add_trace(go.Scatter(x=t0 + np.arange(T), y=post[:, k], mode="lines", line=dict(color=_state_color(k), width=2),
+            fig.add_trace(go.Scatter(x=t0 + np.arange(T), y=post[:, k], mode="lines",
+                                     line=dict(color=_state_color(k), width=2),
                                      name=f"state {k}", legendgroup=f"s{k}", showlegend=(r == 2)), row=r, col=1)
         fig.update_yaxes(range=[-0.05, 1.05], title_text="probability", row=r, col=1)
     # legend entries for the shaded true states
     for k in range(K):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=dict(size=12, symbol="square", color=_state_color(k),
-                                                                              opacity=0.35),
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers",
+                                 marker=dict(size=12, symbol="square", color=_state_color(k), opacity=0.35),
                                  name=f"true state {k}", legendgroup=f"s{k}"), row=1, col=1)
-    ticks = dict(tickmode="array", tickvals=list(range(N)), ticktext=list(neurons)) if neurons is not None and N <= 40 else {}
+    ticks = (dict(tickmode="array", tickvals=list(range(N)), ticktext=list(neurons))
+             if neurons is not None and N <= 40 else {})
     fig.update_yaxes(title_text="neuron", range=[-0.5, N - 0.5], autorange="reversed", row=1, col=1, **ticks)
     fig.update_xaxes(title_text="time bin", row=rows, col=1)
     fig.update_layout(title=title or "Spikes, true states (shaded) and inferred state probabilities",
@@ -102,16 +105,17 @@ def prior_figure(backbone_adjacency: np.ndarray, backbone_sign: np.ndarray, adja
     fig.add_trace(go.Heatmap(z=signed, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu_r", showscale=False,
                              hovertemplate="post %{y} ← pre %{x}<br>sign %{z}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Heatmap(z=adjacency_prior[..., 2] - adjacency_prior[..., 0], x=labels, y=labels, zmin=-1, zmax=1,
-                             colorscale="RdBu_r", colorbar=dict(title="P(exc) − P(inh)", orientation="h", x=0.5, y=-0.32,
-                                                                len=0.28, thickness=12),
+                             colorscale="RdBu_r",
+                             colorbar=dict(title="P(exc) − P(inh)", orientation="h", x=0.5, y=-0.32,
+                                           len=0.28, thickness=12),
                              hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=2)
     fig.add_trace(go.Heatmap(z=1 - adjacency_prior[..., 1], x=labels, y=labels, zmin=0, zmax=1, colorscale="Viridis",
                              colorbar=dict(title="1 − P(absent)", orientation="h", x=0.86, y=-0.32, len=0.28,
                                            thickness=12),
                              hovertemplate="post %{y} ← pre %{x}<br>%{z:.2f}<extra></extra>"), row=1, col=3)
     for c in (1, 2, 3):
-        fig.update_yaxes(autorange="reversed", tickfont=dict(size=8), showticklabels=(c == 1), scaleanchor=f"x{c if c > 1 else ''}",
-                         row=1, col=c)
+        fig.update_yaxes(autorange="reversed", tickfont=dict(size=8), showticklabels=(c == 1),
+                         scaleanchor=f"x{c if c > 1 else ''}", row=1, col=c)
         fig.update_xaxes(tickfont=dict(size=8), title_text="pre", row=1, col=c)
     fig.update_yaxes(title_text="post", row=1, col=1)
     fig.update_layout(title="The learned one-hot prior against the anatomical backbone", height=540,
@@ -126,7 +130,8 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]]) -> go
         fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc:.2f})",
                                  line=dict(color=COLORS[(i + 2) % len(COLORS)], width=2.5, shape="hv")))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#999", dash="dot")))
-    fig.update_layout(title="Recovering the anatomical backbone (off-diagonal pairs)", xaxis_title="false-positive rate",
+    fig.update_layout(title="Recovering the anatomical backbone (off-diagonal pairs)",
+                      xaxis_title="false-positive rate",
                       yaxis_title="true-positive rate", xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1.02]),
                       legend=dict(x=0.45, y=0.08), height=450)
     return fig
@@ -194,14 +199,16 @@ def window_figure(spikes: np.ndarray, states: np.ndarray, posterior: np.ndarray,
         fig.add_trace(go.Heatmap(z=w, x=labels, y=labels, zmin=-vmax, zmax=vmax, zmid=0, colorscale="RdBu_r",
                                  showscale=(c == 3), colorbar=dict(title="weight", len=0.8),
                                  hovertemplate="post %{y} ← pre %{x}<br>w = %{z:.2f}<extra></extra>"), row=1, col=c)
-        fig.update_yaxes(autorange="reversed", tickfont=dict(size=7), showticklabels=(c == 2), title_text="post" if c == 2 else None,
-                         row=1, col=c)
+        fig.update_yaxes(autorange="reversed", tickfont=dict(size=7), showticklabels=(c == 2),
+                         title_text="post" if c == 2 else None, row=1, col=c)
         fig.update_xaxes(tickfont=dict(size=7), title_text="pre", row=1, col=c)
-    ticks = dict(tickmode="array", tickvals=list(range(N)), ticktext=labels, tickfont=dict(size=7)) if labels and N <= 40 else {}
+    ticks = (dict(tickmode="array", tickvals=list(range(N)), ticktext=labels, tickfont=dict(size=7))
+             if labels and N <= 40 else {})
     fig.update_yaxes(title_text="neuron", range=[-0.5, N - 0.5], autorange="reversed", row=1, col=1, **ticks)
     fig.update_yaxes(title_text="probability", range=[-0.05, 1.05], row=2, col=1)
     fig.update_xaxes(title_text="time bin", row=2, col=1)
     fig.update_xaxes(range=[start - 0.5, stop - 0.5], showticklabels=False, row=1, col=1)
     fig.update_xaxes(range=[start - 0.5, stop - 0.5], row=2, col=1)
-    fig.update_layout(height=520, legend=dict(orientation="h", y=-0.15, x=0), title="Explorer: a window of one trial and one state's couplings")
+    fig.update_layout(height=520, legend=dict(orientation="h", y=-0.15, x=0),
+                      title="Explorer: a window of one trial and one state's couplings")
     return fig

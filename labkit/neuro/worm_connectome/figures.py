@@ -18,9 +18,10 @@ def coverage_figure(table: pd.DataFrame) -> go.Figure:
     colors = [COLORS[0] if w else COLORS[1] for w in table.whole_animal]
     fig = go.Figure(go.Bar(y=names, x=table.n_present, orientation="h", marker_color=colors, name="of the 302 neurons",
                            text=table.n_present, textposition="outside"))
-    fig.add_trace(go.Bar(y=names, x=table.n_extra, orientation="h", marker_color="#bbb", name="other nodes (muscles, glia, male)",
-                         text=table.n_extra, textposition="outside"))
-    fig.add_vline(x=302, line_dash="dot", line_color="#444", annotation_text="302 neurons", annotation_position="bottom right")
+    fig.add_trace(go.Bar(y=names, x=table.n_extra, orientation="h", marker_color="#bbb",
+                         name="other nodes (muscles, glia, male)", text=table.n_extra, textposition="outside"))
+    fig.add_vline(x=302, line_dash="dot", line_color="#444", annotation_text="302 neurons",
+                  annotation_position="bottom right")
     fig.update_xaxes(range=[0, 345])
     fig.update_layout(title="Coverage: neurons each annotation reconstructs (blue: whole animal, orange: partial)",
                       xaxis_title="number of nodes", yaxis_title="annotation", barmode="group",
@@ -29,11 +30,13 @@ def coverage_figure(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def agreement_figure(matrix: pd.DataFrame, *, title: str, colorbar: str, zmin: float = 0.0, zmax: float = 1.0) -> go.Figure:
+def agreement_figure(matrix: pd.DataFrame, *, title: str, colorbar: str,
+                     zmin: float = 0.0, zmax: float = 1.0) -> go.Figure:
     """A labelled annotation-by-annotation agreement matrix with its values written in."""
     fig = heatmap(matrix.values, x=list(matrix.columns), y=list(matrix.index), title=title, colorbar=colorbar,
                   xaxis="annotation", yaxis="annotation")
-    fig.update_traces(text=np.round(matrix.values, 2), texttemplate="%{text}", textfont=dict(size=10), zmin=zmin, zmax=zmax)
+    fig.update_traces(text=np.round(matrix.values, 2), texttemplate="%{text}", textfont=dict(size=10),
+                      zmin=zmin, zmax=zmax)
     n = len(matrix)
     fig.update_layout(height=260 + 34 * n, xaxis=dict(tickangle=-45))
     return fig
@@ -93,7 +96,8 @@ def rich_club_figure(curves: Mapping[str, pd.DataFrame], *, min_club: int = 5) -
         df = df[df.n_club >= min_club]
         fig.add_trace(go.Scatter(x=df.k, y=df.rho, mode="lines", name=name, line=styles[name]))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#444", annotation_text="degree-preserving null")
-    fig.update_layout(title=f"Rich club: ρ(k) > 1 means high-degree neurons interconnect more than chance (clubs ≥ {min_club})",
+    fig.update_layout(title="Rich club: ρ(k) > 1 means high-degree neurons interconnect more than chance "
+                            f"(clubs ≥ {min_club})",
                       xaxis_title="degree threshold k", yaxis_title="normalised rich-club coefficient ρ(k)",
                       height=max(450, 140 + 21 * len(curves)))       # room for every legend entry
     return fig
@@ -104,11 +108,13 @@ def auc_figure(table: pd.DataFrame, roc: Mapping[str, tuple[np.ndarray, np.ndarr
     fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4],
                         subplot_titles=("ROC AUC per annotation", "ROC curves, best annotation"))
     for k, col in enumerate(["direct", "two-step"]):
-        fig.add_trace(go.Bar(x=list(table.index), y=table[col], name=f"{col} weight", marker_color=COLORS[k]), row=1, col=1)
+        fig.add_trace(go.Bar(x=list(table.index), y=table[col], name=f"{col} weight", marker_color=COLORS[k]),
+                      row=1, col=1)
     fig.add_hline(y=0.5, line_dash="dot", line_color="#444", row=1, col=1)
     for k, (label, (fpr, tpr)) in enumerate(roc.items()):
         fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=label, line=dict(color=COLORS[k + 2])), row=1, col=2)
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#888", dash="dot")), row=1, col=2)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#888", dash="dot")),
+                  row=1, col=2)
     fig.update_xaxes(title_text="annotation", tickangle=-45, row=1, col=1)
     fig.update_yaxes(title_text="ROC AUC", range=[0.4, 0.75], row=1, col=1)
     fig.update_xaxes(title_text="false-positive rate", row=1, col=2)
@@ -131,7 +137,8 @@ def neighbourhood_figure(df: pd.DataFrame, neuron: str, a: str, b: str) -> go.Fi
     resp = df["response"]
     colors = [COLORS[3] if s else "#bbb" for s in df["significant"]]
     fig.add_trace(go.Bar(y=y, x=resp.fillna(0), orientation="h", marker_color=colors, name="response (red: q < 0.05)",
-                         text=["not measured" if np.isnan(v) else "" for v in resp], textposition="outside"), row=1, col=3)
+                         text=["not measured" if np.isnan(v) else "" for v in resp], textposition="outside"),
+                  row=1, col=3)
     fig.update_yaxes(autorange="reversed", title_text="partner neuron", row=1, col=1)
     for col, t in ((1, "weight"), (2, "weight"), (3, "mean ΔF/F")):
         fig.update_xaxes(title_text=t, row=1, col=col)
