@@ -80,8 +80,8 @@ def test_vector_prefix_matches_sequential_products(base):
             assert np.allclose(got[:, c], s, rtol=1e-12, atol=1e-15), (m, c)
 
 
-@pytest.mark.parametrize("K, eps, spread, seed", [(2, 3.4e-151, 2000.0, 0), (3, 1e-140, 300.0, 2), (3, 1e-120, 300.0, 12),
-                                                  (4, 0.0, 300.0, 5)])
+@pytest.mark.parametrize("K, eps, spread, seed", [(2, 3.4e-151, 2000.0, 0), (3, 1e-140, 300.0, 2),
+                                                  (3, 1e-120, 300.0, 12), (4, 0.0, 300.0, 5)])
 def test_forward_backward_with_transitions_far_below_float_range(K, eps, spread, seed):
     """min(A) below ~1e-100 forces a rescale after every bin, in the chunk products and in the recursion;
     emissions that single out one state per bin make the entering messages as lopsided as they get."""
@@ -142,9 +142,9 @@ def test_forward_backward_in_float32():
     le, lp, la = random_hmm(2, 4001, 4, seed=3, min_prob=1e-10)
     L = _chunked.chunk_length(4001)
     ref = _chunked.forward_backward_chunks(_chunked.to_chunks(le, L, states_first=True), lp, la, 4001)
-    got = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le, dtype=torch.float32), L, states_first=True),
-                                      torch.tensor(lp, dtype=torch.float32), torch.tensor(la, dtype=torch.float32),
-                                      4001)
+    got = _chunked.forward_backward_chunks(
+        _chunked.to_chunks(torch.tensor(le, dtype=torch.float32), L, states_first=True),
+        torch.tensor(lp, dtype=torch.float32), torch.tensor(la, dtype=torch.float32), 4001)
     assert torch.isfinite(got[0]).all()
     assert np.allclose(got[0].numpy(), ref[0], atol=1e-3)
     assert np.allclose(got[2].numpy(), ref[2], rtol=1e-5)
@@ -194,7 +194,7 @@ def test_viterbi_is_the_most_probable_path():
         le, lp, la = random_hmm(2, 6, 3, seed=seed, scale=1.5)
         path = viterbi(torch.tensor(le), torch.tensor(lp), torch.tensor(la)).numpy()
         for b in range(2):
-            def score(z):
+            def score(z, le=le, lp=lp, la=la, b=b):
                 return lp[z[0]] + le[b, 0, z[0]] + sum(la[z[t - 1], z[t]] + le[b, t, z[t]] for t in range(1, 6))
             best = max(itertools.product(range(3), repeat=6), key=score)
             assert tuple(path[b]) == best
@@ -433,7 +433,7 @@ def test_divergence_stops_with_a_message_and_no_model(small_data):
     with pytest.raises(FloatingPointError, match="diverged at EM iteration"):
         m.fit(small_data.spikes[:2] * 50)
     with pytest.raises(ValueError, match="not fitted"):
-        m.weights_
+        _ = m.weights_
 
 
 @pytest.mark.parametrize("link, emission", [("sigmoid", "poisson"), ("softplus", "poisson"), ("sigmoid", "bernoulli")])
@@ -472,10 +472,10 @@ def test_torch_path_of_the_recursion_matches_numpy():
         le, lp, la = random_hmm(B, T, K, seed=B * T, min_prob=min_prob)    # 1e-90: the bin-by-bin fallback
         L = _chunked.chunk_length(T)
         ref = _chunked.forward_backward_chunks(_chunked.to_chunks(le, L, states_first=True), lp, la, T)
-        got = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
-                                          torch.tensor(la), T)
+        got = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True),
+                                               torch.tensor(lp), torch.tensor(la), T)
         for a, b in zip(ref, got):
             assert np.allclose(a, b.numpy(), rtol=1e-10, atol=1e-12)
-        ll = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True), torch.tensor(lp),
-                                         torch.tensor(la), T, backward=False)
+        ll = _chunked.forward_backward_chunks(_chunked.to_chunks(torch.tensor(le), L, states_first=True),
+                                              torch.tensor(lp), torch.tensor(la), T, backward=False)
         assert np.allclose(ll.numpy(), ref[2])
