@@ -133,7 +133,7 @@ def test_rnn_init_rank_and_bad_arguments():
     m = ReluRNN(3, 20, 3, rank=2, scale=1.25, seed=0)
     full = ReluRNN(3, 20, 3, scale=1.25, seed=0)
     assert int(torch.linalg.matrix_rank(m.W_rec.detach(), atol=1e-4)) == 2
-    assert abs(float(m.W_rec.norm() - full.W_rec.norm())) < 1e-4
+    assert abs(float(m.W_rec.detach().norm() - full.W_rec.detach().norm())) < 1e-4
     with pytest.raises(ParameterError, match="'rank'"):
         ReluRNN(3, 20, 3, rank=0)
     with pytest.raises(ParameterError, match="'rank'"):
