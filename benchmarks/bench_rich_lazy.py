@@ -13,6 +13,7 @@ Both sides run on one CPU thread (``labkit.core.threads``), in float32; times ar
 
     .venv/bin/python benchmarks/bench_rich_lazy.py [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def timed(fn, repeats):
 def loop_kernel(model, x):
     """The official pattern: a gradient per example and per output."""
     rows = []
-    out = model(x)[:, -1]                     # (batch, outputs) at the decision step
+    out = model(x)[:, -1]  # (batch, outputs) at the decision step
     for i in range(out.shape[0]):
         for a in range(out.shape[1]):
             g = torch.autograd.grad(out[i, a], model.W_rec, retain_graph=True)[0]
@@ -59,10 +60,14 @@ def bench_kernel(n_hidden, repeats):
     w_loop, c_loop, K_loop = timed(lambda: loop_kernel(model, x), repeats)
     w_vec, c_vec, K_vec = timed(lambda: tangent_kernel(model, ["W_rec"], x, output=lambda y: y[:, -1]), repeats)
     err = float((K_loop - K_vec).abs().max() / K_loop.abs().max())
-    print(f"tangent kernel, N = {n_hidden}, 32 trials x 3 outputs: loop {w_loop:.3f} s (cpu {c_loop:.3f}), "
-          f"jacrev+vmap {w_vec:.3f} s (cpu {c_vec:.3f})")
-    print(f"  ratio (wall) {w_loop / w_vec:.1f}x, ratio (cpu) {c_loop / c_vec:.1f}x; max relative difference {err:.1e} "
-          f"({'ok' if err < 1e-5 else 'NOT EQUAL'} at 1e-5); target >= 20x")
+    print(
+        f"tangent kernel, N = {n_hidden}, 32 trials x 3 outputs: loop {w_loop:.3f} s (cpu {c_loop:.3f}), "
+        f"jacrev+vmap {w_vec:.3f} s (cpu {c_vec:.3f})"
+    )
+    print(
+        f"  ratio (wall) {w_loop / w_vec:.1f}x, ratio (cpu) {c_loop / c_vec:.1f}x; max relative difference {err:.1e} "
+        f"({'ok' if err < 1e-5 else 'NOT EQUAL'} at 1e-5); target >= 20x"
+    )
 
 
 def bench_ensemble(n_hidden, steps, repeats):
@@ -84,8 +89,10 @@ def bench_ensemble(n_hidden, steps, repeats):
 
     w_seq, c_seq, _ = timed(sequential, repeats)
     w_ens, c_ens, _ = timed(together, repeats)
-    print(f"5 ranks x 5 seeds, N = {n_hidden}, {steps} steps: sequential {w_seq:.2f} s (cpu {c_seq:.2f}), "
-          f"one Ensemble {w_ens:.2f} s (cpu {c_ens:.2f})")
+    print(
+        f"5 ranks x 5 seeds, N = {n_hidden}, {steps} steps: sequential {w_seq:.2f} s (cpu {c_seq:.2f}), "
+        f"one Ensemble {w_ens:.2f} s (cpu {c_ens:.2f})"
+    )
     print(f"  ratio (wall) {w_seq / w_ens:.1f}x, ratio (cpu) {c_seq / c_ens:.1f}x; target >= 5x")
 
 

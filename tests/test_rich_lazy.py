@@ -1,19 +1,42 @@
 """Tests for labkit.dynamics.common and labkit.dynamics.rich_lazy: the Ensemble, the measures, the
 tasks, the RNN, the deep linear networks against their theory, and the bad-input messages."""
+
 import numpy as np
 import pytest
 import torch
 
 from labkit.core.params import ParameterError
 from labkit.core.train import train
-from labkit.dynamics.common import (Ensemble, Snapshots, effective_rank, gram, kernel_alignment, linear_cka,
-                                    tangent_kernel, truncate_rank, weight_change)
-from labkit.dynamics.rich_lazy import (MultipathwayNet, PARAMETERS, ReluRNN, deficit_schedule, hierarchy, make_trials,
-                                       mode_init, mode_ode, modes, rank_sweep, saxe_closed_form, saxe_run, task_loss,
-                                       train_pathways)
-from labkit.dynamics.rich_lazy import metrics
+from labkit.dynamics.common import (
+    Ensemble,
+    Snapshots,
+    effective_rank,
+    gram,
+    kernel_alignment,
+    linear_cka,
+    tangent_kernel,
+    truncate_rank,
+    weight_change,
+)
+from labkit.dynamics.rich_lazy import (
+    PARAMETERS,
+    MultipathwayNet,
+    ReluRNN,
+    deficit_schedule,
+    hierarchy,
+    make_trials,
+    metrics,
+    mode_init,
+    mode_ode,
+    modes,
+    rank_sweep,
+    saxe_closed_form,
+    saxe_run,
+    task_loss,
+    train_pathways,
+)
 
-pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny problems: one torch thread (conftest)
 
 
 # ------------------------------------------------------------------------------------------ common
@@ -32,8 +55,10 @@ def test_ensemble_equals_single_model_training():
     batches = [make_trials("decision", 8, s) for s in range(15)]
     ens = Ensemble(members)
     opt = torch.optim.SGD(ens.parameters(), lr=0.05, momentum=0.9)
-    train(ens, lambda step: task_loss(ens(batches[step].x), batches[step].y), len(batches), optimizer=opt, progress=False)
-    for e, m in enumerate(members):   # the members were copied into the ensemble: train the originals alone
+    train(
+        ens, lambda step: task_loss(ens(batches[step].x), batches[step].y), len(batches), optimizer=opt, progress=False
+    )
+    for e, m in enumerate(members):  # the members were copied into the ensemble: train the originals alone
         alone = _train_alone(m, batches)
         got = ens.member(e)
         for name in ("W_in", "W_rec", "W_out"):
@@ -98,7 +123,7 @@ def test_tangent_kernel_matches_a_loop_of_gradients():
     K = tangent_kernel(m, ["W_rec"], x, output=lambda y: y[:, -1])
     rows = []
     for i in range(4):
-        y = m(x[i:i + 1])[0, -1]
+        y = m(x[i : i + 1])[0, -1]
         for a in range(3):
             rows.append(torch.autograd.grad(y[a], m.W_rec, retain_graph=True)[0].reshape(-1))
     J = torch.stack(rows)
@@ -112,8 +137,14 @@ def test_snapshots_record_activations_and_weights():
     probe = make_trials("decision", 5, 1)
     snap = Snapshots(m, lambda mod: {"h": mod.hidden(probe.x)[:, -1]}, [-1, 2], weights=["W_rec"]).take_initial()
     batches = [make_trials("decision", 4, s) for s in range(3)]
-    train(m, lambda s: task_loss(m(batches[s].x), batches[s].y), 3, optimizer=torch.optim.SGD(m.parameters(), lr=0.1),
-          callbacks=[snap], progress=False)
+    train(
+        m,
+        lambda s: task_loss(m(batches[s].x), batches[s].y),
+        3,
+        optimizer=torch.optim.SGD(m.parameters(), lr=0.1),
+        callbacks=[snap],
+        progress=False,
+    )
     assert set(snap.activations) == {-1, 2} and snap.activations[2]["h"].shape == (5, 8)
     assert not torch.equal(snap.weights[-1]["W_rec"], snap.weights[2]["W_rec"])
     with pytest.raises(ParameterError, match="'weights' of Snapshots"):
@@ -126,7 +157,7 @@ def test_tasks_shapes_and_determinism(task):
     a, b = make_trials(task, 16, 3), make_trials(task, 16, 3)
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert a.x.shape[:2] == (16, 8) and (a.y[:, :-1] == 0).all() and set(a.y[:, -1].tolist()) <= {1, 2}
-    assert (a.x[:, -1, 0] == 0).all() and (a.x[:, :-1, 0] == 1).all()   # fixation off at the decision step
+    assert (a.x[:, -1, 0] == 0).all() and (a.x[:, :-1, 0] == 1).all()  # fixation off at the decision step
 
 
 def test_rnn_init_rank_and_bad_arguments():
@@ -143,8 +174,9 @@ def test_rnn_init_rank_and_bad_arguments():
 
 
 def test_rank_sweep_small_and_untrained_control():
-    kw = dict(n_hidden=12, ranks=[1, 4, 12], scales=[1.25], replicates=2, steps=30, probe_size=8, n_snapshots=3,
-              device="cpu")
+    kw = dict(
+        n_hidden=12, ranks=[1, 4, 12], scales=[1.25], replicates=2, steps=30, probe_size=8, n_snapshots=3, device="cpu"
+    )
     sw = rank_sweep("decision", **kw)
     assert sw.ntk_curve.shape == (1, 3, 2, 3) and np.allclose(sw.ntk_curve[..., 0], 1)
     assert sw.aligned["ntk"].shape == (2,) and (sw.weight_change > 0).all()
@@ -174,7 +206,7 @@ def test_gradient_descent_is_the_mode_ode(depth):
     for i in range(2):
         Ka, Kb = mode_ode(run.s, run.k0, depth, 120, 0.05, run.deficit[i])
         assert np.abs(run.K[i, :, 0] - Ka).max() < 1e-10 and np.abs(run.K[i, :, 1] - Kb).max() < 1e-10
-    Ka, Kb = mode_ode(run.s, run.k0, depth, 120, 0.05, run.deficit)          # batched schedules
+    Ka, Kb = mode_ode(run.s, run.k0, depth, 120, 0.05, run.deficit)  # batched schedules
     assert Ka.shape == (2, 121, 8) and np.abs(run.K[1, :, 1] - Kb[1]).max() < 1e-10
 
 

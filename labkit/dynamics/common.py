@@ -13,10 +13,11 @@ the tangent kernel).
   features), :func:`weight_change`, :func:`effective_rank`, :func:`truncate_rank`,
   :func:`tangent_kernel` (``jacrev`` + ``vmap``: one Jacobian per example, no Python loop over outputs).
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -24,8 +25,17 @@ from torch.func import functional_call, jacrev, stack_module_state, vmap
 
 from labkit.core.params import ParameterError, check_value
 
-__all__ = ["Ensemble", "Snapshots", "kernel_alignment", "linear_cka", "weight_change", "effective_rank",
-           "truncate_rank", "tangent_kernel", "gram"]
+__all__ = [
+    "Ensemble",
+    "Snapshots",
+    "kernel_alignment",
+    "linear_cka",
+    "weight_change",
+    "effective_rank",
+    "truncate_rank",
+    "tangent_kernel",
+    "gram",
+]
 
 
 class Ensemble(nn.Module):
@@ -44,11 +54,16 @@ class Ensemble(nn.Module):
             raise ParameterError("Parameter 'members' of Ensemble must hold at least one module, got 0.")
         kinds = {type(m) for m in members}
         if len(kinds) != 1:
-            raise ParameterError(f"Parameter 'members' of Ensemble must hold modules of one class, got {sorted(k.__name__ for k in kinds)}.")
+            raise ParameterError(
+                "Parameter 'members' of Ensemble must hold modules of one class, "
+                f"got {sorted(k.__name__ for k in kinds)}."
+            )
         params, buffers = stack_module_state(members)
         self.size = len(members)
         self._names = list(params)
-        self.params = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v.detach().clone()) for k, v in params.items()})
+        self.params = nn.ParameterDict(
+            {k.replace(".", "__"): nn.Parameter(v.detach().clone()) for k, v in params.items()}
+        )
         for k, v in buffers.items():
             self.register_buffer("buf__" + k.replace(".", "__"), v.detach().clone())
         self._buffer_names = list(buffers)
@@ -109,8 +124,13 @@ class Snapshots:
     ``snap.weights[-1]["W_rec"]``.
     """
 
-    def __init__(self, model: nn.Module, probe: Callable[[nn.Module], Mapping[str, torch.Tensor]],
-                 steps: Iterable[int], weights: Sequence[str] = ()):
+    def __init__(
+        self,
+        model: nn.Module,
+        probe: Callable[[nn.Module], Mapping[str, torch.Tensor]],
+        steps: Iterable[int],
+        weights: Sequence[str] = (),
+    ):
         self.model, self.probe = model, probe
         self.steps = sorted({int(s) for s in steps})
         if any(s < -1 for s in self.steps):
@@ -118,8 +138,9 @@ class Snapshots:
         named = dict(model.named_parameters())
         missing = [w for w in weights if w not in named]
         if missing:
-            raise ParameterError(f"Parameter 'weights' of Snapshots names no parameter of the model: {missing}; "
-                                 f"it has {sorted(named)}.")
+            raise ParameterError(
+                f"Parameter 'weights' of Snapshots names no parameter of the model: {missing}; it has {sorted(named)}."
+            )
         self.weight_names = list(weights)
         self.activations: dict[int, dict[str, torch.Tensor]] = {}
         self.weights: dict[int, dict[str, torch.Tensor]] = {}
@@ -131,7 +152,7 @@ class Snapshots:
             named = dict(self.model.named_parameters())
             self.weights[step] = {w: named[w].detach().cpu().clone() for w in self.weight_names}
 
-    def take_initial(self) -> "Snapshots":
+    def take_initial(self) -> Snapshots:
         if -1 in self._want:
             self._take(-1)
         return self
@@ -144,7 +165,9 @@ class Snapshots:
 def _square(name: str, K: torch.Tensor) -> torch.Tensor:
     K = torch.as_tensor(K)
     if K.ndim < 2 or K.shape[-1] != K.shape[-2] or K.shape[-1] < 1:
-        raise ParameterError(f"Parameter {name!r} must be a non-empty square Gram matrix (..., n, n), got shape {tuple(K.shape)}.")
+        raise ParameterError(
+            f"Parameter {name!r} must be a non-empty square Gram matrix (..., n, n), got shape {tuple(K.shape)}."
+        )
     return K
 
 
@@ -157,7 +180,9 @@ def kernel_alignment(K0, K1, centered: bool = False) -> torch.Tensor:
     ``centered=True`` both are double-centred first (H K H: this is CKA). 1 means the same kernel up to scale."""
     K0, K1 = _square("K0", K0), _square("K1", K1)
     if K0.shape != K1.shape:
-        raise ParameterError(f"Parameters 'K0' and 'K1' must have the same shape, got {tuple(K0.shape)} and {tuple(K1.shape)}.")
+        raise ParameterError(
+            f"Parameters 'K0' and 'K1' must have the same shape, got {tuple(K0.shape)} and {tuple(K1.shape)}."
+        )
     if centered:
         K0, K1 = _center(K0), _center(K1)
     num = (K0 * K1).sum((-2, -1))
@@ -176,7 +201,10 @@ def linear_cka(X, Y) -> torch.Tensor:
     """Linear CKA of two feature matrices over the same n examples (X: (..., n, d1), Y: (..., n, d2))."""
     X, Y = torch.as_tensor(X), torch.as_tensor(Y)
     if X.shape[:-1] != Y.shape[:-1] or X.ndim < 2:
-        raise ParameterError(f"Parameters 'X' and 'Y' must hold features of the same examples, got {tuple(X.shape)} and {tuple(Y.shape)}.")
+        raise ParameterError(
+            "Parameters 'X' and 'Y' must hold features of the same examples, "
+            f"got {tuple(X.shape)} and {tuple(Y.shape)}."
+        )
     return kernel_alignment(gram(X), gram(Y), centered=True)
 
 
@@ -184,7 +212,9 @@ def weight_change(W0, W1, relative: bool = True) -> torch.Tensor:
     """‖W1 − W0‖_F, divided by ‖W0‖_F when ``relative`` (over the last two axes; leading axes batch)."""
     W0, W1 = torch.as_tensor(W0), torch.as_tensor(W1)
     if W0.shape != W1.shape:
-        raise ParameterError(f"Parameters 'W0' and 'W1' must have the same shape, got {tuple(W0.shape)} and {tuple(W1.shape)}.")
+        raise ParameterError(
+            f"Parameters 'W0' and 'W1' must have the same shape, got {tuple(W0.shape)} and {tuple(W1.shape)}."
+        )
     d = (W1 - W0).flatten(-2).norm(dim=-1)
     return d / W0.flatten(-2).norm(dim=-1) if relative else d
 
@@ -214,8 +244,12 @@ def truncate_rank(W, r: int) -> torch.Tensor:
     return low * scale[..., None, None]
 
 
-def tangent_kernel(model: nn.Module, params: Sequence[str] | Mapping[str, torch.Tensor], x: torch.Tensor,
-                   output: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+def tangent_kernel(
+    model: nn.Module,
+    params: Sequence[str] | Mapping[str, torch.Tensor],
+    x: torch.Tensor,
+    output: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """The empirical tangent kernel of ``model``'s outputs w.r.t. the named parameters on inputs ``x``.
 
     ``params``: parameter names (their current values) or a dict name -> value. ``output`` maps the
@@ -243,6 +277,6 @@ def tangent_kernel(model: nn.Module, params: Sequence[str] | Mapping[str, torch.
         return out(y).reshape(-1)
 
     train = {k: v.detach() for k, v in train.items()}
-    jac = vmap(jacrev(f), in_dims=(None, 0))(train, x)             # name -> (n, k, *shape)
+    jac = vmap(jacrev(f), in_dims=(None, 0))(train, x)  # name -> (n, k, *shape)
     J = torch.cat([j.reshape(j.shape[0] * j.shape[1], -1) for j in jac.values()], dim=1)
     return J @ J.T

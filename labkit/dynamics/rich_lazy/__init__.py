@@ -13,20 +13,61 @@ critical learning periods in deep linear networks.
 The shared measures (``Ensemble``, ``kernel_alignment``, ``effective_rank``, ``tangent_kernel`` ...) live
 in :mod:`labkit.dynamics.common`.
 """
-from labkit.dynamics.rich_lazy.experiment import (CONTROLS, DeficitStudy, RankSweep, SaxeRun, deficit_study, onset_sweep,
-                                                  rank_sweep, saxe_euler, saxe_run, snapshot_steps)
-from labkit.dynamics.rich_lazy.linear import (MultipathwayNet, PathwayRuns, deficit_schedule, hierarchy, mode_init, mode_ode,
-                                              modes, saxe_closed_form, train_pathways)
+
+from labkit.dynamics.rich_lazy.experiment import (
+    CONTROLS,
+    DeficitStudy,
+    RankSweep,
+    SaxeRun,
+    deficit_study,
+    onset_sweep,
+    rank_sweep,
+    saxe_euler,
+    saxe_run,
+    snapshot_steps,
+)
+from labkit.dynamics.rich_lazy.linear import (
+    MultipathwayNet,
+    PathwayRuns,
+    deficit_schedule,
+    hierarchy,
+    mode_init,
+    mode_ode,
+    modes,
+    saxe_closed_form,
+    train_pathways,
+)
 from labkit.dynamics.rich_lazy.parameters import PARAMETERS
 from labkit.dynamics.rich_lazy.rnn import ReluRNN, aligned_recurrent_init, recurrent_init, task_loss
 from labkit.dynamics.rich_lazy.tasks import COHERENCES, TASKS, Trials, make_trials
 
 __all__ = [
-    "CONTROLS", "DeficitStudy", "RankSweep", "SaxeRun", "deficit_study", "onset_sweep", "rank_sweep", "saxe_euler", "saxe_run",
+    "CONTROLS",
+    "DeficitStudy",
+    "RankSweep",
+    "SaxeRun",
+    "deficit_study",
+    "onset_sweep",
+    "rank_sweep",
+    "saxe_euler",
+    "saxe_run",
     "snapshot_steps",
-    "MultipathwayNet", "PathwayRuns", "deficit_schedule", "hierarchy", "mode_init", "mode_ode", "modes", "saxe_closed_form",
+    "MultipathwayNet",
+    "PathwayRuns",
+    "deficit_schedule",
+    "hierarchy",
+    "mode_init",
+    "mode_ode",
+    "modes",
+    "saxe_closed_form",
     "train_pathways",
     "PARAMETERS",
-    "ReluRNN", "aligned_recurrent_init", "recurrent_init", "task_loss",
-    "COHERENCES", "TASKS", "Trials", "make_trials",
+    "ReluRNN",
+    "aligned_recurrent_init",
+    "recurrent_init",
+    "task_loss",
+    "COHERENCES",
+    "TASKS",
+    "Trials",
+    "make_trials",
 ]

@@ -15,6 +15,7 @@ which is the Euler map of the mode ODE (:func:`mode_ode`). For one pathway of tw
 continuous solution is Saxe's a(t) = s e^{2st} / (e^{2st} − 1 + s/a₀) with t = lr · step
 (:func:`saxe_closed_form`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,13 +32,13 @@ def hierarchy(levels: int = 3) -> np.ndarray:
     """Saxe's hierarchical items: Y (features, items) for a binary tree with ``levels`` splits
     (levels = 3: 15 features, 8 items)."""
     levels = check_value("levels", levels, (int, 1, 8), "hierarchy")
-    n = 2 ** levels
+    n = 2**levels
     rows = []
     for level in range(levels + 1):
-        size = n // 2 ** level
-        for j in range(2 ** level):
+        size = n // 2**level
+        for j in range(2**level):
             r = np.zeros(n)
-            r[j * size:(j + 1) * size] = 1.0
+            r[j * size : (j + 1) * size] = 1.0
             rows.append(r)
     return np.array(rows)
 
@@ -57,37 +58,51 @@ def deficit_schedule(steps: int, onset: int | None, length: int) -> np.ndarray:
         return mask
     check_value("onset", onset, (int, 0, steps - 1), "deficit_schedule")
     check_value("length", length, (int, 1, steps - onset), "deficit_schedule")
-    mask[onset:onset + length] = True
+    mask[onset : onset + length] = True
     return mask
 
 
 def mode_init(n_modes: int, k0: float = 0.01, jitter: float = 0.1, seed: int = 0) -> np.ndarray:
     """Initial mode strengths K₀ = k0 · (1 ± jitter), uniform, one per mode (shared by the pathways)."""
-    check_args("mode_init", {"k0": k0, "jitter": jitter}, {"k0": (float, 0.0, None, "right"), "jitter": (float, 0.0, 0.99)})
+    check_args(
+        "mode_init", {"k0": k0, "jitter": jitter}, {"k0": (float, 0.0, None, "right"), "jitter": (float, 0.0, 0.99)}
+    )
     rng = np.random.default_rng(seed)
     return k0 * (1 + jitter * rng.uniform(-1, 1, n_modes))
 
 
-def mode_ode(s: np.ndarray, k0: np.ndarray, depth: int, steps: int, lr: float, deficit: np.ndarray | None = None,
-             pathways: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def mode_ode(
+    s: np.ndarray,
+    k0: np.ndarray,
+    depth: int,
+    steps: int,
+    lr: float,
+    deficit: np.ndarray | None = None,
+    pathways: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
     """K_a, K_b (..., steps + 1, modes) of the mode ODE integrated by Euler steps of ``lr`` (the gradient
     descent map). ``deficit``: a boolean per step (pathway b frozen), or (runs, steps) for several
     schedules at once (leading axes of the result). One pathway: K_b is all zero."""
-    check_args("mode_ode", {"depth": depth, "steps": steps, "lr": lr, "pathways": pathways},
-               {"depth": (int, 1, None), "steps": (int, 1, None), "lr": (float, 0.0, None), "pathways": [1, 2]})
+    check_args(
+        "mode_ode",
+        {"depth": depth, "steps": steps, "lr": lr, "pathways": pathways},
+        {"depth": (int, 1, None), "steps": (int, 1, None), "lr": (float, 0.0, None), "pathways": [1, 2]},
+    )
     s = np.asarray(s, dtype=float)
     on = np.ones(steps) if deficit is None else 1.0 - np.asarray(deficit, dtype=float)
     if on.shape[-1] != steps:
-        raise ParameterError(f"Parameter 'deficit' of mode_ode must have {steps} steps on its last axis, got {on.shape}.")
+        raise ParameterError(
+            f"Parameter 'deficit' of mode_ode must have {steps} steps on its last axis, got {on.shape}."
+        )
     lead = on.shape[:-1]
     pa = np.broadcast_to(np.asarray(k0, dtype=float) ** (1.0 / depth), lead + s.shape).copy()
     pb = pa.copy() if pathways == 2 else np.zeros_like(pa)
     Ka, Kb = np.empty(lead + (steps + 1, len(s))), np.empty(lead + (steps + 1, len(s)))
-    Ka[..., 0, :], Kb[..., 0, :] = pa ** depth, pb ** depth
-    for t in range(steps):                           # Euler steps: the map itself is sequential
-        r = s - pa ** depth - pb ** depth
+    Ka[..., 0, :], Kb[..., 0, :] = pa**depth, pb**depth
+    for t in range(steps):  # Euler steps: the map itself is sequential
+        r = s - pa**depth - pb**depth
         pa, pb = pa + lr * pa ** (depth - 1) * r, pb + lr * on[..., t, None] * pb ** (depth - 1) * r
-        Ka[..., t + 1, :], Kb[..., t + 1, :] = pa ** depth, pb ** depth
+        Ka[..., t + 1, :], Kb[..., t + 1, :] = pa**depth, pb**depth
     return Ka, Kb
 
 
@@ -105,15 +120,26 @@ class MultipathwayNet(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, depth: int, width: int = 100, pathways: int = 2, runs: int = 1):
         super().__init__()
-        check_args("MultipathwayNet", {"n_in": n_in, "n_out": n_out, "depth": depth, "width": width, "pathways": pathways,
-                                       "runs": runs},
-                   {"n_in": (int, 1, None), "n_out": (int, 1, None), "depth": (int, 1, None), "width": (int, 1, None),
-                    "pathways": [1, 2], "runs": (int, 1, None)})
+        check_args(
+            "MultipathwayNet",
+            {"n_in": n_in, "n_out": n_out, "depth": depth, "width": width, "pathways": pathways, "runs": runs},
+            {
+                "n_in": (int, 1, None),
+                "n_out": (int, 1, None),
+                "depth": (int, 1, None),
+                "width": (int, 1, None),
+                "pathways": [1, 2],
+                "runs": (int, 1, None),
+            },
+        )
         self.depth, self.width, self.n_pathways, self.runs = depth, width, pathways, runs
         dims = [n_in] + [width] * (depth - 1) + [n_out]
         self.paths = nn.ModuleList(
-            nn.ParameterList([nn.Parameter(torch.zeros(runs, dims[i + 1], dims[i], dtype=torch.float64)) for i in range(depth)])
-            for _ in range(pathways))
+            nn.ParameterList(
+                [nn.Parameter(torch.zeros(runs, dims[i + 1], dims[i], dtype=torch.float64)) for i in range(depth)]
+            )
+            for _ in range(pathways)
+        )
 
     def pathway_map(self, k: int) -> torch.Tensor:
         """The end-to-end matrices W_D ⋯ W_1 of pathway ``k`` (0 = a, 1 = b), (runs, n_out, n_in)."""
@@ -134,7 +160,7 @@ class MultipathwayNet(nn.Module):
             out = out + y
         return out
 
-    def aligned_init(self, U: np.ndarray, V: np.ndarray, k0: np.ndarray, seed: int = 0) -> "MultipathwayNet":
+    def aligned_init(self, U: np.ndarray, V: np.ndarray, k0: np.ndarray, seed: int = 0) -> MultipathwayNet:
         """Balanced, SVD-aligned start: each pathway's map is U diag(k0) Vᵀ, every layer with gain k0^{1/D}
         and its own random orthonormal hidden frame (the same frames in every run)."""
         m = len(k0)
@@ -145,8 +171,14 @@ class MultipathwayNet(nn.Module):
         U, V = torch.as_tensor(U, dtype=torch.float64), torch.as_tensor(V, dtype=torch.float64)
         with torch.no_grad():
             for path in self.paths:
-                frames = [V] + [torch.linalg.qr(torch.randn(self.width, m, generator=g, dtype=torch.float64))[0]
-                                for _ in range(self.depth - 1)] + [U]
+                frames = (
+                    [V]
+                    + [
+                        torch.linalg.qr(torch.randn(self.width, m, generator=g, dtype=torch.float64))[0]
+                        for _ in range(self.depth - 1)
+                    ]
+                    + [U]
+                )
                 for i, layer in enumerate(path):
                     layer.copy_(((frames[i + 1] * p) @ frames[i].T).expand_as(layer))
         return self
@@ -162,6 +194,7 @@ class MultipathwayNet(nn.Module):
 class PathwayRuns:
     """Mode strengths over training: ``K`` (runs, steps + 1, pathways, modes), the singular values ``s``,
     each run's deficit onset (None: no deficit) and schedule (runs, steps), the initial strengths ``k0``."""
+
     K: np.ndarray
     s: np.ndarray
     depth: int
@@ -171,14 +204,29 @@ class PathwayRuns:
     loss: np.ndarray
 
 
-def train_pathways(depth: int, steps: int, lr: float, *, onsets=(None,), length: int = 150, pathways: int = 2,
-                   k0: float = 0.01, jitter: float = 0.1, width: int = 100, seed: int = 0, levels: int = 3,
-                   train_lr: float | None = None) -> PathwayRuns:
+def train_pathways(
+    depth: int,
+    steps: int,
+    lr: float,
+    *,
+    onsets=(None,),
+    length: int = 150,
+    pathways: int = 2,
+    k0: float = 0.01,
+    jitter: float = 0.1,
+    width: int = 100,
+    seed: int = 0,
+    levels: int = 3,
+    train_lr: float | None = None,
+) -> PathwayRuns:
     """Train a :class:`MultipathwayNet` on the hierarchy by full-batch gradient descent from the aligned
     start, one run per deficit onset (pathway b deprived during ``[onset, onset + length)``); record every
     step's mode strengths. ``train_lr`` (default ``lr``) is the rate actually used: 0 is the untrained control."""
-    check_args("train_pathways", {"depth": depth, "steps": steps, "lr": lr, "length": length},
-               {"depth": (int, 1, None), "steps": (int, 1, None), "lr": (float, 0.0, None, "right"), "length": (int, 1, None)})
+    check_args(
+        "train_pathways",
+        {"depth": depth, "steps": steps, "lr": lr, "length": length},
+        {"depth": (int, 1, None), "steps": (int, 1, None), "lr": (float, 0.0, None, "right"), "length": (int, 1, None)},
+    )
     onsets = list(onsets)
     if not onsets:
         raise ParameterError("Parameter 'onsets' of train_pathways must hold at least one onset (None: no deficit).")
@@ -186,9 +234,11 @@ def train_pathways(depth: int, steps: int, lr: float, *, onsets=(None,), length:
     Y = hierarchy(levels)
     U, s, V = modes(Y)
     X = torch.eye(Y.shape[1], dtype=torch.float64)
-    Yt = torch.as_tensor(Y.T)                        # (items, features): one row per input
+    Yt = torch.as_tensor(Y.T)  # (items, features): one row per input
     init = mode_init(len(s), k0, jitter, seed)
-    net = MultipathwayNet(Y.shape[1], Y.shape[0], depth, width, pathways, runs=len(onsets)).aligned_init(U, V, init, seed)
+    net = MultipathwayNet(Y.shape[1], Y.shape[0], depth, width, pathways, runs=len(onsets)).aligned_init(
+        U, V, init, seed
+    )
     frozen = torch.zeros(steps, len(onsets), pathways, dtype=torch.float64)
     if pathways == 2:
         frozen[:, :, 1] = torch.as_tensor(deficit.T, dtype=torch.float64)
@@ -203,6 +253,14 @@ def train_pathways(depth: int, steps: int, lr: float, *, onsets=(None,), length:
         K[step + 1] = net.mode_strengths(Ut, Vt)
 
     rate = lr if train_lr is None else train_lr
-    history = train(net, loss_fn, steps, optimizer=torch.optim.SGD(net.parameters(), lr=rate), callbacks=[record],
-                    check_every=100, name=f"depth-{depth} pathways", progress=False)
+    history = train(
+        net,
+        loss_fn,
+        steps,
+        optimizer=torch.optim.SGD(net.parameters(), lr=rate),
+        callbacks=[record],
+        check_every=100,
+        name=f"depth-{depth} pathways",
+        progress=False,
+    )
     return PathwayRuns(K.transpose(0, 1).numpy(), s, depth, onsets, deficit, init, history)

@@ -1,5 +1,6 @@
 """The numbers the notebook records: theory against simulation, the critical-period summaries, and the
 rich/lazy gaps between ranks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,14 +34,17 @@ def deficit_summary(study) -> dict:
     kb = {d: np.stack([final_kb_fraction(study.sim[d][i], s) for i in range(len(study.onsets))]) for d in study.depths}
     early, late = kb[deep][idx[0]], kb[deep][idx[750]]
     w = weakest(s)
-    out = {"early_deficit_kb_max": float(early.max()),
-           "late_deficit_kb_dev": float(np.abs(late - 0.5).max()),
-           "critical_period_contrast": float(late.min() - early.max()),
-           "weakest_kb_mid_deep": float(kb[deep][idx[400]][w].max())}
+    out = {
+        "early_deficit_kb_max": float(early.max()),
+        "late_deficit_kb_dev": float(np.abs(late - 0.5).max()),
+        "critical_period_contrast": float(late.min() - early.max()),
+        "weakest_kb_mid_deep": float(kb[deep][idx[400]][w].max()),
+    }
     if 1 in kb:
         out["weakest_kb_mid_depth1"] = float(kb[1][idx[400]][w].min())
-    out["depth_widens_window"] = bool(deep >= 4 and 1 in kb and out["weakest_kb_mid_deep"] <= 0.3
-                                      and out["weakest_kb_mid_depth1"] >= 0.45)
+    out["depth_widens_window"] = bool(
+        deep >= 4 and 1 in kb and out["weakest_kb_mid_deep"] <= 0.3 and out["weakest_kb_mid_depth1"] >= 0.45
+    )
     return out
 
 
@@ -59,11 +63,18 @@ def alignment_summary(sweep, scale_index: int = -1) -> dict:
     ntk = np.mean([w.ntk_alignment[scale_index].mean(-1) for w in sweeps], axis=0)
     rep = np.mean([w.rep_alignment[scale_index].mean(-1) for w in sweeps], axis=0)
     dw = np.mean([w.weight_change[scale_index].mean(-1) for w in sweeps], axis=0)
-    return {"ntk_alignment_gap": float(ntk[-1] - ntk[0]), "rep_alignment_gap": float(rep[-1] - rep[0]),
-            "alignment_rank_monotone": rises(rep), "ntk_alignment_rank_monotone": rises(ntk),
-            "ntk_alignment_rank1": float(ntk[0]), "ntk_alignment_full": float(ntk[-1]),
-            "rep_alignment_rank1": float(rep[0]), "rep_alignment_full": float(rep[-1]),
-            "weight_change_rank1": float(dw[0]), "weight_change_full": float(dw[-1])}
+    return {
+        "ntk_alignment_gap": float(ntk[-1] - ntk[0]),
+        "rep_alignment_gap": float(rep[-1] - rep[0]),
+        "alignment_rank_monotone": rises(rep),
+        "ntk_alignment_rank_monotone": rises(ntk),
+        "ntk_alignment_rank1": float(ntk[0]),
+        "ntk_alignment_full": float(ntk[-1]),
+        "rep_alignment_rank1": float(rep[0]),
+        "rep_alignment_full": float(rep[-1]),
+        "weight_change_rank1": float(dw[0]),
+        "weight_change_full": float(dw[-1]),
+    }
 
 
 def pca_project(H0: np.ndarray, H1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

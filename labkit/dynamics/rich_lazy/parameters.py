@@ -1,4 +1,5 @@
 """The notebook's parameter rules (``labkit.check_params(globals(), PARAMETERS)``)."""
+
 from labkit.dynamics.rich_lazy.experiment import CONTROLS
 
 PARAMETERS = {

@@ -5,6 +5,7 @@ the official ``main.py``. ``W_rec,0 = scale · N(0, 1)/√N``, truncated by SVD 
 the same Frobenius norm (:func:`labkit.dynamics.common.truncate_rank`), so ranks differ in structure,
 not in size. Trained with SGD and momentum on every weight.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,14 +17,22 @@ from torch.nn import functional as F
 from labkit.core.params import check_args
 from labkit.dynamics.common import truncate_rank
 
-_RULES = {"n_in": (int, 1, None), "n_hidden": (int, 1, None), "n_out": (int, 1, None), "scale": (float, 0.0, None, "right"),
-          "seed": "seed"}
+_RULES = {
+    "n_in": (int, 1, None),
+    "n_hidden": (int, 1, None),
+    "n_out": (int, 1, None),
+    "scale": (float, 0.0, None, "right"),
+    "seed": "seed",
+}
 
 
 def recurrent_init(n_hidden: int, rank: int, scale: float, seed: int) -> torch.Tensor:
     """``scale · N(0,1)/√N`` truncated to ``rank`` and rescaled to its own Frobenius norm (float32, CPU)."""
-    check_args("recurrent_init", {"n_hidden": n_hidden, "rank": rank, "scale": scale, "seed": seed},
-               {"n_hidden": (int, 1, None), "rank": (int, 1, n_hidden), "scale": (float, 0.0, None, "right"), "seed": "seed"})
+    check_args(
+        "recurrent_init",
+        {"n_hidden": n_hidden, "rank": rank, "scale": scale, "seed": seed},
+        {"n_hidden": (int, 1, None), "rank": (int, 1, n_hidden), "scale": (float, 0.0, None, "right"), "seed": "seed"},
+    )
     g = torch.Generator().manual_seed(seed)
     W = scale * torch.randn(n_hidden, n_hidden, generator=g, dtype=torch.float64) / math.sqrt(n_hidden)
     return (truncate_rank(W, rank) if rank < n_hidden else W).float()
@@ -33,9 +42,13 @@ class ReluRNN(nn.Module):
     """A ReLU RNN without biases; ``forward(x)`` gives the outputs (batch, steps, n_out),
     ``hidden(x)`` the states (batch, steps, n_hidden)."""
 
-    def __init__(self, n_in: int, n_hidden: int, n_out: int, rank: int | None = None, scale: float = 1.25, seed: int = 0):
+    def __init__(
+        self, n_in: int, n_hidden: int, n_out: int, rank: int | None = None, scale: float = 1.25, seed: int = 0
+    ):
         super().__init__()
-        v = check_args("ReluRNN", {"n_in": n_in, "n_hidden": n_hidden, "n_out": n_out, "scale": scale, "seed": seed}, _RULES)
+        v = check_args(
+            "ReluRNN", {"n_in": n_in, "n_hidden": n_hidden, "n_out": n_out, "scale": scale, "seed": seed}, _RULES
+        )
         rank = n_hidden if rank is None else rank
         W_rec = recurrent_init(n_hidden, rank, v["scale"], seed)
         g = torch.Generator().manual_seed(seed + 7919)
@@ -44,10 +57,10 @@ class ReluRNN(nn.Module):
         self.W_out = nn.Parameter(torch.randn(n_out, n_hidden, generator=g) / math.sqrt(n_hidden))
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        drive = x @ self.W_in.T                      # (batch, steps, N): the inputs, for all steps at once
+        drive = x @ self.W_in.T  # (batch, steps, N): the inputs, for all steps at once
         h = torch.zeros_like(drive[:, 0])
         states = []
-        for t in range(drive.shape[1]):              # the recurrence: one step after another
+        for t in range(drive.shape[1]):  # the recurrence: one step after another
             h = torch.relu(h @ self.W_rec.T + drive[:, t])
             states.append(h)
         return torch.stack(states, dim=1)

@@ -12,6 +12,7 @@ step, the decision step, when it goes off.
 * ``delay`` — the decision with a memory period: evidence for the first 4 steps, then 3 steps of
   fixation without evidence before the decision step.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,15 +23,15 @@ from labkit.core.params import ParameterError, check_value
 
 COHERENCES = (0.0, 6.4, 12.8, 25.6, 51.2)  # percent, as neurogym's perceptual decision task
 TASKS = ("decision", "context", "delay")
-N_STEPS = 8          # 7 stimulus steps and a decision step
-N_OUTPUTS = 3        # fixate, choice 1, choice 2
+N_STEPS = 8  # 7 stimulus steps and a decision step
+N_OUTPUTS = 3  # fixate, choice 1, choice 2
 
 
 @dataclass
 class Trials:
-    x: torch.Tensor          # (batch, steps, inputs)
-    y: torch.Tensor          # (batch, steps): 0 fixate, 1 or 2 the choice (at the decision step)
-    choice: torch.Tensor     # (batch,) the correct choice, 1 or 2
+    x: torch.Tensor  # (batch, steps, inputs)
+    y: torch.Tensor  # (batch, steps): 0 fixate, 1 or 2 the choice (at the decision step)
+    choice: torch.Tensor  # (batch,) the correct choice, 1 or 2
     coherence: torch.Tensor  # (batch,) the coherence that decides, in percent
 
 
@@ -46,8 +47,9 @@ def _evidence(coh: torch.Tensor, side: torch.Tensor, steps: int, noise: float, g
     return mean[:, None, :] + noise * torch.randn(coh.shape[0], steps, 2, generator=g)
 
 
-def make_trials(task: str, batch: int, seed: int | torch.Generator, noise: float = 0.5,
-                device: str | torch.device = "cpu") -> Trials:
+def make_trials(
+    task: str, batch: int, seed: int | torch.Generator, noise: float = 0.5, device: str | torch.device = "cpu"
+) -> Trials:
     """``batch`` trials of ``task`` drawn with ``seed`` (or a ``torch.Generator``), on ``device``."""
     check_value("task", task, list(TASKS), "make_trials")
     check_value("batch", batch, (int, 1, None), "make_trials")
