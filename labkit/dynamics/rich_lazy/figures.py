@@ -79,8 +79,8 @@ def alignment_vs_rank_figure(ranks, scales, ntk, rep, dw, aligned: dict | None =
             fig.add_trace(
                 go.Scatter(
                     x=[ranks[0]],
-                    y=[vals.mean()],
-                    error_y=dict(type="data", array=[vals.std()]),
+                    y=[np.nanmean(vals)],
+                    error_y=dict(type="data", array=[np.nanstd(vals)]),
                     mode="markers",
                     marker=dict(symbol="star", size=14, color="black"),
                     name="rank 1, aligned with the task",
