@@ -1,0 +1,36 @@
+"""Learning dynamics and representational geometry.
+
+The shared pieces (:mod:`labkit.dynamics.common`: ``Ensemble``, ``Snapshots``, ``kernel_alignment``,
+``linear_cka``, ``effective_rank``, ``tangent_kernel`` ...) and each method's public names are importable
+from here (``from labkit.dynamics import Ensemble, MultipathwayNet``); each is loaded on first use, so
+importing one method does not import the others.
+"""
+
+from importlib import import_module
+
+_COMMON = (
+    "Ensemble",
+    "Snapshots",
+    "kernel_alignment",
+    "linear_cka",
+    "weight_change",
+    "effective_rank",
+    "truncate_rank",
+    "tangent_kernel",
+    "gram",
+)
+_EXPORTS = {name: "labkit.dynamics.common" for name in _COMMON}
+_EXPORTS.update(
+    {
+        name: "labkit.dynamics.rich_lazy"
+        for name in ("ReluRNN", "MultipathwayNet", "mode_ode", "saxe_closed_form", "rank_sweep", "deficit_study")
+    }
+)
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'labkit.dynamics' has no attribute {name!r}")
