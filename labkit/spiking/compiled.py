@@ -1,0 +1,180 @@
+"""The compiled CPU path of the spiking engine: whole runs of a network in Numba kernels.
+
+A Python-driven step costs a few microseconds per torch call, which at batch 1 is most of the step;
+here all the steps of a chunk of the run (the network's ``chunk``, 64 by default: the external drive is
+computed a chunk at a time) run in one call of a kernel compiled by Numba on first use and cached on
+disk (``@njit(cache=True)``: no code generation per run). Numba's cache rules apply: beside the module
+when that directory is writable, else in the user's cache directory (a read-only install works), or
+in ``NUMBA_CACHE_DIR`` when set.
+
+A step of one sample, as the torch path does it and in the same float32 operations:
+
+1. the drive starts as the step's external input (``ext``, zeros when there is none);
+2. the spikes of the last ``D`` steps arrive: for each delay ``d = 1..D`` in turn, for each neuron that
+   fired at step ``t - d`` (in increasing order), the weights of its synapses of delay ``d`` (in the
+   order of their targets) are added onto their targets (event-driven over compressed rows: the
+   synapses of each source sorted by delay, ``seg[j, d-1]:seg[j, d]`` those of delay ``d``);
+3. the neuron model (:mod:`labkit.spiking.neurons`; ``code`` 0 LIF, 1 adaptive LIF, 2 Izhikevich)
+   advances every neuron and records the ones that fire in a ring of the last ``D`` steps' spikes.
+
+Samples are independent: more than one run in parallel (``prange`` over the batch, Numba's threads).
+If Numba cannot be imported, :data:`NUMBA` is None and the network falls back to its torch path.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import numba
+    from numba import njit, prange
+except Exception:  # pragma: no cover - depends on the install
+    numba = None
+NUMBA = numba
+
+F32 = np.float32
+
+if numba is not None:
+    @njit(cache=True, nogil=True)
+    def _fused(v, decay, x):
+        """``v * decay + x`` rounded once to float32 (the product of two float32 is exact in float64)."""
+        return F32(np.float64(v) * np.float64(decay) + np.float64(x))
+
+    @njit(cache=True, nogil=True)
+    def _lif(code, P, block, S, refr, drive, out):
+        """One step of (adaptive) LIF neurons; P rows: decay_m, decay_syn, v_th, v_reset, ref_steps,
+        decay_w, b; S rows: v, i_syn, w. Writes the firing neurons to ``out``, returns their number."""
+        ns = 0
+        for i in range(drive.shape[0]):
+            x = drive[i]
+            if P[1, i] != 0:
+                x = _fused(S[1, i], P[1, i], x)
+                S[1, i] = x
+            v = _fused(S[0, i], P[0, i], x)
+            if code == 1:
+                v = v - S[2, i]
+                S[2, i] = S[2, i] * P[5, i]
+            r = refr[i]
+            if r > 0 and not block:
+                v = P[3, i]
+            fire = v >= P[2, i] and not (block and r > 0)
+            if r > 0:
+                refr[i] = r - 1
+            if fire:
+                v = P[3, i]
+                refr[i] = np.int32(P[4, i])
+                if code == 1:
+                    S[2, i] = S[2, i] + P[6, i]
+                out[ns] = i
+                ns += 1
+            S[0, i] = v
+        return ns
+
+    @njit(cache=True, nogil=True)
+    def _izhikevich(P, S, drive, out):
+        """One step of Izhikevich neurons; P rows: a dt, b, c, d, dt / 2; S rows: v, u."""
+        c004, c5, c140, peak = F32(0.04), F32(5.0), F32(140.0), F32(30.0)   # float32 constants
+        ns = 0
+        for i in range(drive.shape[0]):
+            v, u, x, h = S[0, i], S[1, i], drive[i], P[4, i]
+            for _ in range(2):
+                v = v + ((((v * c004 + c5) * v + c140) - u) + x) * h
+            u = u + (v * P[1, i] - u) * P[0, i]
+            if v >= peak:
+                v = P[2, i]
+                u = u + P[3, i]
+                out[ns] = i
+                ns += 1
+            S[0, i], S[1, i] = v, u
+        return ns
+
+    @njit(cache=True, nogil=True)
+    def _sample(b, code, P, block, S, refr, ring, ring_n, t0, ext, seg, post, weight, drive, rec_t, rec_n):
+        """Steps ``t0 .. t0 + len(ext) - 1`` of sample ``b``; returns how many spikes it recorded."""
+        n = drive.shape[0]
+        dmax = ring.shape[1]
+        wb = b if weight.shape[0] > 1 else 0
+        count = 0
+        for c in range(ext.shape[0]):
+            t = t0 + c
+            if ext.shape[2]:
+                drive[:] = ext[c, b]
+            else:
+                drive[:] = 0
+            for d in range(1, dmax + 1):
+                slot = (t - d) % dmax
+                for k in range(ring_n[b, slot]):
+                    j = ring[b, slot, k]
+                    for e in range(seg[j, d - 1], seg[j, d]):
+                        drive[post[e]] += weight[wb, e]
+            slot = t % dmax
+            if code == 2:
+                ns = _izhikevich(P, S[b], drive, ring[b, slot])
+            else:
+                ns = _lif(code, P, block, S[b], refr[b], drive, ring[b, slot])
+            ring_n[b, slot] = ns
+            base = b * ext.shape[0] * n + count
+            for k in range(ns):
+                rec_t[base + k] = t
+                rec_n[base + k] = ring[b, slot, k]
+            count += ns
+        return count
+
+    @njit(cache=True, nogil=True)
+    def _chunk_serial(code, P, block, S, refr, ring, ring_n, t0, ext, seg, post, weight, rec_t, rec_n, counts):
+        drive = np.empty(S.shape[2], F32)
+        for b in range(S.shape[0]):
+            counts[b] = _sample(np.int64(b), code, P, block, S, refr, ring, ring_n, t0, ext, seg, post, weight, drive,
+                                rec_t, rec_n)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def _chunk_parallel(code, P, block, S, refr, ring, ring_n, t0, ext, seg, post, weight, rec_t, rec_n, counts):
+        for b in prange(S.shape[0]):
+            drive = np.empty(S.shape[2], F32)
+            counts[b] = _sample(np.int64(b), code, P, block, S, refr, ring, ring_n, t0, ext, seg, post, weight, drive,
+                                rec_t, rec_n)
+
+
+class CompiledRun:
+    """The state of one compiled run of ``batch`` samples of ``model`` over synapses given as ``seg``
+    (n, D + 1) int64 row pointers by source and delay, ``post`` (nnz,) int32 targets and ``weight``
+    (1 or batch, nnz) float32; advanced a chunk at a time by :meth:`advance`."""
+
+    def __init__(self, model, batch: int, seg: np.ndarray, post: np.ndarray, weight: np.ndarray):
+        n = model.n
+        self.model, self.batch, self.n = model, batch, n
+        self.code, self.block = model.CODE, getattr(model, "refractory", "clamp") == "block"
+        self.P = model.kernel_table()
+        init = model.init_values()
+        S = np.zeros((batch, max(len(model.STATE), 3), n), F32)
+        for r, key in enumerate(model.STATE):
+            S[:, r] = np.asarray(init[key], dtype=F32)
+        self.S = S
+        self.refr = np.zeros((batch, n), np.int32)
+        dmax = seg.shape[1] - 1
+        self.ring = np.zeros((batch, dmax, n), np.int32)
+        self.ring_n = np.zeros((batch, dmax), np.int64)
+        self.seg, self.post = seg, post
+        self.weight = weight
+        self.t = 0
+        self.kernel = _chunk_parallel if batch > 1 else _chunk_serial
+
+    def advance(self, ext: np.ndarray | None, steps: int):
+        """Run ``steps`` steps with external input ``ext`` (steps, batch, n) float32 or None; return the
+        spikes as (step, sample, neuron) arrays, ordered by step, then sample, then neuron."""
+        if ext is None:
+            ext = np.zeros((steps, self.batch, 0), F32)
+        cap = steps * self.n
+        rec_t = np.empty(self.batch * cap, np.int32)
+        rec_n = np.empty(self.batch * cap, np.int32)
+        counts = np.zeros(self.batch, np.int64)
+        self.kernel(self.code, self.P, self.block, self.S, self.refr, self.ring, self.ring_n, self.t,
+                    np.ascontiguousarray(ext, dtype=F32), self.seg, self.post, self.weight, rec_t, rec_n, counts)
+        self.t += steps
+        parts = [slice(b * cap, b * cap + int(counts[b])) for b in range(self.batch)]
+        t = np.concatenate([rec_t[p] for p in parts])
+        nn = np.concatenate([rec_n[p] for p in parts])
+        bb = np.repeat(np.arange(self.batch, dtype=np.int32), counts)
+        if self.batch > 1:
+            order = np.argsort(t, kind="stable")
+            t, bb, nn = t[order], bb[order], nn[order]
+        return t, bb, nn
