@@ -43,7 +43,8 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from labkit.spiking.connectivity import random_connectivity  # noqa: E402
-from labkit.spiking.population import LIFNetwork, LIFPopulation, Synapses  # noqa: E402
+from labkit.spiking.lif_network import LIFNetwork, LIFPopulation  # noqa: E402
+from labkit.spiking.synapses import Synapses  # noqa: E402
 
 TAU_M, V_TH, DT = 20.0, 20.0, 1.0
 DECAY = math.exp(-DT / TAU_M)

@@ -1,7 +1,7 @@
 """Benchmark: labkit's Monte-Carlo false-match simulator against plain NumPy and the memory bound.
 
 Workload: random SDRs (``a`` of ``n`` cells active) compared with random dendritic segments (``s``
-distinct synapses), the draw behind :func:`labkit.spiking.sdr.simulate_false_match` at M = 1. Every
+distinct synapses), the draw behind :func:`labkit.spiking.sdr_dendrites.simulate_false_match` at M = 1. Every
 implementation draws P patterns and S segments and counts all P x S overlaps, so all measure
 *segment–pattern comparisons per second* for the same statistics:
 
@@ -29,7 +29,8 @@ import time
 import numpy as np
 import torch
 
-from labkit.spiking.sdr import _split_trials, _subset_cost, false_match, simulate_false_match
+from labkit.spiking.sdr_dendrites import false_match, simulate_false_match
+from labkit.spiking.sdr_dendrites.simulate import _split_trials, _subset_cost
 
 
 def read_bandwidth(n_bytes: int = 1 << 29, repeats: int = 5) -> float:

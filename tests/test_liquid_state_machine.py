@@ -1,4 +1,4 @@
-"""Tests of the spiking building blocks (labkit.spiking.population, connectivity, encoders, plasticity,
+"""Tests of the spiking building blocks (labkit.spiking.lif_network, synapses, connectivity, encoders, plasticity,
 criticality) and of the liquid state machine: exact single-neuron dynamics, the fast and the general
 simulation paths against each other, STDP and the astrocyte against hand-computed updates, the
 branching factor against a direct loop over spikes, reproducibility, and bad input."""
@@ -12,8 +12,9 @@ from labkit.spiking import liquid_state_machine as lsm
 from labkit.spiking.connectivity import distance_connectivity, grid_positions, input_connectivity, random_connectivity
 from labkit.spiking.criticality import branching_factor, branching_factor_reference
 from labkit.spiking.encoders import dead_time, latency_encode, nalsm_normalize, poisson_encode
-from labkit.spiking.plasticity import AstroSTDP, AstrocyteParams, STDPParams
-from labkit.spiking.population import LIFNetwork, LIFPopulation, PoissonDrive, Synapses
+from labkit.spiking.lif_network import LIFNetwork, LIFPopulation, PoissonDrive
+from labkit.spiking.plasticity import AstrocyteParams, AstroSTDP, STDPParams
+from labkit.spiking.synapses import Synapses
 
 
 def small_net(n=60, m=8, p=0.15, seed=0, **pop):
@@ -265,11 +266,6 @@ def test_mnist1d_generates_offline_and_restores_global_rngs():
     assert x.shape == (200, 80) and set(np.unique(y)) == set(range(10))
     assert 0 <= x.min() and x.max() == pytest.approx(1.0)
     assert np.array_equal(np.random.get_state()[1], state)
-
-
-def test_lsm_alias():
-    from labkit.spiking import lsm as alias
-    assert alias.Liquid is lsm.Liquid and alias.compare_liquids is lsm.compare_liquids
 
 
 # ------------------------------------------------------------------ bad input

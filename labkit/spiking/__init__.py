@@ -1,1 +1,34 @@
-"""Biological neurons and spiking networks."""
+"""Biological neurons and spiking networks.
+
+The track's shared modules: :mod:`.lif` (one LIF neuron), :mod:`.lif_network` and :mod:`.synapses`
+(the batched, event-driven LIF network engine), :mod:`.connectivity`, :mod:`.encoders`,
+:mod:`.plasticity` and :mod:`.criticality`; one package per method notebook
+(:mod:`.liquid_state_machine`, :mod:`.sdr_dendrites`).
+
+The public classes are importable from here (``from labkit.spiking import Liquid``); each is loaded
+on first use, so importing one method does not import the others.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "LIFParams": "labkit.spiking.lif",
+    "LIFPopulation": "labkit.spiking.lif_network",
+    "LIFNetwork": "labkit.spiking.lif_network",
+    "SpikeRecord": "labkit.spiking.lif_network",
+    "Synapses": "labkit.spiking.synapses",
+    "STDPParams": "labkit.spiking.plasticity",
+    "AstrocyteParams": "labkit.spiking.plasticity",
+    "AstroSTDP": "labkit.spiking.plasticity",
+    "Liquid": "labkit.spiking.liquid_state_machine",
+    "LiquidConfig": "labkit.spiking.liquid_state_machine",
+    "OverlapSample": "labkit.spiking.sdr_dendrites",
+    "ThresholdChoice": "labkit.spiking.sdr_dendrites",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'labkit.spiking' has no attribute {name!r}")

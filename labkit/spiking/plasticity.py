@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-from labkit.spiking.population import Synapses
+from labkit.spiking.synapses import Synapses
 
 
 @dataclass(frozen=True)

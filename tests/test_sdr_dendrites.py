@@ -1,4 +1,4 @@
-"""Tests of labkit.spiking.sdr: exact formulas against brute-force enumeration and exact integer
+"""Tests of labkit.spiking.sdr_dendrites: exact formulas against brute-force enumeration and exact integer
 arithmetic, the paper's printed numbers, edge cases, bad input, and the Monte-Carlo simulator against
 the formulas."""
 from fractions import Fraction
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from labkit.spiking import sdr
-
+from labkit.spiking import sdr_dendrites as sdr
+from labkit.spiking.sdr_dendrites import grids
 
 # ------------------------------------------------------------------ brute-force enumeration
 
@@ -148,7 +148,7 @@ def test_edge_cases():
     (lambda: sdr.simulate_noise(100, 95, 5, 10, 100), "v"),
 ])
 def test_bad_input(call, name):
-    with pytest.raises(ValueError, match=rf"^{name} must"):
+    with pytest.raises(ValueError, match=rf"^Parameter {name!r} must"):
         call()
 
 
@@ -228,7 +228,7 @@ def test_agreement_grid_rows_are_independent_and_catch_a_biased_simulator(monkey
     assert all(r["exact"] >= 30 / r["n_trials"] for r in rows)       # every setting has power to disagree
     real = sdr.simulate_false_match
     # a simulator that draws a quarter more active cells than asked: the grid must notice
-    monkeypatch.setattr(sdr, "simulate_false_match",
+    monkeypatch.setattr(grids, "simulate_false_match",
                         lambda n, a, s, n_trials, **kw: real(n, min(n, a + a // 4), s, n_trials, **kw))
     biased = sdr.agreement_grid(20_000, 4_000, seed=0)
     assert np.mean([r["inside"] for r in biased]) < 0.9
