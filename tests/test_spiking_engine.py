@@ -8,7 +8,10 @@ import torch
 
 from labkit.core.params import ParameterError
 from labkit.spiking import compiled, engine
+from labkit.spiking.connectivity import input_connectivity, random_connectivity
+from labkit.spiking.lif_network import LIFNetwork, LIFPopulation
 from labkit.spiking.neurons import LIF, AdaptiveLIF, Izhikevich
+from labkit.spiking.synapses import Synapses
 
 needs_numba = pytest.mark.skipif(compiled.NUMBA is None, reason="Numba is not installed")
 
@@ -271,3 +274,96 @@ def test_auto_engine_choice():
     assert engine.choose_engine("auto", "cpu", 64, False) == "torch"
     assert engine.choose_engine("auto", "cpu", 1, True) == "torch"
     assert engine.choose_engine("torch", "cpu", 1, False) == "torch"
+
+
+# --- the network's run paths -------------------------------------------------------------------------
+
+def lif_net(model, n=60, m=8, p=0.15, seed=0, delay=None, weights=(-2.3, 1.1, 1.7), in_weights=(3.1, 5.3)):
+    """A recurrent network of ``model`` with ``m`` input channels; weights that are not multiples of 1/2,
+    so that the order of the additions matters."""
+    rng = np.random.default_rng(seed)
+    pre, post = random_connectivity(n, p, seed=seed)
+    ipre, ipost = input_connectivity(m, n, 0.3, seed=seed + 1)
+    w = np.r_[rng.choice(weights, len(pre)), rng.choice(in_weights, len(ipre))].astype(np.float32)
+    syn = Synapses.from_edges(np.r_[pre, ipre + n], np.r_[post, ipost], w, n + m, n)
+    if delay == "random":
+        delay = rng.integers(1, 6, syn.nnz).astype(float)
+    return LIFNetwork(model, syn, delay=delay, max_delay=None if delay is None else 5.0), syn
+
+
+def events(rec):
+    return sorted(zip(rec.t.tolist(), rec.b.tolist(), rec.n.tolist()))
+
+
+NETS = {
+    "lsm lif": lambda: LIFPopulation(60, tau_m=20.0, v_th=10.0, refractory="block"),
+    "lif clamp, delta": lambda: LIF(60, tau_m=20.0, v_th=10.0, tau_syn=0.0, t_ref=2.0),
+    "adaptive lif": lambda: AdaptiveLIF(60, tau_m=20.0, v_th=10.0, tau_w=80.0, b=0.7),
+    "izhikevich mix": lambda: Izhikevich.mix(48, 12, seed=1),
+}
+
+
+@needs_numba
+@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize("delay", [None, "random"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_network_compiled_and_torch_paths_give_the_same_spikes(name, delay, batch):
+    net, _ = lif_net(NETS[name](), delay=delay)
+    x = torch.rand(150, batch, 8, generator=torch.Generator().manual_seed(1)) < 0.08
+    cur = torch.rand(150, batch, 60, generator=torch.Generator().manual_seed(2)) * (8.0 if "izh" in name else 0.8)
+    kw = dict(inputs=x, current=cur, poisson_rate=40, poisson_weight=2.0, seed=2, chunk=32)
+    a = net.run(150, batch, engine="torch", **kw)
+    assert a.n_spikes > 100
+    assert events(a) == events(net.run(150, batch, engine="compiled", **kw))
+    w = net.syn.weight.clone() if batch == 1 else net.syn.weight.repeat(batch, 1)
+    assert events(a) == events(net.run(150, batch, engine="compiled", weight=w, **kw))   # per-sample weights
+
+
+@pytest.mark.parametrize("delay", [None, "random"])
+def test_network_general_path_with_delays_agrees(delay):
+    """The synapse-list path (under plasticity) adds the drives in another order: with weights that are
+    multiples of 1/2 every sum is exact, and it gives the fast path's spikes."""
+    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0), delay=delay, weights=(-2.0, 1.0, 1.5), in_weights=(3.0, 5.0))
+    x = torch.rand(150, 3, 8, generator=torch.Generator().manual_seed(1)) < 0.08
+    kw = dict(inputs=x, poisson_rate=40, poisson_weight=2.0, seed=2)
+    a = net.run(150, 3, engine="torch", **kw)
+    assert a.n_spikes > 100
+    assert events(a) == events(net.run(150, 3, weight=syn.weight.repeat(3, 1), on_step=lambda *args: None, **kw))
+
+
+@needs_numba
+def test_network_delays_match_a_direct_event_loop_on_both_paths():
+    n = 40
+    pre, post, w, delay = network(n)
+    syn = Synapses.from_edges(pre, post, w.astype(np.float32), n, n)
+    # from_edges sorts the synapses by (pre, post); the loop reads them in any order
+    order = np.lexsort((post, pre))
+    net = LIFNetwork(LIF(n, tau_m=20.0, t_ref=0.0, tau_syn=0.0), syn, delay=delay[order], max_delay=5.0)
+    ext = (np.random.default_rng(1).random((400, 1, n)) * 2.2).astype(np.float32)
+    want = event_loop(n, pre, post, w, delay, ext[:, 0])
+    for eng in ("torch", "compiled"):
+        got = [(t, i) for t, _, i in events(net.run(400, 1, current=torch.as_tensor(ext), engine=eng))]
+        assert matched_within_one_step(want, got) >= 0.99 and abs(len(got) - len(want)) <= len(want) // 100
+
+
+def test_plasticity_hooks_see_the_spikes_at_their_step_with_delays():
+    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0), delay="random")
+    x = torch.rand(100, 1, 8, generator=torch.Generator().manual_seed(1)) < 0.1
+    seen = []
+    rec = net.run(100, 1, inputs=x, weight=syn.weight.clone(), on_step=lambda t, rs, rb, i, ib: seen.append((t, rs.tolist())))
+    by_step = {t: sorted(rec.n[rec.t == t].tolist()) for t in range(100)}
+    assert [t for t, _ in seen] == list(range(100)) and all(sorted(s) == by_step[t] for t, s in seen)
+
+
+def test_network_bad_engine_and_delays():
+    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0))
+    with pytest.raises(ParameterError, match="'engine'.*'auto', 'compiled', 'torch'"):
+        net.run(10, engine="numba")
+    with pytest.raises(ParameterError, match="'engine'.*on_step"):
+        net.run(10, engine="compiled", on_step=lambda *a: None)
+    with pytest.raises(ParameterError, match="'delay'.*multiples of dt"):
+        LIFNetwork(LIFPopulation(60), syn, delay=1.5)
+    with pytest.raises(ParameterError, match="'delay'.*max_delay"):
+        LIFNetwork(LIFPopulation(60), syn, delay=8.0, max_delay=5.0)
+    with pytest.raises(ParameterError, match="'delay'.*at least one step"):
+        LIFNetwork(LIFPopulation(60), syn, delay=0.0)
