@@ -367,3 +367,20 @@ def test_network_bad_engine_and_delays():
         LIFNetwork(LIFPopulation(60), syn, delay=8.0, max_delay=5.0)
     with pytest.raises(ParameterError, match="'delay'.*at least one step"):
         LIFNetwork(LIFPopulation(60), syn, delay=0.0)
+
+
+def test_without_numba_the_engine_warns_once_and_runs_on_torch(monkeypatch):
+    monkeypatch.setattr(compiled, "NUMBA", None)
+    monkeypatch.setattr(engine, "_warned", [])
+    with pytest.warns(RuntimeWarning, match="Numba"):
+        assert engine.choose_engine("auto", "cpu", 1, False) == "torch"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert engine.choose_engine("auto", "cpu", 1, False) == "torch"
+
+
+def test_compiled_engine_needs_float32_weights_and_auto_takes_torch_for_others():
+    with pytest.raises(ParameterError, match="float32"):
+        engine.choose_engine("compiled", "cpu", 1, False, float32=False)
+    assert engine.choose_engine("auto", "cpu", 1, False, float32=False) == "torch"

@@ -26,9 +26,10 @@ AUTO_MAX_BATCH = 8  # above this batch, "auto" takes the torch path (its per-ste
 _warned = []
 
 
-def choose_engine(engine: str, device, batch: int, hook: bool) -> str:
+def choose_engine(engine: str, device, batch: int, hook: bool, float32: bool = True) -> str:
     """``"compiled"`` or ``"torch"`` for a run (see the module docstring); raises for an unknown engine
-    and for ``"compiled"`` off the CPU or with an ``on_step`` hook."""
+    and for ``"compiled"`` off the CPU, with an ``on_step`` hook or with weights other than float32 (the
+    kernels compute in float32; ``"auto"`` runs other precisions on torch)."""
     engine = check_value("engine", engine, list(ENGINES), "LIFNetwork.run")
     cpu = torch.device(device).type == "cpu"
     if engine == "compiled":
@@ -38,7 +39,10 @@ def choose_engine(engine: str, device, batch: int, hook: bool) -> str:
         if hook:
             raise ParameterError("Parameter 'engine' of LIFNetwork.run: 'compiled' cannot call an on_step hook "
                                  "between steps; use 'torch' or 'auto' for plastic runs.")
-    if engine == "torch" or (engine == "auto" and (not cpu or hook or batch > AUTO_MAX_BATCH)):
+        if not float32:
+            raise ParameterError("Parameter 'engine' of LIFNetwork.run: 'compiled' computes in float32, but the "
+                                 "synapse weights are not float32; use 'torch' or 'auto'.")
+    if engine == "torch" or (engine == "auto" and (not cpu or hook or not float32 or batch > AUTO_MAX_BATCH)):
         return "torch"
     if compiled.NUMBA is None:
         if not _warned:

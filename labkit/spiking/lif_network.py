@@ -200,6 +200,7 @@ class LIFNetwork:
         self.delay_steps = steps
         self._order, self._seg = engines.delay_order(pre, post, steps, pop.n)
         self.max_delay_steps = self._seg.shape[1] - 1
+        self._post = None                                # the compiled path's targets, in delay order
         # the recurrent synapses of each delay d as a table of their own (ids: their place in synapses)
         self._by_delay = []
         for d in range(1, self.max_delay_steps + 1):
@@ -249,7 +250,8 @@ class LIFNetwork:
         delay); the general path walks the synapse list so that weights may change between steps.
         """
         self._check(n_steps, batch, inputs, current, poisson_rate, weight, chunk)
-        path = engines.choose_engine(engine, self.device, batch, on_step is not None)
+        path = engines.choose_engine(engine, self.device, batch, on_step is not None,
+                                     self.syn.weight.dtype == torch.float32)
         dev = self.device
         if inputs is not None:
             inputs = inputs.to(dev)
@@ -276,11 +278,15 @@ class LIFNetwork:
         x = inputs[t0:t1].reshape(-1, self.n_inputs).to(dtype)
         return (x @ self._w_in).view(t1 - t0, batch, stride)
 
+    def _uses_inputs(self, inputs) -> bool:
+        """Whether input spike trains reach the population (given, and wired)."""
+        return inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[self.pop.n]) < self.syn.nnz
+
     def _external(self, inputs, current, poisson, n_steps, batch, stride, dtype):
         """``ext(t0, t1)``: the external input of steps ``t0 .. t1 - 1`` (inputs through frozen weights,
         current, Poisson drive), (t1 - t0, batch, stride), or None when there is none."""
         n = self.pop.n
-        use_inputs = inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[n]) < self.syn.nnz
+        use_inputs = self._uses_inputs(inputs)
         if not (use_inputs or current is not None or poisson is not None):
             return lambda t0, t1: None
 
@@ -371,20 +377,27 @@ class LIFNetwork:
         return _to_record(flats if record else [], n_steps, batch, n, stride, self.pop.dt, self.device)
 
     def _run_compiled(self, n_steps, batch, inputs, current, poisson, weight, record, chunk):
-        """The compiled path (:mod:`labkit.spiking.compiled`): the same external input, drawn in the same
-        chunks, then a kernel call per chunk."""
+        """The compiled path (:mod:`labkit.spiking.compiled`): the same external input as the torch path,
+        drawn in the same chunks, then a kernel call per chunk (one call for the whole run when the only
+        external input is ``current``)."""
         n, dtype = self.pop.n, self.syn.weight.dtype
         n_rec = int(self.syn.indptr[n])
+        if self._post is None:
+            self._identity = bool(np.array_equal(self._order, np.arange(n_rec)))
+            self._post = np.ascontiguousarray(self.syn.post[:n_rec].cpu().numpy()[self._order], dtype=np.int32)
         w = (self.syn.weight if weight is None else weight).detach().cpu()
-        w = (w.view(1, -1) if w.ndim == 1 else w)[:, :n_rec]
-        w = np.ascontiguousarray(w.numpy()[:, self._order], dtype=np.float32)
-        post = np.ascontiguousarray(self.syn.post[:n_rec].cpu().numpy()[self._order], dtype=np.int32)
-        external = self._external(inputs, current, poisson, n_steps, batch, n + SINKS, dtype)  # as the torch path
+        w = (w.view(1, -1) if w.ndim == 1 else w)[:, :n_rec].numpy()
+        w = np.ascontiguousarray(w if self._identity else w[:, self._order], dtype=np.float32)
+        if self._uses_inputs(inputs) or poisson is not None:
+            external = self._external(inputs, current, poisson, n_steps, batch, n + SINKS, dtype)  # as torch
 
-        def ext_np(t0, t1):
-            x = external(t0, t1)
-            return None if x is None else x[:, :, :n].cpu().numpy()
-        t, b, i = engines.run_compiled(self.neurons, self._seg, post, w, n_steps, batch, ext_np, chunk)
+            def ext_np(t0, t1):
+                x = external(t0, t1)
+                return None if x is None else x[:, :, :n].cpu().numpy()
+        else:
+            cur = None if current is None else np.ascontiguousarray(current.to(dtype).cpu().numpy())
+            ext_np, chunk = (lambda t0, t1: None if cur is None else cur[t0:t1]), n_steps
+        t, b, i = engines.run_compiled(self.neurons, self._seg, self._post, w, n_steps, batch, ext_np, chunk)
         if not record:
             t = b = i = np.zeros(0, np.int64)
         as_long = lambda a: torch.as_tensor(a.astype(np.int64), device=self.device)  # noqa: E731
