@@ -12,6 +12,11 @@ Workloads (issue 20; ../shared/PERFORMANCE.md, "Recurrent LIF network"):
   all-to-all network), its thalamic input 5 N(0, 1) / 2 N(0, 1) precomputed, 1 s at 1 ms with the
   paper's two 0.5 ms half-steps of v.
 
+Clocks: Brian2's standalone binary times its run with ``std::clock()`` (process CPU time) when it
+runs without OpenMP, so at batch 1 every simulator is timed by its process CPU time
+(``time.process_time``; all run on one thread), which a busy machine does not inflate; at batch 16
+(labkit's compiled path runs samples on several threads) all are timed by the wall clock.
+
 Every simulator gets the same synapses and the same precomputed input. Brian2 runs the same update as
 labkit in its own float64 code (``run_regularly`` at the start of each step; synaptic events go to a
 buffer ``x`` that the next update reads, with Brian2's delay one step shorter than labkit's, because
@@ -84,20 +89,28 @@ def network(wl):
 
 # --- the peers: each returns a runner () -> (seconds, spikes as (t, b, i) arrays) -------------------------
 
+def clock_for(batch: int):
+    """The clock of a row (see the module docstring): process CPU time at batch 1, else the wall clock."""
+    return time.process_time if batch == 1 else time.perf_counter
+
+
 def peer_labkit(wl, engine):
     net = network(wl)
     ext = wl["ext"]
     net.run(2, ext.shape[1], current=ext[:2], engine=engine)             # compile / warm up outside the timing
+    clock = clock_for(ext.shape[1])
 
     def run():
-        t0 = time.perf_counter()
+        t0 = clock()
         rec = net.run(ext.shape[0], ext.shape[1], current=ext, engine=engine)
-        return time.perf_counter() - t0, (rec.t.numpy(), rec.b.numpy(), rec.n.numpy())
+        return clock() - t0, (rec.t.numpy(), rec.b.numpy(), rec.n.numpy())
     return run
 
 
 def peer_plain_torch(wl):
     """The obvious event-driven loop of bench_liquid_state_machine.py (LIF only); returns a spike count."""
+    clock = clock_for(wl["ext"].shape[1])
+    lsm_bench.time.perf_counter = clock                  # that loop times itself with time.perf_counter
     return lsm_bench.peer_plain_torch(len(wl["ext"][0, 0]), wl["pre"], wl["post"], wl["w"], wl["ext"])
 
 
@@ -138,9 +151,9 @@ def peer_brian2(wl):
         s.delay = (wl["delay"] - 1.0) * DT * b2.ms
     mon = b2.SpikeMonitor(g)
     b2.run(ext.shape[0] * DT * b2.ms, namespace={})
-    t0 = time.perf_counter()
+    t0 = cpu_seconds()
     b2.device.build(directory=directory, compile=True, run=True, debug=False)
-    build = time.perf_counter() - t0
+    build = cpu_seconds() - t0
 
     def run():
         b2.device.run(directory=directory, with_output=False, run_args=[])
@@ -148,6 +161,13 @@ def peer_brian2(wl):
         return b2.device._last_run_time, (t, np.zeros_like(t), np.asarray(mon.i, dtype=np.int64))
     run.build_seconds = build
     return run
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (Brian2's build runs its compiler in child
+    processes), so that a busy machine does not inflate the build time."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def matched(a, b) -> float:
@@ -158,11 +178,13 @@ def matched(a, b) -> float:
 
 
 def first_call(workload: str, n: int, cache_dir: str) -> float:
-    """Seconds of labkit's first compiled ``run`` in a fresh process whose Numba cache is ``cache_dir``."""
-    code = ("import sys, time; sys.path[:0] = [%r, %r]; import bench_spiking_engine as b; wl = b.WORKLOADS[%r](%d, 1000, 1); "
-            "net = b.network(wl); t0 = time.perf_counter(); net.run(1000, 1, current=wl['ext'], engine='compiled'); "
-            "print(time.perf_counter() - t0)") % (os.path.dirname(__file__), os.path.join(os.path.dirname(__file__), ".."),
-                                                  workload, n)
+    """CPU seconds of labkit's first compiled ``run`` in a fresh process whose Numba cache is ``cache_dir``
+    (as Brian2's build: see :func:`cpu_seconds`)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys, time; sys.path[:0] = [{here!r}, {os.path.dirname(here)!r}]; "
+            "import bench_spiking_engine as b; "
+            f"wl = b.WORKLOADS[{workload!r}]({n}, 1000, 1); net = b.network(wl); t0 = time.process_time(); "
+            "net.run(1000, 1, current=wl['ext'], engine='compiled'); print(time.process_time() - t0)")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
@@ -190,10 +212,12 @@ def main(argv=None):
     except ImportError:
         have_brian = False
         print("Brian2 is not installed: its columns are skipped")
-    print(f"torch {torch.__version__}, 1 thread; {args.steps} steps of {DT:g} ms; median of {args.repeats} interleaved repeats")
+    print(f"torch {torch.__version__}, 1 thread; {args.steps} steps of {DT:g} ms; median of {args.repeats} "
+          "interleaved repeats; batch 1 timed in process CPU time, batch 16 in wall time")
     print(f"{'workload':<12} {'N':>5} {'B':>3}  {'simulator':<24} {'time (ms)':>10} {'neuron-steps/s':>15} "
           f"{'rate (Hz)':>9} {'vs Brian2':>9} {'vs plain':>9}  note")
-    plan = [("lif", args.n_lif, 1), ("lif-delays", args.n_lif, 1), ("izhikevich", args.n_izhikevich, 1), ("lif", args.n_lif, 16)]
+    plan = [("lif", args.n_lif, 1), ("lif-delays", args.n_lif, 1), ("izhikevich", args.n_izhikevich, 1),
+            ("lif", args.n_lif, 16)]
     for name, n, batch in plan:
         wl = WORKLOADS[name](n, args.steps, batch)
         runners = {"labkit compiled": peer_labkit(wl, "compiled"), "labkit torch": peer_labkit(wl, "torch")}
@@ -213,8 +237,9 @@ def main(argv=None):
             rate = count / (n * batch * args.steps * DT / 1000.0)
             vs_b = med["Brian2 cpp_standalone"] / med[key] if "Brian2 cpp_standalone" in med else float("nan")
             vs_p = med["plain torch loop"] / med[key] if "plain torch loop" in med else float("nan")
-            note = f"build {runners[key].build_seconds:.1f} s apart" if hasattr(runners[key], "build_seconds") else ""
-            print(f"{name:<12} {n:>5} {batch:>3}  {key:<24} {1e3 * med[key]:>10.1f} {n * batch * args.steps / med[key] / 1e6:>14.1f}M "
+            note = f"build {runners[key].build_seconds:.1f} CPU s apart" if hasattr(runners[key], "build_seconds") else ""
+            speed = n * batch * args.steps / med[key] / 1e6
+            print(f"{name:<12} {n:>5} {batch:>3}  {key:<24} {1e3 * med[key]:>10.1f} {speed:>14.1f}M "
                   f"{rate:>9.2f} {vs_b:>9.2f} {vs_p:>9.2f}  {note}", flush=True)
     if have_brian:
         print("\nspike-for-spike agreement with Brian2 (batch 1; fraction matched in the same neuron within one step)")
@@ -222,7 +247,8 @@ def main(argv=None):
             wl = WORKLOADS[name](n, args.steps, 1)
             _, ours = peer_labkit(wl, "compiled")()
             _, theirs = peer_brian2(wl)()
-            first = next((t for t in range(args.steps) if sorted(ours[2][ours[0] == t]) != sorted(theirs[2][theirs[0] == t])), None)
+            first = next((t for t in range(args.steps)
+                          if sorted(ours[2][ours[0] == t]) != sorted(theirs[2][theirs[0] == t])), None)
             print(f"{name:<12} N={n:>5}: labkit {len(ours[0])} spikes, Brian2 {len(theirs[0])}; matched "
                   f"{matched(theirs, ours):.4f} of Brian2's, {matched(ours, theirs):.4f} of labkit's; "
                   f"identical up to step {first if first is not None else args.steps}", flush=True)
@@ -230,10 +256,10 @@ def main(argv=None):
         print("\nfirst result as a user meets it (LIF, batch 1, a fresh process)")
         cache = tempfile.mkdtemp(prefix="engine_numba_cache_")
         cold, warm = first_call("lif", args.n_lif, cache), first_call("lif", args.n_lif, cache)
-        line = f"labkit first run: {cold:.2f} s with JIT compilation, {warm:.2f} s with the cache warm"
+        line = f"labkit first run: {cold:.2f} CPU s with JIT compilation, {warm:.2f} CPU s with the cache warm"
         if have_brian:
             b = peer_brian2(lif_workload(args.n_lif, args.steps, 1))
-            line += f"; Brian2 code generation + compilation + run: {b.build_seconds:.2f} s"
+            line += f"; Brian2 code generation + compilation + run: {b.build_seconds:.2f} CPU s"
         print(line)
 
 

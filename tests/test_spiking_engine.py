@@ -144,7 +144,8 @@ def test_izhikevich_firing_classes_match_their_loop(params):
 def test_izhikevich_mix_is_the_papers_80_20_network():
     m = Izhikevich.mix(80, 20, seed=3)
     a, b, c, d = (m.params[k] for k in "abcd")
-    assert m.n == 100 and np.all(a[:80] == 0.02) and np.all(b[:80] == 0.2) and np.all(c[80:] == -65) and np.all(d[80:] == 2)
+    assert m.n == 100 and np.all(a[:80] == 0.02) and np.all(b[:80] == 0.2)
+    assert np.all(c[80:] == -65) and np.all(d[80:] == 2)
     assert np.all((c[:80] >= -65) & (c[:80] <= -50)) and np.all((a[80:] >= 0.02) & (a[80:] <= 0.1))
     assert np.array_equal(Izhikevich.mix(80, 20, seed=3).params["c"], c)
 
@@ -323,7 +324,8 @@ def test_network_compiled_and_torch_paths_give_the_same_spikes(name, delay, batc
 def test_network_general_path_with_delays_agrees(delay):
     """The synapse-list path (under plasticity) adds the drives in another order: with weights that are
     multiples of 1/2 every sum is exact, and it gives the fast path's spikes."""
-    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0), delay=delay, weights=(-2.0, 1.0, 1.5), in_weights=(3.0, 5.0))
+    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0), delay=delay, weights=(-2.0, 1.0, 1.5),
+                       in_weights=(3.0, 5.0))
     x = torch.rand(150, 3, 8, generator=torch.Generator().manual_seed(1)) < 0.08
     kw = dict(inputs=x, poisson_rate=40, poisson_weight=2.0, seed=2)
     a = net.run(150, 3, engine="torch", **kw)
@@ -350,7 +352,8 @@ def test_plasticity_hooks_see_the_spikes_at_their_step_with_delays():
     net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0), delay="random")
     x = torch.rand(100, 1, 8, generator=torch.Generator().manual_seed(1)) < 0.1
     seen = []
-    rec = net.run(100, 1, inputs=x, weight=syn.weight.clone(), on_step=lambda t, rs, rb, i, ib: seen.append((t, rs.tolist())))
+    rec = net.run(100, 1, inputs=x, weight=syn.weight.clone(),
+                  on_step=lambda t, rs, rb, i, ib: seen.append((t, rs.tolist())))
     by_step = {t: sorted(rec.n[rec.t == t].tolist()) for t in range(100)}
     assert [t for t, _ in seen] == list(range(100)) and all(sorted(s) == by_step[t] for t, s in seen)
 

@@ -40,33 +40,55 @@ if numba is not None:
         return F32(np.float64(v) * np.float64(decay) + np.float64(x))
 
     @njit(cache=True, nogil=True)
-    def _lif(code, P, block, S, refr, drive, out):
-        """One step of (adaptive) LIF neurons; P rows: decay_m, decay_syn, v_th, v_reset, ref_steps,
-        decay_w, b; S rows: v, i_syn, w. Writes the firing neurons to ``out``, returns their number."""
-        ns = 0
+    def _lif_pass(v, i_syn, refr, drive, d_m, d_s, v_th, v_reset, ref, clamp):
+        """The membrane update of LIF neurons without branches on their values (so that the compiler
+        vectorises it); marks the spikes in ``drive`` (1 where a neuron fires, else 0: the drive is spent).
+        With decay_syn = 0 the synaptic current is the drive itself (``i_syn * 0 + x = x``)."""
         for i in range(drive.shape[0]):
-            x = drive[i]
-            if P[1, i] != 0:
-                x = _fused(S[1, i], P[1, i], x)
-                S[1, i] = x
-            v = _fused(S[0, i], P[0, i], x)
-            if code == 1:
-                v = v - S[2, i]
-                S[2, i] = S[2, i] * P[5, i]
+            x = _fused(i_syn[i], d_s[i], drive[i])
+            i_syn[i] = x
+            y = _fused(v[i], d_m[i], x)
+            r = refr[i]
+            busy = r > 0
+            y = v_reset[i] if busy and clamp else y
+            fire = y >= v_th[i] and not (busy and not clamp)
+            refr[i] = np.int32(ref[i]) if fire else max(r - 1, 0)
+            v[i] = v_reset[i] if fire else y
+            drive[i] = F32(1.0) if fire else F32(0.0)
+
+    @njit(cache=True, nogil=True)
+    def _adaptive_lif(P, block, S, refr, drive):
+        """The membrane update of adaptive LIF neurons (P rows 5, 6: decay_w, b; S row 2: w), marking the
+        spikes in ``drive`` as :func:`_lif_pass` does."""
+        for i in range(drive.shape[0]):
+            x = _fused(S[1, i], P[1, i], drive[i])
+            S[1, i] = x
+            v = _fused(S[0, i], P[0, i], x) - S[2, i]
+            S[2, i] = S[2, i] * P[5, i]
             r = refr[i]
             if r > 0 and not block:
                 v = P[3, i]
             fire = v >= P[2, i] and not (block and r > 0)
-            if r > 0:
-                refr[i] = r - 1
+            refr[i] = np.int32(P[4, i]) if fire else max(r - 1, 0)
             if fire:
                 v = P[3, i]
-                refr[i] = np.int32(P[4, i])
-                if code == 1:
-                    S[2, i] = S[2, i] + P[6, i]
+                S[2, i] = S[2, i] + P[6, i]
+            S[0, i] = v
+            drive[i] = F32(1.0) if fire else F32(0.0)
+
+    @njit(cache=True, nogil=True)
+    def _lif(code, P, block, S, refr, drive, out):
+        """One step of (adaptive) LIF neurons; P rows: decay_m, decay_syn, v_th, v_reset, ref_steps,
+        decay_w, b; S rows: v, i_syn, w. Writes the firing neurons to ``out``, returns their number."""
+        if code == 1:
+            _adaptive_lif(P, block, S, refr, drive)
+        else:
+            _lif_pass(S[0], S[1], refr, drive, P[0], P[1], P[2], P[3], P[4], not block)
+        ns = 0
+        for i in range(drive.shape[0]):
+            if drive[i] != 0:
                 out[ns] = i
                 ns += 1
-            S[0, i] = v
         return ns
 
     @njit(cache=True, nogil=True)
@@ -92,7 +114,7 @@ if numba is not None:
         """Steps ``t0 .. t0 + len(ext) - 1`` of sample ``b``; returns how many spikes it recorded."""
         n = drive.shape[0]
         dmax = ring.shape[1]
-        wb = b if weight.shape[0] > 1 else 0
+        wrow = weight[b if weight.shape[0] > 1 else 0]
         count = 0
         for c in range(ext.shape[0]):
             t = t0 + c
@@ -104,8 +126,8 @@ if numba is not None:
                 slot = (t - d) % dmax
                 for k in range(ring_n[b, slot]):
                     j = ring[b, slot, k]
-                    for e in range(seg[j, d - 1], seg[j, d]):
-                        drive[post[e]] += weight[wb, e]
+                    for e in range(np.uint64(seg[j, d - 1]), np.uint64(seg[j, d])):   # unsigned: no wrap-around
+                        drive[post[e]] += wrow[e]
             slot = t % dmax
             if code == 2:
                 ns = _izhikevich(P, S[b], drive, ring[b, slot])
@@ -153,7 +175,7 @@ class CompiledRun:
         dmax = seg.shape[1] - 1
         self.ring = np.zeros((batch, dmax, n), np.int32)
         self.ring_n = np.zeros((batch, dmax), np.int64)
-        self.seg, self.post = seg, post
+        self.seg, self.post = seg, post.astype(np.uint32)
         self.weight = weight
         self.t = 0
         self.kernel = _chunk_parallel if batch > 1 else _chunk_serial

@@ -60,7 +60,8 @@ def delay_steps(delay, nnz: int, dt: float, max_delay: float | None = None) -> n
     if d.ndim == 0:
         d = np.full(nnz, float(d))
     if d.shape != (nnz,):
-        raise ParameterError(f"Parameter 'delay' must be a number or one delay per synapse ({nnz}), got shape {d.shape}.")
+        raise ParameterError(f"Parameter 'delay' must be a number or one delay per synapse ({nnz}), "
+                             f"got shape {d.shape}.")
     if nnz == 0:
         return np.zeros(0, np.int32)
     if not np.all(np.isfinite(d)):

@@ -117,7 +117,8 @@ class NeuronModel:
 
         state = {key: layout(val, self.PAD.get(key, 0.0), dtype) for key, val in self.init_values().items()}
         state["refr"] = torch.zeros(batch * stride, dtype=torch.int32, device=device)
-        state["k"] = {key: float(val[0]) if np.all(val == val[0]) else layout(val, pad, torch.float64 if fused else dtype)
+        state["k"] = {key: float(val[0]) if np.all(val == val[0]) else
+                      layout(val, pad, torch.float64 if fused else dtype)
                       for key, (val, pad, fused) in self.constants().items()}
         return state
 
