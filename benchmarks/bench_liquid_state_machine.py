@@ -188,19 +188,28 @@ def peer_norse(n, pre, post, w, ext):
     return run
 
 
+def brian2_standalone(prefix: str) -> str:
+    """A fresh Brian2 cpp_standalone device in a new directory (returned): one thread, ``-O3 -march=native``,
+    steps of ``DT``, built by hand (``build_on_run=False``). Also used by bench_spiking_engine.py."""
+    import brian2 as b2
+
+    b2.device.reinit()
+    b2.device.activate()
+    directory = tempfile.mkdtemp(prefix=prefix)
+    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
+    b2.defaultclock.dt = DT * b2.ms
+    return directory
+
+
 def peer_brian2(n, pre, post, w, ext):
     """cpp_standalone, single-threaded; built (code generation + compilation) once per network."""
     import brian2 as b2
 
     if ext.shape[1] != 1:
         return None
-    b2.device.reinit()
-    b2.device.activate()
-    directory = tempfile.mkdtemp(prefix="lsm_brian2_")
-    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
-    b2.defaultclock.dt = DT * b2.ms
+    directory = brian2_standalone("lsm_brian2_")
     if isinstance(ext, PoissonDrive):
         # each step, after the decay: a Binomial(1000, rate / 1000) count per neuron (Poisson to 1e-3)
         g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0")

@@ -122,13 +122,7 @@ def peer_brian2(wl):
     if ext.shape[1] != 1:
         return None
     n = ext.shape[2]
-    b2.device.reinit()
-    b2.device.activate()
-    directory = tempfile.mkdtemp(prefix="engine_brian2_")
-    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
-    b2.defaultclock.dt = DT * b2.ms
+    directory = lsm_bench.brian2_standalone("engine_brian2_")
     i_ext = b2.TimedArray(ext[:, 0].numpy().astype(np.float64), dt=DT * b2.ms)
     if wl["kind"] == "lif":
         g = b2.NeuronGroup(n, "v : 1\nx : 1", threshold=f"v >= {V_TH}", reset="v = 0", namespace={"i_ext": i_ext})
@@ -201,6 +195,9 @@ def main(argv=None):
     ap.add_argument("--n-agree", type=int, default=1000, help="N of the agreement runs")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rows", default="lif:1,lif-delays:1,izhikevich:1,lif:16",
+                    help="the timed rows, workload:batch (workloads: " + ", ".join(WORKLOADS) + ")")
+    ap.add_argument("--skip", default="", help="parts to leave out: agreement, first-call")
     ap.add_argument("--quick", action="store_true", help="N = 1,000 for LIF, 1 repeat, no first-call timing")
     args = ap.parse_args(argv)
     if args.quick:
@@ -216,8 +213,8 @@ def main(argv=None):
           "interleaved repeats; batch 1 timed in process CPU time, batch 16 in wall time")
     print(f"{'workload':<12} {'N':>5} {'B':>3}  {'simulator':<24} {'time (ms)':>10} {'neuron-steps/s':>15} "
           f"{'rate (Hz)':>9} {'vs Brian2':>9} {'vs plain':>9}  note")
-    plan = [("lif", args.n_lif, 1), ("lif-delays", args.n_lif, 1), ("izhikevich", args.n_izhikevich, 1),
-            ("lif", args.n_lif, 16)]
+    plan = [(name, args.n_izhikevich if name == "izhikevich" else args.n_lif, int(batch))
+            for name, batch in (row.split(":") for row in args.rows.split(","))]
     for name, n, batch in plan:
         wl = WORKLOADS[name](n, args.steps, batch)
         runners = {"labkit compiled": peer_labkit(wl, "compiled"), "labkit torch": peer_labkit(wl, "torch")}
@@ -237,11 +234,12 @@ def main(argv=None):
             rate = count / (n * batch * args.steps * DT / 1000.0)
             vs_b = med["Brian2 cpp_standalone"] / med[key] if "Brian2 cpp_standalone" in med else float("nan")
             vs_p = med["plain torch loop"] / med[key] if "plain torch loop" in med else float("nan")
-            note = f"build {runners[key].build_seconds:.1f} CPU s apart" if hasattr(runners[key], "build_seconds") else ""
+            build = getattr(runners[key], "build_seconds", None)
+            note = f"build {build:.1f} CPU s apart" if build is not None else ""
             speed = n * batch * args.steps / med[key] / 1e6
             print(f"{name:<12} {n:>5} {batch:>3}  {key:<24} {1e3 * med[key]:>10.1f} {speed:>14.1f}M "
                   f"{rate:>9.2f} {vs_b:>9.2f} {vs_p:>9.2f}  {note}", flush=True)
-    if have_brian:
+    if have_brian and "agreement" not in args.skip:
         print("\nspike-for-spike agreement with Brian2 (batch 1; fraction matched in the same neuron within one step)")
         for name, n in (("lif", args.n_agree), ("izhikevich", args.n_izhikevich), ("lif-delays", args.n_agree)):
             wl = WORKLOADS[name](n, args.steps, 1)
@@ -252,11 +250,11 @@ def main(argv=None):
             print(f"{name:<12} N={n:>5}: labkit {len(ours[0])} spikes, Brian2 {len(theirs[0])}; matched "
                   f"{matched(theirs, ours):.4f} of Brian2's, {matched(ours, theirs):.4f} of labkit's; "
                   f"identical up to step {first if first is not None else args.steps}", flush=True)
-    if not args.quick:
+    if not args.quick and "first-call" not in args.skip:
         print("\nfirst result as a user meets it (LIF, batch 1, a fresh process)")
         cache = tempfile.mkdtemp(prefix="engine_numba_cache_")
         cold, warm = first_call("lif", args.n_lif, cache), first_call("lif", args.n_lif, cache)
-        line = f"labkit first run: {cold:.2f} CPU s with JIT compilation, {warm:.2f} CPU s with the cache warm"
+        line = f"labkit first run: {cold:.2f} CPU s with JIT compilation, {warm:.2f} CPU s with a warm cache"
         if have_brian:
             b = peer_brian2(lif_workload(args.n_lif, args.steps, 1))
             line += f"; Brian2 code generation + compilation + run: {b.build_seconds:.2f} CPU s"

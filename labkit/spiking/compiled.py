@@ -40,7 +40,7 @@ if numba is not None:
         return F32(np.float64(v) * np.float64(decay) + np.float64(x))
 
     @njit(cache=True, nogil=True)
-    def _lif_pass(v, i_syn, refr, drive, d_m, d_s, v_th, v_reset, ref, clamp):
+    def _lif(v, i_syn, refr, drive, d_m, d_s, v_th, v_reset, ref, clamp):
         """The membrane update of LIF neurons without branches on their values (so that the compiler
         vectorises it); marks the spikes in ``drive`` (1 where a neuron fires, else 0: the drive is spent).
         With decay_syn = 0 the synaptic current is the drive itself (``i_syn * 0 + x = x``)."""
@@ -59,7 +59,7 @@ if numba is not None:
     @njit(cache=True, nogil=True)
     def _adaptive_lif(P, block, S, refr, drive):
         """The membrane update of adaptive LIF neurons (P rows 5, 6: decay_w, b; S row 2: w), marking the
-        spikes in ``drive`` as :func:`_lif_pass` does."""
+        spikes in ``drive`` as :func:`_lif` does."""
         for i in range(drive.shape[0]):
             x = _fused(S[1, i], P[1, i], drive[i])
             S[1, i] = x
@@ -77,36 +77,28 @@ if numba is not None:
             drive[i] = F32(1.0) if fire else F32(0.0)
 
     @njit(cache=True, nogil=True)
-    def _lif(code, P, block, S, refr, drive, out):
-        """One step of (adaptive) LIF neurons; P rows: decay_m, decay_syn, v_th, v_reset, ref_steps,
-        decay_w, b; S rows: v, i_syn, w. Writes the firing neurons to ``out``, returns their number."""
-        if code == 1:
-            _adaptive_lif(P, block, S, refr, drive)
-        else:
-            _lif_pass(S[0], S[1], refr, drive, P[0], P[1], P[2], P[3], P[4], not block)
+    def _izhikevich(v, u, drive, a_dt, b, c, d, h):
+        """One step of Izhikevich neurons (P rows: a dt, b, c, d, dt / 2; S rows: v, u), without branches
+        on their values; marks the spikes in ``drive`` as :func:`_lif` does."""
+        c004, c5, c140, peak = F32(0.04), F32(5.0), F32(140.0), F32(30.0)   # float32 constants
+        for i in range(drive.shape[0]):
+            x, y, w = drive[i], v[i], u[i]
+            y = y + ((((y * c004 + c5) * y + c140) - w) + x) * h[i]      # two half-steps of v
+            y = y + ((((y * c004 + c5) * y + c140) - w) + x) * h[i]
+            w = w + (y * b[i] - w) * a_dt[i]
+            fire = y >= peak
+            v[i] = c[i] if fire else y
+            u[i] = w + d[i] if fire else w
+            drive[i] = F32(1.0) if fire else F32(0.0)
+
+    @njit(cache=True, nogil=True)
+    def _collect(drive, out):
+        """The neurons marked 1 in ``drive``, in increasing order, into ``out``; returns their number."""
         ns = 0
         for i in range(drive.shape[0]):
             if drive[i] != 0:
                 out[ns] = i
                 ns += 1
-        return ns
-
-    @njit(cache=True, nogil=True)
-    def _izhikevich(P, S, drive, out):
-        """One step of Izhikevich neurons; P rows: a dt, b, c, d, dt / 2; S rows: v, u."""
-        c004, c5, c140, peak = F32(0.04), F32(5.0), F32(140.0), F32(30.0)   # float32 constants
-        ns = 0
-        for i in range(drive.shape[0]):
-            v, u, x, h = S[0, i], S[1, i], drive[i], P[4, i]
-            for _ in range(2):
-                v = v + ((((v * c004 + c5) * v + c140) - u) + x) * h
-            u = u + (v * P[1, i] - u) * P[0, i]
-            if v >= peak:
-                v = P[2, i]
-                u = u + P[3, i]
-                out[ns] = i
-                ns += 1
-            S[0, i], S[1, i] = v, u
         return ns
 
     @njit(cache=True, nogil=True)
@@ -130,9 +122,12 @@ if numba is not None:
                         drive[post[e]] += wrow[e]
             slot = t % dmax
             if code == 2:
-                ns = _izhikevich(P, S[b], drive, ring[b, slot])
+                _izhikevich(S[b, 0], S[b, 1], drive, P[0], P[1], P[2], P[3], P[4])
+            elif code == 1:
+                _adaptive_lif(P, block, S[b], refr[b], drive)
             else:
-                ns = _lif(code, P, block, S[b], refr[b], drive, ring[b, slot])
+                _lif(S[b, 0], S[b, 1], refr[b], drive, P[0], P[1], P[2], P[3], P[4], not block)
+            ns = _collect(drive, ring[b, slot])
             ring_n[b, slot] = ns
             base = b * ext.shape[0] * n + count
             for k in range(ns):
