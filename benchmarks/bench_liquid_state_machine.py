@@ -23,8 +23,11 @@ Brian2 2.9 needs). Run:
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
-A missing peer is reported as missing and skipped. ``benchmarks/prototypes/compiled_lif_step.py`` prices what
-an ahead-of-time compiled step would give at batch 1 (issue 8); it is a measurement, not part of labkit.
+A missing peer is reported as missing and skipped. labkit runs with ``engine="auto"``: its compiled path (Numba)
+at batch 1, its torch path at batch 16; ``bench_spiking_engine.py`` times both paths against Brian2 (issue 20).
+``benchmarks/prototypes/compiled_lif_step.py`` priced what an ahead-of-time compiled step would give at batch 1
+(issue 8). Brian2's standalone binary times its run in process CPU time (``std::clock``), so on a busy machine
+its column reads faster than wall-clock peers.
 """
 from __future__ import annotations
 

@@ -287,8 +287,9 @@ def lif_net(model, n=60, m=8, p=0.15, seed=0, delay=None, weights=(-2.3, 1.1, 1.
     ipre, ipost = input_connectivity(m, n, 0.3, seed=seed + 1)
     w = np.r_[rng.choice(weights, len(pre)), rng.choice(in_weights, len(ipre))].astype(np.float32)
     syn = Synapses.from_edges(np.r_[pre, ipre + n], np.r_[post, ipost], w, n + m, n)
-    if delay == "random":
-        delay = rng.integers(1, 6, syn.nnz).astype(float)
+    if delay == "random":                           # 1-5 ms on the recurrent synapses, one step from the inputs
+        delay = np.ones(syn.nnz)
+        delay[: int(syn.indptr[n])] = rng.integers(1, 6, int(syn.indptr[n]))
     return LIFNetwork(model, syn, delay=delay, max_delay=None if delay is None else 5.0), syn
 
 
@@ -387,3 +388,12 @@ def test_compiled_engine_needs_float32_weights_and_auto_takes_torch_for_others()
     with pytest.raises(ParameterError, match="float32"):
         engine.choose_engine("compiled", "cpu", 1, False, float32=False)
     assert engine.choose_engine("auto", "cpu", 1, False, float32=False) == "torch"
+
+
+def test_input_channel_synapses_keep_one_step():
+    net, syn = lif_net(LIFPopulation(60, tau_m=20.0, v_th=10.0))
+    delay = np.full(syn.nnz, 2.0)
+    with pytest.raises(ParameterError, match="'delay'.*input channels"):
+        LIFNetwork(LIFPopulation(60), syn, delay=delay)
+    delay[int(syn.indptr[60]):] = 1.0
+    assert LIFNetwork(LIFPopulation(60), syn, delay=delay).max_delay_steps == 2

@@ -1,4 +1,4 @@
-"""Batched recurrent networks of leaky integrate-and-fire neurons with sparse, event-driven synapses.
+"""Batched recurrent networks of spiking neurons with sparse, event-driven synapses (the spiking engine).
 
 The membrane of neuron ``i`` (potential relative to rest, in mV) follows the current-based LIF model
 used by the NALSM liquid (Ivanov & Michmizos 2021, eq. 1; Maass, Natschläger & Markram 2002)::
@@ -50,6 +50,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from labkit.core.params import ParameterError
 from labkit.core.threads import threads
 from labkit.spiking import engine as engines
 from labkit.spiking.neurons import LIF, NeuronModel
@@ -182,8 +183,9 @@ class LIFNetwork:
 
     ``pop``: a :class:`LIFPopulation` or any neuron model (:mod:`labkit.spiking.neurons`). ``synapses``
     has sources ``0..N-1`` (the population) followed by ``n_inputs`` input channels. ``delay``: the
-    recurrent synapses' delays in ms (one for all or one per synapse of ``synapses``; whole multiples of
-    ``dt``, at least one step, at most ``max_delay`` when given); None: one step.
+    recurrent synapses' delays in ms (one for all or one per synapse of ``synapses``, those of input
+    channels one step; whole multiples of ``dt``, at least one step, at most ``max_delay`` when given);
+    None: one step.
     """
 
     def __init__(self, pop: LIFPopulation | NeuronModel, synapses: Synapses, *, delay=None,
@@ -195,8 +197,12 @@ class LIFNetwork:
         self.n_inputs = synapses.n_src - pop.n
         n_rec = int(synapses.indptr[pop.n])
         pre, post = synapses.pre[:n_rec].cpu().numpy(), synapses.post[:n_rec].cpu().numpy()
-        steps = np.ones(n_rec, np.int32) if delay is None else \
-            engines.delay_steps(delay, synapses.nnz, self.neurons.dt, max_delay)[:n_rec]
+        steps = np.ones(synapses.nnz, np.int32) if delay is None else \
+            engines.delay_steps(delay, synapses.nnz, self.neurons.dt, max_delay)
+        if np.ndim(delay) and np.any(steps[n_rec:] != 1):
+            raise ParameterError(f"Parameter 'delay' of LIFNetwork must be one step (dt = {self.neurons.dt} ms) for "
+                                 "the synapses of input channels, which deliver in the next step.")
+        steps = steps[:n_rec]
         self.delay_steps = steps
         self._order, self._seg = engines.delay_order(pre, post, steps, pop.n)
         self.max_delay_steps = self._seg.shape[1] - 1
