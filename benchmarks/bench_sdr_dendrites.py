@@ -1,8 +1,8 @@
 """Benchmark: labkit's Monte-Carlo false-match simulator against plain NumPy and the memory bound.
 
 Workload: random SDRs (``a`` of ``n`` cells active) compared with random dendritic segments (``s``
-distinct synapses), the draw behind :func:`labkit.spiking.sdr_dendrites.simulate_false_match` at M = 1. Every
-implementation draws P patterns and S segments and counts all P x S overlaps, so all measure
+distinct synapses), the draw behind :func:`labkit.spiking.sdr_dendrites.simulate_false_match` at
+M = 1. Every implementation draws P patterns and S segments and counts all P x S overlaps, so all measure
 *segment–pattern comparisons per second* for the same statistics:
 
 * labkit: the pattern bank as a cells x patterns float32 table, segments as sorted index lists drawn

@@ -111,7 +111,7 @@ def test_distance_connectivity_follows_the_gaussian_law():
 
 def test_input_connectivity_density_and_random_connectivity():
     pre, post = input_connectivity(20, 100, 0.15, seed=0)
-    assert len(pre) == 300 and len(set(zip(pre, post))) == 300
+    assert len(pre) == 300 and len(set(zip(pre, post, strict=True))) == 300
     pre, post = random_connectivity(400, 0.1, seed=0)
     assert abs(len(pre) / (400 * 399) - 0.1) < 0.005 and (pre != post).all()
 
@@ -124,7 +124,8 @@ def test_poisson_encode_rate_and_dead_time():
     gaps = np.diff(np.nonzero(r[:, 0, 0].numpy())[0])
     assert gaps.min() >= 3            # silent for 2 steps after each spike
     assert r.float().mean() < s.float().mean()
-    assert dead_time(torch.ones(7, 1, dtype=torch.bool), 2)[:, 0].tolist() == [True, False, False, True, False, False, True]
+    kept = dead_time(torch.ones(7, 1, dtype=torch.bool), 2)[:, 0].tolist()
+    assert kept == [True, False, False, True, False, False, True]
 
 
 def test_latency_encode_and_nalsm_normalize():
@@ -170,11 +171,13 @@ def test_stdp_potentiates_pre_before_post_and_depresses_post_before_pre():
 def test_weights_stay_in_their_ranges():
     rule, w = two_neuron_rule(eta=50.0)
     for _ in range(5):
-        step(rule, [0]); step(rule, [1])
+        step(rule, [0])
+        step(rule, [1])
     assert float(w[0]) == pytest.approx(3.0)      # excitatory: clipped at w_max
     rule, w = two_neuron_rule(eta=50.0)
     for _ in range(5):
-        step(rule, [1]); step(rule, [0])
+        step(rule, [1])
+        step(rule, [0])
     assert float(w[0]) == 0.0                     # cannot change sign
 
 
@@ -272,11 +275,11 @@ def test_mnist1d_generates_offline_and_restores_global_rngs():
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_bad_probabilities(p):
-    with pytest.raises(ValueError, match=r"probability in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"Parameter 'p' of random_connectivity must be a number in \[0, 1\]"):
         random_connectivity(10, p)
     with pytest.raises(ValueError, match=r"c\['EE'\]"):
         distance_connectivity((3, 3, 3), c={"EE": p, "EI": 0.1, "IE": 0.1, "II": 0.1})
-    with pytest.raises(ValueError, match="density"):
+    with pytest.raises(ValueError, match="Parameter 'density'"):
         input_connectivity(4, 4, p)
 
 
@@ -288,9 +291,9 @@ def test_bad_features_for_encoders():
 
 
 def test_time_step_longer_than_tau_m():
-    with pytest.raises(ValueError, match="dt must be positive and no longer than the membrane time constant"):
+    with pytest.raises(ValueError, match=r"Parameter 'dt' of LIFPopulation must be a number in \(0, 5.0\]"):
         LIFPopulation(10, tau_m=5.0, dt=10.0)
-    with pytest.raises(ValueError, match="dt must be positive"):
+    with pytest.raises(ValueError, match="Parameter 'dt' of LIFPopulation"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3), tau_m=0.5))
 
 
@@ -300,7 +303,7 @@ def test_wrong_input_shapes():
         net.run(10, 2, inputs=torch.zeros(10, 2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="current must have shape"):
         net.run(10, 2, current=torch.zeros(10, 2))
-    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+    with pytest.raises(ValueError, match=r"Parameter 'chunk' of LIFNetwork.run must be an integer >= 1"):
         net.run(10, 2, poisson_rate=50.0, chunk=0)
     liq = lsm.Liquid(64, lsm.LiquidConfig(shape=(3, 3, 3)), seed=0)
     with pytest.raises(ValueError, match=r"inputs must be spike trains of shape \(steps, samples, 64\)"):
@@ -314,7 +317,7 @@ def test_empty_liquid():
         grid_positions((0, 10, 10))
     with pytest.raises(ValueError, match="empty liquid"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(10, 0, 10)))
-    with pytest.raises(ValueError, match="empty population"):
+    with pytest.raises(ValueError, match="Parameter 'n' of LIFPopulation must be an integer >= 1"):
         LIFPopulation(0)
     with pytest.raises(ValueError, match="at least one step and sample"):
         lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3))).run(torch.zeros(0, 2, 4, dtype=torch.bool))
@@ -322,9 +325,16 @@ def test_empty_liquid():
 
 def test_bad_settings_of_compare_liquids():
     x, y = lsm.digits_dataset()
-    with pytest.raises(ValueError, match="kinds must be"):
+    with pytest.raises(ValueError, match="Parameter 'kinds' of compare_liquids must be"):
         lsm.compare_liquids(x[:50], y[:50], kinds=("plain", "chaos"))
-    with pytest.raises(ValueError, match="n_steps must exceed 58 ms"):
+    with pytest.raises(ValueError, match="Parameter 'n_steps' of compare_liquids must exceed 58 ms"):
         lsm.compare_liquids(x[:50], y[:50], n_steps=40)
     with pytest.raises(ValueError, match="one label per sample"):
         lsm.compare_liquids(x[:50], y[:40])
+
+
+def test_liquid_resolves_its_device_through_the_lab():
+    liquid = lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device="auto")
+    assert liquid.device.type in ("cpu", "cuda", "mps") and liquid.net.device == liquid.device
+    with pytest.raises(ValueError, match="device"):
+        lsm.Liquid(4, lsm.LiquidConfig(shape=(3, 3, 3)), device="tpu")

@@ -54,7 +54,8 @@ def exact_tail(n, a, s, theta):
 @pytest.mark.parametrize("n,a,s", [(8, 3, 3), (9, 4, 3), (7, 5, 4), (6, 2, 4)])   # last: s > a
 def test_false_match_equals_enumeration(n, a, s):
     for theta in range(0, s + 2):
-        assert sdr.false_match(n, a, s, theta) == pytest.approx(float(brute_false_match(n, a, s, theta)), rel=1e-12, abs=0)
+        want = float(brute_false_match(n, a, s, theta))
+        assert sdr.false_match(n, a, s, theta) == pytest.approx(want, rel=1e-12, abs=0)
 
 
 def test_union_equals_enumeration():
@@ -63,7 +64,8 @@ def test_union_equals_enumeration():
         assert got == pytest.approx(float(brute_union(7, 3, 2, 2, theta)), rel=1e-12, abs=0)
     # three patterns
     for theta in (1, 2, 3):
-        assert sdr.union_false_match(6, 2, 2, theta, 3) == pytest.approx(float(brute_union(6, 2, 2, 3, theta)), rel=1e-12)
+        want = float(brute_union(6, 2, 2, 3, theta))
+        assert sdr.union_false_match(6, 2, 2, theta, 3) == pytest.approx(want, rel=1e-12)
 
 
 def test_union_size_distribution_enumerated():
@@ -83,7 +85,8 @@ def test_false_negative_equals_enumeration(a, s, v):
 
 def test_tiny_probabilities_against_exact_integers():
     # log P for probabilities near and far below 1e-300, against exact big-integer sums
-    for n, a, s, theta in [(100000, 2000, 200, 200), (10000, 300, 150, 100), (100000, 2000, 120, 100), (20000, 400, 60, 40)]:
+    for n, a, s, theta in [(100000, 2000, 200, 200), (10000, 300, 150, 100), (100000, 2000, 120, 100),
+                           (20000, 400, 60, 40)]:
         want = exact_tail(n, a, s, theta)
         lw = log(want.numerator) - log(want.denominator)
         assert sdr.log_false_match(n, a, s, theta) == pytest.approx(lw, rel=1e-10)
@@ -94,27 +97,27 @@ def test_tiny_probabilities_against_exact_integers():
 
 
 def test_paper_numbers():
-    # Numenta's sdr_math_neuron_paper notebook (sympy, 15 digits)
-    assert sdr.false_match(10000, 300, 24, 12) == pytest.approx(8.37584522709849e-13, rel=1e-9)
-    np.testing.assert_allclose(sdr.false_match(100000, 2000, [6, 8, 10], [6, 8, 10]),
-                               [6.35308872941916e-11, 2.52507239284961e-14, 1.00163216178113e-17], rtol=1e-9)
-    np.testing.assert_allclose(sdr.false_match(100000, 2000, [40, 80, 120, 240], [10, 10, 10, 20]),
-                               [4.91541864813209e-9, 4.62568448037595e-6, 0.000158799793094937, 1.07990763941591e-7], rtol=1e-9)
-    np.testing.assert_allclose(sdr.false_negative(128, 30, [8, 12, 16], 64),
-                               [0.000735429456875121, 0.0716985160403564, 0.582501773030327], rtol=1e-9)
+    # Numenta's sdr_math_neuron_paper notebook (sympy, 15 digits), as the notebook's checks read them
+    fm, t1, fn = sdr.PAPER_FALSE_MATCH, sdr.PAPER_TABLE_1, sdr.PAPER_FALSE_NEGATIVE
+    assert sdr.false_match(fm["n"], fm["a"], fm["s"], fm["theta"]) == pytest.approx(fm["p"], rel=1e-9)
+    assert fm["p"] == 8.37584522709849e-13
+    np.testing.assert_allclose(sdr.false_match(t1["n"], t1["a"], t1["s"], t1["theta"]), t1["p"], rtol=1e-9)
+    np.testing.assert_allclose(sdr.false_negative(fn["a"], fn["s"], fn["theta"], fn["v"]), fn["p"], rtol=1e-9)
     # union, the paper's expected-size method (sdr_paper_unions.py, n = 1000)
-    paper = [1.00140315240769e-5, 0.0473894530292855, 0.501650232353378, 0.899154755459308]
-    got = [float(sdr.union_false_match(1000, 200, 25, 15, M, method="expected")) for M in (1, 2, 3, 4)]
-    np.testing.assert_allclose(got, paper, rtol=1e-9)
-    assert sdr.union_false_match(1000, 200, 25, 15, 1) == pytest.approx(paper[0], rel=1e-9)
+    un = sdr.PAPER_UNION
+    got = [float(sdr.union_false_match(un["n"], un["a"], un["s"], un["theta"], M, method="expected")) for M in un["M"]]
+    np.testing.assert_allclose(got, un["p"], rtol=1e-9)
+    assert sdr.union_false_match(1000, 200, 25, 15, 1) == pytest.approx(un["p"][0], rel=1e-9)
     assert 0.45 < sdr.union_false_match(1000, 200, 25, 15, 3) < 0.55
 
 
 def test_paper_threshold_sweep():
     sw = sdr.paper_threshold_sweep()
-    paper = [0.018156949, 0.002227752, 0.000210173, 1.58e-05, 9.60e-07, 4.83e-08, 2.04e-09, 7.40e-11]
-    np.testing.assert_allclose(sw["median"][:8], paper, rtol=5e-3)
+    assert list(sw["theta"]) == list(range(3, 25)) and len(sdr.PAPER_SWEEP_MEDIAN) == 22
+    np.testing.assert_allclose(sw["median"][:8], sdr.PAPER_SWEEP_MEDIAN[:8], rtol=5e-3)
     assert sw["theta"][np.argmax(sw["median"] <= 1e-9)] == 10
+    n, a, s = sdr.paper_grid()
+    assert n.size == a.size == s.size == 420
 
 
 def test_edge_cases():
@@ -148,7 +151,7 @@ def test_edge_cases():
     (lambda: sdr.simulate_noise(100, 95, 5, 10, 100), "v"),
 ])
 def test_bad_input(call, name):
-    with pytest.raises(ValueError, match=rf"^Parameter {name!r} must"):
+    with pytest.raises(ValueError, match=rf"^Parameter {name!r}( of \w+)? must"):
         call()
 
 
@@ -158,7 +161,8 @@ def chi2_pvalue(counts, pmf, n_trials):
     e = pmf * n_trials
     keep = e >= 5
     obs = counts[:len(pmf)]
-    stat = np.sum((obs[keep] - e[keep]) ** 2 / e[keep]) + (obs[~keep].sum() - e[~keep].sum()) ** 2 / max(e[~keep].sum(), 1e-9)
+    rest = (obs[~keep].sum() - e[~keep].sum()) ** 2 / max(e[~keep].sum(), 1e-9)     # the pooled small bins
+    stat = np.sum((obs[keep] - e[keep]) ** 2 / e[keep]) + rest
     return stats.chi2.sf(stat, keep.sum())
 
 
@@ -233,3 +237,9 @@ def test_agreement_grid_rows_are_independent_and_catch_a_biased_simulator(monkey
     biased = sdr.agreement_grid(20_000, 4_000, seed=0)
     assert np.mean([r["inside"] for r in biased]) < 0.9
     assert not all(r["inside_family"] for r in biased)
+
+
+def test_simulators_resolve_devices_through_the_lab():
+    assert sdr.simulate_false_match(100, 10, 5, 100, device="auto").n_trials == 100
+    with pytest.raises(ValueError, match="device"):
+        sdr.simulate_noise(100, 10, 5, 2, 100, device="tpu")

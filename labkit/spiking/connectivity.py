@@ -19,20 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labkit.core.params import check_args, check_value
+
 NALSM_C = {"EE": 0.2, "EI": 0.1, "IE": 0.3, "II": 0.05}
 
 
-def _check_probability(name: str, p) -> None:
-    p = np.asarray(p, dtype=float)
-    if np.any(~np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-        raise ValueError(f"{name} must be a connection probability in [0, 1], got {p.tolist()}.")
+PROBABILITY = (float, 0, 1)
 
 
 def grid_positions(shape) -> np.ndarray:
     """Integer coordinates (N, 3) of the points of an ``nx x ny x nz`` grid, in C order."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"shape must be three positive grid sizes (nx, ny, nz), got {shape}: an empty liquid cannot be built.")
+        raise ValueError(f"shape must be three positive grid sizes (nx, ny, nz), got {shape}: an empty liquid cannot "
+                         "be built.")
     g = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), axis=-1)
     return g.reshape(-1, 3).astype(float)
 
@@ -62,10 +62,9 @@ def distance_connectivity(shape=(10, 10, 10), *, frac_exc: float = 0.8, c: dict 
     if set(c) != {"EE", "EI", "IE", "II"}:
         raise ValueError(f"c must give the four probabilities 'EE', 'EI', 'IE', 'II', got keys {sorted(c)}.")
     for key, val in c.items():
-        _check_probability(f"c[{key!r}]", val)
-    _check_probability("frac_exc", frac_exc)
-    if not lam > 0:
-        raise ValueError(f"lam (the connection length constant) must be positive, got {lam}.")
+        check_value(f"c[{key!r}]", val, PROBABILITY, "distance_connectivity")
+    check_args("distance_connectivity", dict(frac_exc=frac_exc, lam=lam),
+               {"frac_exc": PROBABILITY, "lam": (float, 0, None, "neither")})
     grid = grid_positions(shape)
     n = len(grid)
     rng = np.random.default_rng(seed)
@@ -88,9 +87,7 @@ def distance_connectivity(shape=(10, 10, 10), *, frac_exc: float = 0.8, c: dict 
 
 def random_connectivity(n: int, p: float, *, seed: int = 0):
     """Erdős–Rényi wiring: each ordered pair (j -> i), j != i, independently with probability p."""
-    _check_probability("p", p)
-    if n < 1:
-        raise ValueError(f"n must be a positive number of neurons, got {n}.")
+    check_args("random_connectivity", dict(n=n, p=p), {"n": (int, 1, None), "p": PROBABILITY})
     rng = np.random.default_rng(seed)
     pres, posts = [], []
     block = max(1, 4_000_000 // n)
@@ -107,9 +104,8 @@ def random_connectivity(n: int, p: float, *, seed: int = 0):
 def input_connectivity(n_in: int, n_post: int, density: float, *, seed: int = 0):
     """Exactly ``round(density * n_in * n_post)`` distinct input -> neuron pairs chosen at random
     (NALSM: 15% of all pairs); returns ``(pre, post)`` with ``pre`` in ``[0, n_in)``."""
-    _check_probability("density", density)
-    if n_in < 1 or n_post < 1:
-        raise ValueError(f"n_in and n_post must be positive, got {n_in} and {n_post}.")
+    check_args("input_connectivity", dict(n_in=n_in, n_post=n_post, density=density),
+               {"n_in": (int, 1, None), "n_post": (int, 1, None), "density": PROBABILITY})
     rng = np.random.default_rng(seed)
     k = int(round(density * n_in * n_post))
     flat = rng.choice(n_in * n_post, size=k, replace=False)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from labkit.core.params import check_args
+
 
 def branching_factor(spikes: torch.Tensor, pre, post, *, window: int = 4, margin: int = 25,
                      per_sample: bool = False):
@@ -30,11 +32,12 @@ def branching_factor(spikes: torch.Tensor, pre, post, *, window: int = 4, margin
     if spikes.ndim != 3:
         raise ValueError(f"spikes must have shape (batch, steps, neurons), got {tuple(spikes.shape)}.")
     b, t_len, n = spikes.shape
-    if window < 1 or margin < 0:
-        raise ValueError(f"window must be a positive number of steps and margin non-negative, got {window}, {margin}.")
+    check_args("branching_factor", dict(window=window, margin=margin),
+               {"window": (int, 1, None), "margin": (int, 0, None)})
     lo, hi = margin + window, t_len - margin - window  # spikes at t in [lo, hi) are analysed
     if hi <= lo:
-        raise ValueError(f"the run of {t_len} steps is too short for a {window}-step window with {margin}-step margins.")
+        raise ValueError(f"the run of {t_len} steps is too short for a {window}-step window with {margin}-step "
+                         "margins.")
     dev = spikes.device
     pre = torch.as_tensor(np.asarray(pre), dtype=torch.long, device=dev)
     post = torch.as_tensor(np.asarray(post), dtype=torch.long, device=dev)

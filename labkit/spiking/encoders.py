@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from labkit.core.params import check_args, check_value
+
 
 def _features(x, name="x") -> torch.Tensor:
     arr = np.asarray(x, dtype=np.float32)
@@ -25,13 +27,9 @@ def _features(x, name="x") -> torch.Tensor:
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one sample and one input, got shape {arr.shape}.")
     if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
-        raise ValueError(f"{name} must hold values in [0, 1] (firing probabilities per step at max_rate), got a range [{float(np.nanmin(arr)):.3g}, {float(np.nanmax(arr)):.3g}].")
+        raise ValueError(f"{name} must hold values in [0, 1] (firing probabilities per step at max_rate), got a range "
+                         f"[{float(np.nanmin(arr)):.3g}, {float(np.nanmax(arr)):.3g}].")
     return torch.as_tensor(arr)
-
-
-def _check_steps(n_steps) -> None:
-    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
 
 
 def dead_time(events: torch.Tensor, refractory: int) -> torch.Tensor:
@@ -61,14 +59,13 @@ def poisson_encode(x, n_steps: int, *, max_rate: float = 1000.0, dt: float = 1.0
     """Bernoulli events with per-step probability ``x * max_rate (Hz) * dt (ms) / 1000``, passed
     through input neurons with ``refractory`` steps of dead time (NALSM: 2)."""
     x = _features(x)
-    _check_steps(n_steps)
-    if not max_rate > 0 or not dt > 0:
-        raise ValueError(f"max_rate and dt must be positive, got max_rate={max_rate} Hz, dt={dt} ms.")
+    positive = (float, 0, None, "neither")
+    check_args("poisson_encode", dict(n_steps=n_steps, max_rate=max_rate, dt=dt, refractory=refractory),
+               {"n_steps": (int, 1, None), "max_rate": positive, "dt": positive, "refractory": (int, 0, None)})
     scale = max_rate * dt / 1000.0
     if scale > 1:
-        raise ValueError(f"max_rate * dt must not exceed one event per step (1000 Hz at dt = 1 ms), got max_rate={max_rate} Hz, dt={dt} ms.")
-    if not isinstance(refractory, (int, np.integer)) or refractory < 0:
-        raise ValueError(f"refractory must be a non-negative number of steps, got {refractory!r}.")
+        raise ValueError("max_rate * dt must not exceed one event per step (1000 Hz at dt = 1 ms), got "
+                         f"max_rate={max_rate} Hz, dt={dt} ms.")
     gen = torch.Generator().manual_seed(int(seed))
     u = torch.rand((n_steps, *x.shape), generator=gen)
     return dead_time(u < x * scale, int(refractory)).to(device)
@@ -78,7 +75,7 @@ def latency_encode(x, n_steps: int, *, t_max: int | None = None, threshold: floa
                    device="cpu") -> torch.Tensor:
     """One spike per input at step ``round((1 - x) * t_max)``; inputs with ``x < threshold`` are silent."""
     x = _features(x)
-    _check_steps(n_steps)
+    check_value("n_steps", n_steps, (int, 1, None), "latency_encode")
     t_max = n_steps - 1 if t_max is None else int(t_max)
     if not 0 <= t_max < n_steps:
         raise ValueError(f"t_max must lie in [0, n_steps), got {t_max} with n_steps={n_steps}.")

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args, check_value
+
 
 @dataclass(frozen=True)
 class LIFParams:
@@ -30,10 +33,10 @@ class LIFParams:
     t_ref: float = 2.0       # absolute refractory period (ms)
 
     def __post_init__(self):
-        if self.tau_m <= 0 or self.r_m <= 0 or self.t_ref < 0:
-            raise ValueError(f"tau_m and r_m must be positive and t_ref non-negative, got {self}.")
-        if not self.v_reset < self.v_th or not self.v_rest < self.v_th:
-            raise ValueError(f"v_reset and v_rest must lie below v_th, got {self}.")
+        positive = (float, 0, None, "neither")
+        below_th = (float, None, self.v_th, "left")   # reset and rest lie below the threshold
+        check_args("LIFParams", vars(self), {"tau_m": positive, "r_m": positive, "t_ref": (float, 0, None),
+                                             "v_th": float, "v_reset": below_th, "v_rest": below_th})
 
     @property
     def rheobase(self) -> float:
@@ -71,11 +74,9 @@ def simulate_lif(current, *, params: LIFParams = LIFParams(), duration: float = 
     ``noise_std`` (mV / sqrt(ms)) adds white current noise (Euler–Maruyama), which smooths the f–I
     curve near rheobase. Traces of the first ``keep_traces`` neurons are kept for ``keep_ms`` ms.
     """
-    if dt <= 0 or dt >= params.tau_m:
-        raise ValueError(f"dt must be positive and shorter than tau_m={params.tau_m} ms, got {dt}.")
-    if duration <= dt:
-        raise ValueError(f"duration must be longer than dt={dt} ms, got {duration}.")
-    device = torch.device(device)
+    check_value("dt", dt, (float, 0, params.tau_m, "neither"), "simulate_lif")      # shorter than tau_m
+    check_value("duration", duration, (float, dt, None, "neither"), "simulate_lif")   # longer than dt
+    device = resolve_device(device)
     i = torch.as_tensor(np.asarray(current, dtype=np.float64), dtype=torch.float64, device=device).reshape(-1)
     gen = torch.Generator(device=device).manual_seed(seed)
     n_steps = int(round(duration / dt))

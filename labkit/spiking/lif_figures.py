@@ -10,10 +10,12 @@ from labkit.viz.theme import COLORS
 
 def fi_curve_figure(current, rate_theory, runs: dict[str, np.ndarray], rheobase: float) -> go.Figure:
     """Closed-form f–I curve (line) against simulated rates (markers), rheobase marked."""
-    fig = go.Figure(go.Scatter(x=current, y=rate_theory, mode="lines", name="closed form", line=dict(color=COLORS[7], width=2)))
+    fig = go.Figure(go.Scatter(x=current, y=rate_theory, mode="lines", name="closed form",
+                               line=dict(color=COLORS[7], width=2)))
     for k, (name, rate) in enumerate(runs.items()):
         fig.add_trace(go.Scatter(x=current, y=rate, mode="markers", name=name, marker=dict(size=8, color=COLORS[k])))
-    fig.add_vline(x=rheobase, line_dash="dot", line_color="#888", annotation_text="rheobase", annotation_position="top left")
+    fig.add_vline(x=rheobase, line_dash="dot", line_color="#888", annotation_text="rheobase",
+                  annotation_position="top left")
     fig.update_layout(title="f–I curve of a leaky integrate-and-fire neuron", xaxis_title="input current I (nA)",
                       yaxis_title="firing rate (Hz)", legend=dict(x=0.02, y=0.98))
     return fig

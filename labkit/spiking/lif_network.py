@@ -50,13 +50,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from labkit.core.params import ParameterError
+from labkit.core.params import ParameterError, check_args, check_value
 from labkit.core.threads import threads
 from labkit.spiking import engine as engines
-from labkit.spiking.neurons import LIF, NeuronModel
+from labkit.spiking.neurons import LIF, REFRACTORY_MODES, NeuronModel
 from labkit.spiking.synapses import SINKS, Synapses, segment_ids
-
-REFRACTORY_MODES = ("clamp", "block")
 
 
 @dataclass(frozen=True)
@@ -77,18 +75,13 @@ class LIFPopulation:
     refractory: str = "clamp"
 
     def __post_init__(self):
-        if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 1:
-            raise ValueError(f"n (the number of neurons) must be a positive integer, got {self.n!r}: an empty population cannot be simulated.")
-        if not self.tau_m > 0:
-            raise ValueError(f"tau_m must be a positive time constant in ms, got {self.tau_m}.")
-        if not 0 < self.dt <= self.tau_m:
-            raise ValueError(f"dt must be positive and no longer than the membrane time constant tau_m={self.tau_m} ms, got {self.dt}.")
-        if self.tau_syn < 0 or self.t_ref < 0:
-            raise ValueError(f"tau_syn and t_ref must be non-negative, got tau_syn={self.tau_syn}, t_ref={self.t_ref}.")
-        if not self.v_reset < self.v_th:
-            raise ValueError(f"v_reset must lie below v_th, got v_reset={self.v_reset}, v_th={self.v_th}.")
-        if self.refractory not in REFRACTORY_MODES:
-            raise ValueError(f"refractory must be one of {REFRACTORY_MODES}, got {self.refractory!r}.")
+        positive = (float, 0, None, "neither")
+        check_args("LIFPopulation", vars(self), {
+            "n": (int, 1, None), "tau_m": positive, "v_th": float, "tau_syn": (float, 0, None),
+            "t_ref": (float, 0, None), "refractory": list(REFRACTORY_MODES)})
+        # dt no longer than tau_m, and the reset below the threshold
+        check_value("dt", self.dt, (float, 0, self.tau_m, "right"), "LIFPopulation")
+        check_value("v_reset", self.v_reset, (float, None, self.v_th, "left"), "LIFPopulation")
 
     @property
     def decay_m(self) -> float:
@@ -191,7 +184,8 @@ class LIFNetwork:
     def __init__(self, pop: LIFPopulation | NeuronModel, synapses: Synapses, *, delay=None,
                  max_delay: float | None = None, device="cpu"):
         if synapses.n_post != pop.n or synapses.n_src < pop.n:
-            raise ValueError(f"synapses must target the population's {pop.n} neurons and list them first among their sources, got n_post={synapses.n_post}, n_src={synapses.n_src}.")
+            raise ValueError(f"synapses must target the population's {pop.n} neurons and list them first among "
+                             f"their sources, got n_post={synapses.n_post}, n_src={synapses.n_src}.")
         self.pop, self.syn, self.device = pop, synapses, torch.device(device)
         self.neurons = pop.model() if isinstance(pop, LIFPopulation) else pop
         self.n_inputs = synapses.n_src - pop.n
@@ -216,20 +210,18 @@ class LIFNetwork:
             self._by_delay.append((ids, part))
 
     def _check(self, n_steps, batch, inputs, current, poisson_rate, weight, chunk):
-        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        if not isinstance(chunk, (int, np.integer)) or isinstance(chunk, bool) or chunk < 1:
-            raise ValueError(f"chunk must be a positive integer (steps of input drawn at a time), got {chunk!r}.")
-        if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch!r}.")
+        check_args("LIFNetwork.run", dict(n_steps=n_steps, batch=batch, chunk=chunk, poisson_rate=poisson_rate),
+                   {"n_steps": (int, 1, None), "batch": (int, 1, None), "chunk": (int, 1, None),
+                    "poisson_rate": (float, 0, None)})
         if inputs is not None and (inputs.ndim != 3 or tuple(inputs.shape) != (n_steps, batch, self.n_inputs)):
-            raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, {self.n_inputs}), got {tuple(inputs.shape)}.")
+            raise ValueError(f"inputs must have shape (n_steps, batch, n_inputs) = ({n_steps}, {batch}, "
+                             f"{self.n_inputs}), got {tuple(inputs.shape)}.")
         if current is not None and (current.ndim != 3 or tuple(current.shape) != (n_steps, batch, self.pop.n)):
-            raise ValueError(f"current must have shape (n_steps, batch, n_neurons) = ({n_steps}, {batch}, {self.pop.n}), got {tuple(current.shape)}.")
-        if not poisson_rate >= 0:
-            raise ValueError(f"poisson_rate must be non-negative (Hz), got {poisson_rate}.")
-        if weight is not None and not (tuple(weight.shape) == (self.syn.nnz,) or tuple(weight.shape) == (batch, self.syn.nnz)):
-            raise ValueError(f"weight must have shape (nnz,) or (batch, nnz) = ({batch}, {self.syn.nnz}), got {tuple(weight.shape)}.")
+            raise ValueError(f"current must have shape (n_steps, batch, n_neurons) = ({n_steps}, {batch}, "
+                             f"{self.pop.n}), got {tuple(current.shape)}.")
+        if weight is not None and tuple(weight.shape) not in ((self.syn.nnz,), (batch, self.syn.nnz)):
+            raise ValueError(f"weight must have shape (nnz,) or (batch, nnz) = ({batch}, {self.syn.nnz}), got "
+                             f"{tuple(weight.shape)}.")
 
     def run(self, n_steps: int, batch: int = 1, *, inputs: torch.Tensor | None = None,
             current: torch.Tensor | None = None, poisson_rate: float = 0.0, poisson_weight: float = 0.0,
@@ -279,7 +271,8 @@ class LIFNetwork:
         if self._w_in is None:
             e0 = int(self.syn.indptr[n])
             w_in = torch.zeros(self.n_inputs, stride, dtype=dtype, device=self.device)
-            w_in.index_put_((self.syn.pre[e0:] - n, self.syn.post[e0:]), self.syn.weight[e0:].to(dtype), accumulate=True)
+            w_in.index_put_((self.syn.pre[e0:] - n, self.syn.post[e0:]), self.syn.weight[e0:].to(dtype),
+                            accumulate=True)
             self._w_in = w_in
         x = inputs[t0:t1].reshape(-1, self.n_inputs).to(dtype)
         return (x @ self._w_in).view(t1 - t0, batch, stride)
@@ -333,7 +326,7 @@ class LIFNetwork:
                 drive2.copy_(ext[c])
             else:
                 drive.zero_()
-            for (tgt, w), spk in zip(tables, reversed(past)):     # delay 1 (the last step's spikes) first
+            for (tgt, w), spk in zip(tables, reversed(past), strict=True):     # delay 1 (the last step's spikes) first
                 if not spk.numel():
                     continue
                 if batch == 1:
@@ -364,7 +357,7 @@ class LIFNetwork:
                 if t % chunk == 0:                       # drawn in the same chunks as the fast path
                     ext = poisson.current(min(t + chunk, n_steps) - t, dtype)
                 drive2[:, :n] += ext[t % chunk]
-            for (ids, part), spk in zip(self._by_delay, reversed(past)):
+            for (ids, part), spk in zip(self._by_delay, reversed(past), strict=True):
                 if spk.numel():
                     w = weight if part is self.syn else w_all.index_select(-1, ids)
                     part.propagate(spk % stride, None if batch == 1 else spk // stride, drive, w, stride)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
+from labkit.core.params import check_args
 from labkit.spiking.synapses import Synapses
 
 
@@ -50,10 +51,10 @@ class STDPParams:
     lr_decay: float = 1.0   # per-step factor on all learning rates (NALSM: 0.99 during sample presentations)
 
     def __post_init__(self):
-        if self.eta < 0 or self.a_trace < 0 or self.tau_trace <= 0 or self.w_max <= 0:
-            raise ValueError(f"eta and a_trace must be non-negative, tau_trace and w_max positive, got {self}.")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}.")
+        positive = (float, 0, None, "neither")
+        check_args("STDPParams", vars(self), {"eta": (float, 0, None), "a_trace": (float, 0, None),
+                                              "tau_trace": positive, "w_max": positive,
+                                              "lr_decay": (float, 0, 1, "right")})
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class AstrocyteParams:
     bias_offset: float = 0.0
 
     def __post_init__(self):
-        if self.gain < 0 or self.tau <= 0:
-            raise ValueError(f"the astrocyte gain must be non-negative and its tau positive, got gain={self.gain}, tau={self.tau}.")
+        check_args("AstrocyteParams", vars(self), {"gain": (float, 0, None), "tau": (float, 0, None, "neither"),
+                                                   "bias_offset": float})
 
 
 def weight_bounds(syn: Synapses, n_res: int, excitatory, w_max: float):
@@ -93,11 +94,13 @@ class AstroSTDP:
     def __init__(self, syn: Synapses, weight: torch.Tensor, n_res: int, excitatory, *, batch: int = 1,
                  stdp: STDPParams = STDPParams(), astro: AstrocyteParams | None = None, dt: float = 1.0):
         if weight.ndim == 1 and batch != 1:
-            raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample weights (batch, nnz).")
+            raise ValueError(f"a shared weight vector can only learn from batch 1, got batch={batch}; pass per-sample "
+                             "weights (batch, nnz).")
         if weight.ndim == 2 and weight.shape[0] != batch:
             raise ValueError(f"per-sample weights must have batch={batch} rows, got shape {tuple(weight.shape)}.")
         if weight.shape[-1] != syn.nnz or not weight.is_contiguous():
-            raise ValueError(f"weight must be a contiguous tensor with {syn.nnz} synapses in its last dimension, got shape {tuple(weight.shape)}.")
+            raise ValueError(f"weight must be a contiguous tensor with {syn.nnz} synapses in its last dimension, got "
+                             f"shape {tuple(weight.shape)}.")
         dev = weight.device
         self.syn, self.n_res, self.batch, self.stdp, self.astro = syn, n_res, batch, stdp, astro
         self.w = weight
@@ -172,7 +175,8 @@ class AstroSTDP:
             e = tab["in_e"].index_select(0, res_src)
             tr = tab["in_pre"].index_select(0, res_src)
             tr += (res_b * s1).unsqueeze(1)
-            lr = torch.where(self.in_inh.index_select(0, res_src), -self.a.index_select(0, res_b).unsqueeze(1), self.eta)
+            lr = torch.where(self.in_inh.index_select(0, res_src), -self.a.index_select(0, res_b).unsqueeze(1),
+                             self.eta)
             blocks.append((e, pos_of(e, res_b), self.x.take(tr).mul_(lr)))
         for _, pos, d in blocks:
             self.w_flat.scatter_add_(0, pos.view(-1), d.view(-1))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from labkit.core.params import check_args
+
 SINKS = 16  # sink columns per sample that absorb the padding of the synapse table
 
 
@@ -73,9 +75,10 @@ class Synapses:
         post = torch.as_tensor(np.asarray(post), dtype=torch.long)
         weight = torch.as_tensor(np.asarray(weight), dtype=dtype)
         if not (pre.shape == post.shape == weight.shape) or pre.ndim != 1:
-            raise ValueError(f"pre, post and weight must be 1-D arrays of one length, got shapes {tuple(pre.shape)}, {tuple(post.shape)}, {tuple(weight.shape)}.")
-        if n_src < 1 or n_post < 1:
-            raise ValueError(f"n_src and n_post must be positive, got {n_src} and {n_post}: an empty network cannot be wired.")
+            raise ValueError(f"pre, post and weight must be 1-D arrays of one length, got shapes {tuple(pre.shape)}, "
+                             f"{tuple(post.shape)}, {tuple(weight.shape)}.")
+        check_args("Synapses.from_edges", dict(n_src=n_src, n_post=n_post),
+                   {"n_src": (int, 1, None), "n_post": (int, 1, None)})
         if pre.numel() and (pre.min() < 0 or pre.max() >= n_src or post.min() < 0 or post.max() >= n_post):
             raise ValueError(f"edge indices out of range: pre must lie in [0, {n_src}) and post in [0, {n_post}).")
         order = torch.argsort(pre * n_post + post)
@@ -163,9 +166,15 @@ class Synapses:
             return out
 
         e = torch.arange(self.nnz, device=dev)
-        zero = lambda w: torch.zeros(w, dtype=torch.long, device=dev)
-        sink = lambda w: self.n_post + torch.arange(w, device=dev) % sinks
-        trace0 = lambda w: torch.full((w,), self.n_src, dtype=torch.long, device=dev)
+        def zero(w):                    # padding synapse id 0
+            return torch.zeros(w, dtype=torch.long, device=dev)
+
+        def sink(w):                    # padding targets spread over the sink columns
+            return self.n_post + torch.arange(w, device=dev) % sinks
+
+        def trace0(w):                  # padding at the always-zero trace slot
+            return torch.full((w,), self.n_src, dtype=torch.long, device=dev)
+
         tab = {}
         n_rec = int(self.indptr[self.n_post])      # sources 0..n_post-1 (the population) come first
         for suffix, sl, first, n_rows in (("", slice(0, n_rec), 0, self.n_post),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labkit.core.params import ParameterError, check_args
 from labkit.core.progress import progress
 from labkit.data.datasets import load_digits, load_mnist1d, split_indices
 from labkit.spiking.encoders import nalsm_normalize, split_signed
@@ -80,17 +81,17 @@ def compare_liquids(x, y, *, shape=(10, 10, 10), n_steps: int = 100, n_plasticit
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
     if x.ndim != 2 or len(x) != len(y) or x.shape[1] < 1:
-        raise ValueError(f"x must be (samples, inputs) with one label per sample in y, got shapes {x.shape} and {y.shape}.")
+        raise ValueError(f"x must be (samples, inputs) with one label per sample in y, got shapes {x.shape} and "
+                         f"{y.shape}.")
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
-        raise ValueError(f"kinds must be a non-empty selection of {KINDS}, got {list(kinds)}.")
-    for name, val in (("n_steps", n_steps), ("probe_size", probe_size)):
-        if not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name} must be a positive integer, got {val!r}.")
+        raise ParameterError(f"Parameter 'kinds' of compare_liquids must be a non-empty selection of {KINDS}, "
+                             f"got {list(kinds)}.")
+    check_args("compare_liquids", dict(n_steps=n_steps, probe_size=probe_size, n_plasticity=n_plasticity),
+               {"n_steps": (int, 1, None), "probe_size": (int, 1, None), "n_plasticity": (int, 0, None)})
     if n_steps <= 2 * (25 + 4):
-        raise ValueError(f"n_steps must exceed 58 ms so that the branching factor's 25 ms margins and 4 ms windows fit, got {n_steps}.")
-    if not isinstance(n_plasticity, (int, np.integer)) or n_plasticity < 0:
-        raise ValueError(f"n_plasticity must be a non-negative integer, got {n_plasticity!r}.")
+        raise ParameterError(f"Parameter 'n_steps' of compare_liquids must exceed 58 ms so that the branching factor's "
+                             f"25 ms margins and 4 ms windows fit, got {n_steps}.")
     tr, te = split_indices(len(x), test_fraction, seed)
     stdp = STDPParams(eta=eta)
     astro = AstrocyteParams(gain=astro_gain)
@@ -103,26 +104,33 @@ def compare_liquids(x, y, *, shape=(10, 10, 10), n_steps: int = 100, n_plasticit
     out = Comparison(liquids={}, histories={}, bf={}, accuracy={}, rate_hz={},
                      input_per_ms=float(enc.float().sum()) / (len(x) * n_steps),
                      liquid_per_ms={}, raster_input=probe[:, 0].cpu().numpy(), raster_label=int(y[probe_idx[0]]),
-                     settings=dict(n_steps=n_steps, n_plasticity=n_plasticity, astro_gain=astro_gain, eta=eta, n=base.n))
+                     settings=dict(n_steps=n_steps, n_plasticity=n_plasticity, astro_gain=astro_gain, eta=eta,
+                                   n=base.n))
     out.accuracy["raw"] = readout_accuracy(x[tr], y[tr], x[te], y[te])
     for kind in kinds:
         liq = base.copy()
 
         pkind = kind if plastic_presentation else "plain"
 
-        def probe_bf(l, pkind=pkind):
-            _, rec = l.present(probe, pkind, stdp=stdp, astro=astro, keep=probe_size, batch_size=probe_size, seed=seed + 10_000)
-            return l.branching_factor(rec)
+        def probe_run(liquid, pkind=pkind):
+            """The spikes of the probe samples' presentations (they give the branching factor)."""
+            return liquid.present(probe, pkind, stdp=stdp, astro=astro, keep=probe_size, batch_size=probe_size,
+                                  seed=seed + 10_000)[1]
+
+        def probe_bf(liquid, probe_run=probe_run):
+            return liquid.branching_factor(probe_run(liquid))
 
         if kind == "plain" or n_plasticity == 0:
             bf0 = probe_bf(liq)
             pts = list(range(0, n_plasticity + 1, probe_every)) if probe_every else [0]
-            hist = {"samples": pts, "bf": [bf0] * len(pts), "rate_hz": [], "liquid_per_ms": [], "input_per_ms": [], "astro": []}
+            hist = {"samples": pts, "bf": [bf0] * len(pts), "rate_hz": [], "liquid_per_ms": [], "input_per_ms": [],
+                    "astro": []}
         else:
-            hist = liq.organize(plast, kind, stdp=stdp, astro=astro, probe=probe_bf, probe_every=probe_every, seed=seed + 5)
+            hist = liq.organize(plast, kind, stdp=stdp, astro=astro, probe=probe_bf, probe_every=probe_every,
+                                seed=seed + 5)
         counts, _ = liq.present(enc, pkind, stdp=stdp, astro=astro, batch_size=batch_size, seed=seed + 6,
                                 progress_desc=f"{kind} presentations")
-        _, rec = liq.present(probe, pkind, stdp=stdp, astro=astro, keep=probe_size, batch_size=probe_size, seed=seed + 10_000)
+        rec = probe_run(liq)
         out.bf[kind] = liq.branching_factor(rec)
         out.raster[kind] = rec.dense()[0].cpu().numpy()
         out.rate_hz[kind] = float(counts.sum()) / (counts.size * n_steps) * 1000.0

@@ -1,10 +1,12 @@
-"""Figures for the liquid state machine notebook (builders only: they never simulate)."""
+"""Figures for the liquid state machine notebook (builders only: they never simulate); rasters and
+running means come from :mod:`labkit.viz.pieces`."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from labkit.viz.pieces import learning_curve, raster
 from labkit.viz.theme import COLORS
 
 KIND_NAMES = {"plain": "plain LSM", "stdp": "STDP-only LSM", "nalsm": "NALSM (astrocyte + STDP)"}
@@ -35,7 +37,8 @@ def geometry_figure(positions, excitatory, pre, post, *, n_edges: int = 400, see
     return fig
 
 
-def raster_figure(input_spikes, liquid_spikes: dict, *, dt: float = 1.0, label=None, max_neurons: int = 300) -> go.Figure:
+def raster_figure(input_spikes, liquid_spikes: dict, *, dt: float = 1.0, label=None,
+                  max_neurons: int = 300) -> go.Figure:
     """Input spike trains (top) and the spikes of each liquid (below) for one sample.
 
     input_spikes: (T, M) array; liquid_spikes: {kind: (T, N) array}.
@@ -47,9 +50,8 @@ def raster_figure(input_spikes, liquid_spikes: dict, *, dt: float = 1.0, label=N
     traces = [("input", np.asarray(input_spikes), COLORS[2])] + [
         (k, np.asarray(s), KIND_COLORS.get(k, COLORS[0])) for k, s in liquid_spikes.items()]
     for r, (name, s, color) in enumerate(traces, start=1):
-        t, n = np.nonzero(s[:, :max_neurons])
-        fig.add_trace(go.Scattergl(x=t * dt, y=n, mode="markers", marker=dict(size=2.5, color=color), name=name,
-                                   showlegend=False), row=r, col=1)
+        for trace in raster(s, dt=dt, max_neurons=max_neurons, color=color).data:
+            fig.add_trace(trace.update(name=name, marker_size=2.5), row=r, col=1)
         fig.update_yaxes(title_text="channel" if r == 1 else "neuron", row=r, col=1)
     fig.update_xaxes(title_text="time (ms)", row=rows, col=1)
     what = f" (digit {label})" if label is not None else ""
@@ -65,13 +67,14 @@ def branching_figure(histories: dict) -> go.Figure:
                                  line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="critical (σ = 1)",
                   annotation_position="bottom right")
-    fig.update_layout(title="Branching factor σ while the liquid self-organises", xaxis_title="plasticity samples shown (20 ms each)",
+    fig.update_layout(title="Branching factor σ while the liquid self-organises",
+                      xaxis_title="plasticity samples shown (20 ms each)",
                       yaxis_title="branching factor σ", legend=dict(orientation="h", x=0, y=-0.22))
     return fig
 
 
 def activity_figure(histories: dict, *, smooth: int = 20) -> go.Figure:
-    """Liquid spikes per ms during plasticity (running mean over ``smooth`` samples) against the
+    """Liquid spikes per ms during plasticity (each sample, and the running mean over ``smooth``) against the
     input's: the astrocyte pulls the liquid's activity towards its input's."""
     fig = go.Figure()
     inp = None
@@ -79,10 +82,9 @@ def activity_figure(histories: dict, *, smooth: int = 20) -> go.Figure:
         r = np.asarray(h.get("liquid_per_ms", []), dtype=float)
         if not r.size:
             continue
-        k = max(1, min(smooth, r.size))
-        rm = np.convolve(r, np.ones(k) / k, mode="valid")
-        fig.add_trace(go.Scatter(x=np.arange(k, r.size + 1), y=rm, mode="lines", name=KIND_NAMES.get(kind, kind),
-                                 line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
+        color = KIND_COLORS.get(kind, COLORS[0])
+        learning_curve(r, name=KIND_NAMES.get(kind, kind), smooth=min(smooth, r.size), color=color, raw_color=color,
+                       fig=fig)
         inp = float(np.mean(h["input_per_ms"]))
     if inp is not None:
         # a dotted trace, not add_hline's annotation: on a log axis that annotation is placed at
@@ -102,8 +104,9 @@ def accuracy_figure(results: dict) -> go.Figure:
     palette = {**KIND_COLORS, "raw": COLORS[4]}
     for m in models:
         ys = [results[d].get(m, np.nan) for d in results]
-        fig.add_trace(go.Bar(x=list(results), y=ys, name=KIND_NAMES.get(m, "linear readout on raw inputs" if m == "raw" else m),
-                             marker_color=palette.get(m, COLORS[5]), text=[f"{y:.3f}" for y in ys], textposition="outside"))
+        name = KIND_NAMES.get(m, "linear readout on raw inputs" if m == "raw" else m)
+        fig.add_trace(go.Bar(x=list(results), y=ys, name=name, marker_color=palette.get(m, COLORS[5]),
+                             text=[f"{y:.3f}" for y in ys], textposition="outside"))
     fig.update_layout(title="Readout test accuracy (RidgeClassifier on spike counts)", barmode="group",
                       xaxis_title="data set", yaxis_title="test accuracy", yaxis_range=[0, 1.08],
                       legend=dict(orientation="h", y=-0.2))
@@ -117,7 +120,8 @@ def size_figure(sizes, accuracy: dict, raw: float | None = None) -> go.Figure:
         fig.add_trace(go.Scatter(x=sizes, y=acc, mode="lines+markers", name=KIND_NAMES.get(kind, kind),
                                  line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
     if raw is not None:
-        fig.add_hline(y=raw, line_dash="dot", line_color=COLORS[4], annotation_text="raw inputs", annotation_position="bottom right")
+        fig.add_hline(y=raw, line_dash="dot", line_color=COLORS[4], annotation_text="raw inputs",
+                      annotation_position="bottom right")
     fig.update_xaxes(type="log")
     fig.update_layout(title="Digits accuracy against liquid size", xaxis_title="liquid neurons (log)",
                       yaxis_title="test accuracy")
@@ -127,8 +131,5 @@ def size_figure(sizes, accuracy: dict, raw: float | None = None) -> go.Figure:
 def explorer_figure(spikes, bf: float, rate_hz: float, gain: float, max_rate: float) -> go.Figure:
     """The explorer's view: the raster of one sample after plasticity, with its branching factor."""
     s = np.asarray(spikes)
-    t, n = np.nonzero(s)
-    fig = go.Figure(go.Scattergl(x=t, y=n, mode="markers", marker=dict(size=3, color=COLORS[0]), name="spikes"))
-    fig.update_layout(title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz → σ = {bf:.2f}, {rate_hz:.1f} Hz",
-                      xaxis_title="time (ms)", yaxis_title="neuron", showlegend=False)
-    return fig
+    return raster(s, max_neurons=s.shape[1],
+                  title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz → σ = {bf:.2f}, {rate_hz:.1f} Hz")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args, check_value
 from labkit.core.progress import progress
 from labkit.spiking.connectivity import NALSM_C, Liquid3D, distance_connectivity, input_connectivity
 from labkit.spiking.criticality import branching_factor
@@ -52,9 +54,9 @@ class Liquid:
     synapses (sources ``N..N+n_inputs-1``)."""
 
     def __init__(self, n_inputs: int, config: LiquidConfig = LiquidConfig(), *, seed: int = 0, device="cpu"):
-        if not isinstance(n_inputs, (int, np.integer)) or isinstance(n_inputs, bool) or n_inputs < 1:
-            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}.")
-        self.config, self.n_inputs, self.device, self.seed = config, int(n_inputs), torch.device(device), seed
+        check_args("Liquid", dict(n_inputs=n_inputs, seed=seed, device=device),
+                   {"n_inputs": (int, 1, None), "seed": "seed", "device": "device"})
+        self.config, self.n_inputs, self.device, self.seed = config, int(n_inputs), resolve_device(device), seed
         self.geometry: Liquid3D = distance_connectivity(config.shape, frac_exc=config.frac_exc, c=config.c,
                                                         lam=config.lam, seed=seed)
         n = self.geometry.n
@@ -85,9 +87,11 @@ class Liquid:
         return other
 
     def _check_inputs(self, inputs) -> torch.Tensor:
-        if not isinstance(inputs, torch.Tensor) or inputs.ndim != 3 or inputs.shape[2] != self.n_inputs or 0 in inputs.shape:
+        shaped = isinstance(inputs, torch.Tensor) and inputs.ndim == 3 and inputs.shape[2] == self.n_inputs
+        if not shaped or 0 in inputs.shape:
             shape = tuple(inputs.shape) if hasattr(inputs, "shape") else type(inputs).__name__
-            raise ValueError(f"inputs must be spike trains of shape (steps, samples, {self.n_inputs}) with at least one step and sample, got {shape}.")
+            raise ValueError(f"inputs must be spike trains of shape (steps, samples, {self.n_inputs}) with at least "
+                             f"one step and sample, got {shape}.")
         return inputs
 
     def encode(self, x, n_steps: int, *, max_rate: float = 1000.0, seed: int = 0) -> torch.Tensor:
@@ -114,11 +118,9 @@ class Liquid:
         per step, as in the official code's presentation runs; the liquid itself is not changed.
         Returns ``(counts, record)`` as :meth:`run`.
         """
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
+        check_args("Liquid.present", dict(kind=kind, batch_size=batch_size),
+                   {"kind": list(KINDS), "batch_size": (int, 1, None)})
         inputs = self._check_inputs(inputs)
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         t_len, n_s, _ = inputs.shape
         counts, record = [], None
         starts = range(0, n_s, batch_size)
@@ -157,8 +159,7 @@ class Liquid:
         rate ``rate_hz``, its spikes per ms ``liquid_per_ms``, the input's ``input_per_ms`` and the
         astrocyte's mean depression rate ``astro``.
         """
-        if kind not in ("stdp", "nalsm"):
-            raise ValueError(f"kind must be 'stdp' or 'nalsm' for the plasticity phase, got {kind!r}.")
+        check_value("kind", kind, ["stdp", "nalsm"], "Liquid.organize")     # the plastic kinds
         inputs = self._check_inputs(inputs)
         rule = AstroSTDP(self.syn, self.syn.weight, self.n, self.excitatory, batch=1, stdp=stdp,
                          astro=astro if kind == "nalsm" else None, dt=self.config.dt)

@@ -24,7 +24,8 @@ def _mc_traces(x, est, lo, hi, color, name, showlegend=True):
     traces = []
     if pos.any():
         traces.append(go.Scatter(x=x[pos], y=est[pos], mode="markers", name=name, legendgroup=name,
-                                 showlegend=showlegend, marker=dict(color=color, size=8, line=dict(color="white", width=1)),
+                                 showlegend=showlegend,
+                                 marker=dict(color=color, size=8, line=dict(color="white", width=1)),
                                  error_y=dict(type="data", symmetric=False, array=hi[pos] - est[pos],
                                               arrayminus=est[pos] - np.maximum(lo[pos], 1e-300), color=color)))
     if (~pos).any():
@@ -69,7 +70,8 @@ def union_figure(M, exact: dict, expected: dict, mc: dict | None = None) -> go.F
     fig = go.Figure()
     for j, name in enumerate(exact):
         color = COLORS[j % len(COLORS)]
-        fig.add_trace(go.Scatter(x=M, y=exact[name], mode="lines", name=f"{name}: exact", line=dict(color=color, width=2)))
+        fig.add_trace(go.Scatter(x=M, y=exact[name], mode="lines", name=f"{name}: exact",
+                                 line=dict(color=color, width=2)))
         fig.add_trace(go.Scatter(x=M, y=expected[name], mode="lines", name=f"{name}: paper (expected union size)",
                                  line=dict(color=color, width=1.5, dash="dot")))
         if mc and name in mc:
@@ -130,16 +132,20 @@ def sweep_figure(sweep: dict, paper_median: Sequence[float] | None = None) -> go
     med = np.asarray(sweep["median"], dtype=float)
     low = np.floor(np.log10(med[med > 0].min())) - 4
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=th, y=sweep["max"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=th, y=np.maximum(sweep["min"], 10.0 ** low), mode="lines", line=dict(width=0), fill="tonexty",
+    fig.add_trace(go.Scatter(x=th, y=sweep["max"], mode="lines", line=dict(width=0), showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=th, y=np.maximum(sweep["min"], 10.0 ** low), mode="lines", line=dict(width=0),
+                             fill="tonexty",
                              fillcolor="rgba(0,114,178,0.15)", name="range over the 420 settings"))
-    fig.add_trace(go.Scatter(x=th, y=sweep["median"], mode="lines", name="median (exact)", line=dict(color=COLORS[0], width=3)))
+    fig.add_trace(go.Scatter(x=th, y=sweep["median"], mode="lines", name="median (exact)",
+                             line=dict(color=COLORS[0], width=3)))
     if paper_median is not None:
         fig.add_trace(go.Scatter(x=th, y=paper_median, mode="markers", name="median listed by the paper's code",
                                  marker=dict(symbol="x", size=9, color=COLORS[3])))
     fig.add_hline(y=1e-9, line_dash="dot", line_color="#444")
     # placed by hand: on a log axis an annotation's y is log10 of the value (add_hline would put it at 10**1e-9)
-    fig.add_annotation(x=1, xref="x domain", y=-9, yref="y", text="1e-9", showarrow=False, xanchor="right", yanchor="bottom")
+    fig.add_annotation(x=1, xref="x domain", y=-9, yref="y", text="1e-9", showarrow=False, xanchor="right",
+                       yanchor="bottom")
     fig.update_layout(title="False matches over the paper's grid (n 10k–190k, sparsity 0.5–3%, s 20–50)",
                       xaxis_title="NMDA threshold θ", yaxis_title="P(false match)", height=480,
                       legend=dict(orientation="h", x=0, y=-0.2))
@@ -155,7 +161,8 @@ def theta_vs_noise_figure(noise, median, q25, q75) -> go.Figure:
     fig.add_trace(go.Scatter(x=noise, y=q75, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=noise, y=q25, mode="lines", line=dict(width=0), fill="tonexty",
                              fillcolor="rgba(0,114,178,0.2)", name="quartiles"))
-    fig.add_trace(go.Scatter(x=noise, y=median, mode="lines+markers", name="median best θ", line=dict(color=COLORS[0], width=3)))
+    fig.add_trace(go.Scatter(x=noise, y=median, mode="lines+markers", name="median best θ",
+                             line=dict(color=COLORS[0], width=3)))
     fig.update_layout(title="The best NMDA threshold against noise (paper's grid of n, sparsity, s)",
                       xaxis_title="noise: fraction of the active cells replaced", yaxis_title="best θ (synapses)",
                       height=460, legend=dict(x=0.98, y=0.5, xanchor="right"))

@@ -174,8 +174,8 @@ def false_match_sweeps(n_trials: int, *, seed: int = 0, device: str | torch.devi
         return simulate_false_match(n, a, s, n_trials, seed=seed + next(k), device=device)
 
     def mc(samples, x, thetas):
-        est = np.array([smp.at_least(t) for smp, t in zip(samples, thetas)], dtype=float)
-        lo, hi = zip(*(smp.interval(t, level) for smp, t in zip(samples, thetas)))
+        est = np.array([smp.at_least(t) for smp, t in zip(samples, thetas, strict=True)], dtype=float)
+        lo, hi = zip(*(smp.interval(t, level) for smp, t in zip(samples, thetas, strict=True)), strict=True)
         return (np.asarray(x), est, np.array(lo, dtype=float), np.array(hi, dtype=float))
 
     panels = []
@@ -204,6 +204,7 @@ def false_match_sweeps(n_trials: int, *, seed: int = 0, device: str | torch.devi
     for n, a, s in ((1000, 200, 25), (10000, 300, 24)):
         th = np.arange(1, s + 1)
         smp = sim(n, a, s)
-        curves.append(dict(name=f"n={n}, a={a}, s={s}", x=th, y=false_match(n, a, s, th), mc=mc([smp] * len(th), th, th)))
+        curves.append(dict(name=f"n={n}, a={a}, s={s}", x=th, y=false_match(n, a, s, th),
+                           mc=mc([smp] * len(th), th, th)))
     panels.append(dict(title="against the threshold θ", xaxis="NMDA threshold θ", curves=curves))
     return panels

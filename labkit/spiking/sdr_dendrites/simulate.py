@@ -14,9 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labkit.core.params import ParameterError, check_value
+from labkit.core.device import resolve_device
+from labkit.core.params import check_value
 from labkit.core.progress import progress
-from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, not_above
+from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, noise_args, not_above, pattern_args
 
 
 @dataclass
@@ -138,12 +139,9 @@ def _pattern_bank(P: int, n: int, a: int, gen, device) -> tuple[torch.Tensor, to
     return act, bank
 
 
-def _check_sim(n, a, s, n_trials, M=1):
-    n, a, s = int_scalar("n", n, 1), int_scalar("a", a), int_scalar("s", s)
-    n_trials, M = int_scalar("n_trials", n_trials, 1), int_scalar("M", M, 1)
-    not_above("a", np.asarray(a), "n", np.asarray(n))
-    not_above("s", np.asarray(s), "n", np.asarray(n))
-    return n, a, s, n_trials, M
+def _check_sim(owner, n, a, s, n_trials, M=1):
+    n, a, s = pattern_args(owner, n, a, s)
+    return n, a, s, int_scalar("n_trials", n_trials, 1, owner), int_scalar("M", M, 1, owner)
 
 
 def _subset_cost(k: int, N: int) -> float:
@@ -198,8 +196,8 @@ def simulate_false_match(n: int, a: int, s: int, n_trials: int, *, M: int = 1, s
     only, because a union's size varies from segment to segment and would correlate the comparisons
     that share it; each pattern meets many fresh unions.
     """
-    n, a, s, n_trials, M = _check_sim(n, a, s, n_trials, M)
-    dev = torch.device(device)
+    n, a, s, n_trials, M = _check_sim("simulate_false_match", n, a, s, n_trials, M)
+    dev = resolve_device(device)
     gen = _generator(dev, seed)
     if M == 1:
         P, S_total = _split_trials(n_trials, float(n), _subset_cost(s, n), max_patterns)
@@ -241,14 +239,10 @@ def simulate_noise(n: int, a: int, s: int, v: int, n_trials: int, *, seed: int =
     copy a random segment misses with the same probability whichever they are, so comparisons are
     uncorrelated and the miss count binomial. ``OverlapSample.below(θ)`` estimates the false-negative rate.
     """
-    n, a, s, n_trials, _ = _check_sim(n, a, s, n_trials)
-    v = int_scalar("v", v)
-    not_above("s", np.asarray(s), "a", np.asarray(a))
-    not_above("v", np.asarray(v), "a", np.asarray(a))
-    not_above("v", np.asarray(v), "n - a", np.asarray(n - a))
-    if a == 0:
-        raise ParameterError("Parameter 'a' must be at least 1 to learn a pattern, got 0.")
-    dev = torch.device(device)
+    n, a, s, n_trials, _ = _check_sim("simulate_noise", n, a, s, n_trials)
+    a, s, v = noise_args("simulate_noise", a, s, v)
+    not_above("v", v, "n - a", n - a)
+    dev = resolve_device(device)
     gen = _generator(dev, seed)
     P, S_total = _split_trials(n_trials, float(n), _subset_cost(s, a), max_patterns)
     act, bank = _pattern_bank(P, n, a, gen, dev)

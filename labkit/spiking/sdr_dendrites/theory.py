@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from labkit.core.params import check_value
-from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, not_above
+from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, noise_args, pattern_args
 
 _LGAMMA_TABLE = np.zeros(0)
 
@@ -66,12 +66,8 @@ def log_false_match(n, a, s, theta) -> np.ndarray:
 
     ``theta = 0`` gives 0 (always a match); ``theta > min(s, a)`` gives ``-inf`` (never).
     """
-    n = int_array("n", n, 1)
-    a = int_array("a", a, 0)
-    s = int_array("s", s, 0)
-    theta = int_array("theta", theta, 0)
-    not_above("a", a, "n", n)
-    not_above("s", s, "n", n)
+    n, a, s = pattern_args("false_match", n, a, s, array=True)
+    theta = int_array("theta", theta, 0, "false_match")
     return _log_hyper_tail(n, s, a, theta)
 
 
@@ -82,9 +78,7 @@ def false_match(n, a, s, theta) -> np.ndarray:
 
 def overlap_pmf(n: int, a: int, s: int) -> np.ndarray:
     """P(overlap = b), b = 0..s, between a random pattern and a segment of s synapses."""
-    n, a, s = int_scalar("n", n, 1), int_scalar("a", a), int_scalar("s", s)
-    not_above("a", np.asarray(a), "n", np.asarray(n))
-    not_above("s", np.asarray(s), "n", np.asarray(n))
+    n, a, s = pattern_args("overlap_pmf", n, a, s)
     b = np.arange(s + 1)
     return np.exp(log_comb(s, b) + log_comb(n - s, a - b) - log_comb(n, a))
 
@@ -94,7 +88,6 @@ def _log_union_size_pmf(n: int, s: int, M: int) -> np.ndarray:
     umax = min(n, M * s)
     logp = np.full(umax + 1, -np.inf)
     logp[s] = 0.0
-    u = np.arange(umax + 1)
     k = np.arange(s + 1)                               # overlap of the new subset with the union
     for _ in range(M - 1):
         src = np.flatnonzero(np.isfinite(logp))
@@ -113,15 +106,15 @@ def _log_union_size_pmf(n: int, s: int, M: int) -> np.ndarray:
 
 def union_size_pmf(n: int, s: int, M: int) -> np.ndarray:
     """P(U_M = u) for u = 0..min(n, M s): the number of distinct synapses after a union of M patterns."""
-    n, s, M = int_scalar("n", n, 1), int_scalar("s", s), int_scalar("M", M, 1)
-    not_above("s", np.asarray(s), "n", np.asarray(n))
+    n, _, s = pattern_args("union_size_pmf", n, 0, s)
+    M = int_scalar("M", M, 1, "union_size_pmf")
     return np.exp(_log_union_size_pmf(n, s, M))
 
 
 def expected_union_size(n: int, s: int, M: int) -> float:
     """E[U_M] = n (1 - (1 - s/n)^M): the paper's expected number of synapses after M unions."""
-    n, s, M = int_scalar("n", n, 1), int_scalar("s", s), int_scalar("M", M, 1)
-    not_above("s", np.asarray(s), "n", np.asarray(n))
+    n, _, s = pattern_args("expected_union_size", n, 0, s)
+    M = int_scalar("M", M, 1, "expected_union_size")
     return float(n * (1.0 - (1.0 - s / n) ** M))
 
 
@@ -157,10 +150,9 @@ def union_overlap_pmf(n: int, a: int, s: int, M: int, method: str = "exact") -> 
 
 
 def _union_args(n, a, s, M, method):
-    n, a, s, M = int_scalar("n", n, 1), int_scalar("a", a), int_scalar("s", s), int_scalar("M", M, 1)
-    not_above("a", np.asarray(a), "n", np.asarray(n))
-    not_above("s", np.asarray(s), "n", np.asarray(n))
-    check_value("method", method, ["exact", "expected"])
+    n, a, s = pattern_args("union_false_match", n, a, s)
+    M = int_scalar("M", M, 1, "union_false_match")
+    check_value("method", method, ["exact", "expected"], "union_false_match")
     return n, a, s, M
 
 
@@ -172,7 +164,7 @@ def log_union_false_match(n: int, a: int, s: int, theta, M: int, method: str = "
     ``theta`` may be an array; ``M = 1`` is the plain false match.
     """
     n, a, s, M = _union_args(n, a, s, M, method)
-    theta = int_array("theta", theta)
+    theta = int_array("theta", theta, 0, "union_false_match")
     return _log_tail_from_pmf(_log_union_overlap_pmf(n, a, s, M, method), theta)
 
 
@@ -186,12 +178,8 @@ def log_false_negative(a, s, theta, v) -> np.ndarray:
 
     ``theta = 0`` gives ``-inf`` (never missed); ``theta > s`` gives 0 (always missed).
     """
-    a = int_array("a", a, 1)
-    s = int_array("s", s, 0)
-    theta = int_array("theta", theta, 0)
-    v = int_array("v", v, 0)
-    not_above("s", s, "a", a)
-    not_above("v", v, "a", a)
+    a, s, v = noise_args("false_negative", a, s, v, array=True)
+    theta = int_array("theta", theta, 0, "false_negative")
     # b ~ Hypergeometric(a cells, s of them synapsed, v removed); missed when b >= s - theta + 1.
     return _log_hyper_tail(a, s, v, np.maximum(s - theta + 1, 0))
 
@@ -203,9 +191,7 @@ def false_negative(a, s, theta, v) -> np.ndarray:
 
 def noise_overlap_pmf(a: int, s: int, v: int) -> np.ndarray:
     """P(overlap = c), c = 0..s, of a learned segment with its pattern after v of a cells are replaced."""
-    a, s, v = int_scalar("a", a, 1), int_scalar("s", s), int_scalar("v", v)
-    not_above("s", np.asarray(s), "a", np.asarray(a))
-    not_above("v", np.asarray(v), "a", np.asarray(a))
+    a, s, v = noise_args("noise_overlap_pmf", a, s, v)
     b = np.arange(s + 1)                               # synapses on removed cells; overlap = s - b
     logp = log_comb(s, b) + log_comb(a - s, v - b) - log_comb(a, v)
     return np.exp(logp)[::-1].copy()
@@ -213,8 +199,8 @@ def noise_overlap_pmf(a: int, s: int, v: int) -> np.ndarray:
 
 def noise_count(a: int, noise: float) -> int:
     """Number of replaced cells for a noise fraction: round(noise * a), halves rounded up."""
-    a = int_scalar("a", a, 1)
-    noise = check_value("noise", noise, (float, 0, 1))
+    a = int_scalar("a", a, 1, "noise_count")
+    noise = check_value("noise", noise, (float, 0, 1), "noise_count")
     return int(math.floor(noise * a + 0.5))
 
 
@@ -238,11 +224,9 @@ def optimal_threshold(n: int, a: int, s: int, v: int, M: int = 1, fp_weight: flo
     are replaced. Raising θ trades false positives for false negatives; the minimum of their sum is
     the threshold that balances them.
     """
-    n, a, s = int_scalar("n", n, 1), int_scalar("a", a, 1), int_scalar("s", s, 1)
-    v, M = int_scalar("v", v), int_scalar("M", M, 1)
-    not_above("a", np.asarray(a), "n", np.asarray(n))
-    not_above("s", np.asarray(s), "a", np.asarray(a))
-    not_above("v", np.asarray(v), "a", np.asarray(a))
+    n, a, s = pattern_args("optimal_threshold", n, a, s)
+    a, s, v = noise_args("optimal_threshold", a, s, v)
+    s, M = int_scalar("s", s, 1, "optimal_threshold"), int_scalar("M", M, 1, "optimal_threshold")
     check_value("fp_weight", fp_weight, (float, 0, None, "neither"))
     thetas = np.arange(1, s + 1)
     log_fp = log_union_false_match(n, a, s, thetas, M)
