@@ -44,18 +44,9 @@ def per_neuron(name: str, value, n: int, rule, owner: str) -> np.ndarray:
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ParameterError(f"Parameter {name!r} of {owner} must be a number or a vector of one value per "
                              f"neuron (length {n}), got shape {arr.shape}.")
-    bad = [float(x) for x in arr if not _passes(float(x), rule)]
-    if bad:
-        check_value(name, bad[0], rule, owner)   # raises, with the rule's wording
+    for x in arr:                                  # the first bad entry raises, in the rule's words
+        check_value(name, float(x), rule, owner)
     return arr
-
-
-def _passes(x: float, rule) -> bool:
-    try:
-        check_value("x", x, rule)
-    except ParameterError:
-        return False
-    return True
 
 
 def _fused(v: torch.Tensor, decay, x: torch.Tensor, out: torch.Tensor) -> None:
