@@ -23,8 +23,11 @@ Brian2 2.9 needs). Run:
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py            # N = 1,000 and 4,000
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --quick    # N = 500, 200 steps
     .venv-bench/bin/python benchmarks/bench_liquid_state_machine.py --drive poisson
-A missing peer is reported as missing and skipped. ``benchmarks/prototypes/compiled_lif_step.py`` prices what
-an ahead-of-time compiled step would give at batch 1 (issue 8); it is a measurement, not part of labkit.
+A missing peer is reported as missing and skipped. labkit runs with ``engine="auto"``: its compiled path (Numba)
+at batch 1, its torch path at batch 16; ``bench_spiking_engine.py`` times both paths against Brian2 (issue 20).
+``benchmarks/prototypes/compiled_lif_step.py`` priced what an ahead-of-time compiled step would give at batch 1
+(issue 8). Brian2's standalone binary times its run in process CPU time (``std::clock``), so on a busy machine
+its column reads faster than wall-clock peers.
 """
 from __future__ import annotations
 
@@ -188,19 +191,28 @@ def peer_norse(n, pre, post, w, ext):
     return run
 
 
+def brian2_standalone(prefix: str) -> str:
+    """A fresh Brian2 cpp_standalone device in a new directory (returned): one thread, ``-O3 -march=native``,
+    steps of ``DT``, built by hand (``build_on_run=False``). Also used by bench_spiking_engine.py."""
+    import brian2 as b2
+
+    b2.device.reinit()
+    b2.device.activate()
+    directory = tempfile.mkdtemp(prefix=prefix)
+    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
+    b2.defaultclock.dt = DT * b2.ms
+    return directory
+
+
 def peer_brian2(n, pre, post, w, ext):
     """cpp_standalone, single-threaded; built (code generation + compilation) once per network."""
     import brian2 as b2
 
     if ext.shape[1] != 1:
         return None
-    b2.device.reinit()
-    b2.device.activate()
-    directory = tempfile.mkdtemp(prefix="lsm_brian2_")
-    b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-O3", "-march=native"]
-    b2.defaultclock.dt = DT * b2.ms
+    directory = brian2_standalone("lsm_brian2_")
     if isinstance(ext, PoissonDrive):
         # each step, after the decay: a Binomial(1000, rate / 1000) count per neuron (Poisson to 1e-3)
         g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0")

@@ -59,3 +59,10 @@ def test_readme_lists_every_notebook_and_the_two_commands():
     assert "make report" in readme and "make test" in readme
     for entry in load_catalog():
         assert f"`{entry.id}`" in readme, f"README's catalog table lacks {entry.id}"
+
+
+def test_numba_is_a_runtime_dependency_everywhere():
+    """The spiking engine's compiled CPU path (labkit.spiking.compiled) needs Numba at run time, so every
+    environment installs it (the engine still falls back to torch, with a warning, where it is missing)."""
+    assert "numba" in pyproject_names()
+    assert "numba" in conda_names(ROOT / "environment.yml") and "numba" in conda_names(ROOT / "binder" / "environment.yml")

@@ -1,7 +1,8 @@
 """Biological neurons and spiking networks.
 
 The track's shared modules: :mod:`.lif` (one LIF neuron), :mod:`.lif_network` and :mod:`.synapses`
-(the batched, event-driven LIF network engine), :mod:`.connectivity`, :mod:`.encoders`,
+(the batched, event-driven network engine), :mod:`.neurons` (its neuron models), :mod:`.engine` and
+:mod:`.compiled` (run paths, delays, the Numba kernels), :mod:`.connectivity`, :mod:`.encoders`,
 :mod:`.plasticity` and :mod:`.criticality`; one package per method notebook
 (:mod:`.liquid_state_machine`, :mod:`.sdr_dendrites`).
 
@@ -16,6 +17,9 @@ _EXPORTS = {
     "LIFNetwork": "labkit.spiking.lif_network",
     "SpikeRecord": "labkit.spiking.lif_network",
     "Synapses": "labkit.spiking.synapses",
+    "LIF": "labkit.spiking.neurons",
+    "AdaptiveLIF": "labkit.spiking.neurons",
+    "Izhikevich": "labkit.spiking.neurons",
     "STDPParams": "labkit.spiking.plasticity",
     "AstrocyteParams": "labkit.spiking.plasticity",
     "AstroSTDP": "labkit.spiking.plasticity",

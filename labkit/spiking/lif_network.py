@@ -1,4 +1,4 @@
-"""Batched recurrent networks of leaky integrate-and-fire neurons with sparse, event-driven synapses.
+"""Batched recurrent networks of spiking neurons with sparse, event-driven synapses (the spiking engine).
 
 The membrane of neuron ``i`` (potential relative to rest, in mV) follows the current-based LIF model
 used by the NALSM liquid (Ivanov & Michmizos 2021, eq. 1; Maass, Natschläger & Markram 2002)::
@@ -22,6 +22,16 @@ gathers the rows of the sources that spiked and scatters them onto the targets i
 spike trains through frozen weights are turned into currents for many steps at once by one matrix
 product.
 
+Delays: with ``delay`` (ms, per synapse or one for all, whole steps up to ``max_delay``) a spike of
+``j`` at step ``t`` reaches a recurrent target at ``t + delay / dt`` instead (input channels deliver in
+one step as before); see :mod:`labkit.spiking.engine`. Plasticity hooks still see the spikes at the
+step they are emitted. The neurons may be any model of :mod:`labkit.spiking.neurons` (a
+:class:`LIFPopulation` stands for :class:`~labkit.spiking.neurons.LIF` with its parameters).
+
+Run paths (``engine=``): the torch paths below, and the compiled CPU path
+(:mod:`labkit.spiking.compiled`), which gives the same spikes; ``"auto"`` picks (see
+:func:`labkit.spiking.engine.choose_engine`).
+
 The step loop issues many small operations: on a CPU, splitting each over threads costs more in
 synchronisation than it saves (and much more on a busy machine), so a run holds one CPU thread
 (:func:`labkit.core.threads.threads`) and restores the caller's setting afterwards.
@@ -40,11 +50,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from labkit.core.params import check_args, check_value
+from labkit.core.params import ParameterError, check_args, check_value
 from labkit.core.threads import threads
+from labkit.spiking import engine as engines
+from labkit.spiking.neurons import LIF, REFRACTORY_MODES, NeuronModel
 from labkit.spiking.synapses import SINKS, Synapses, segment_ids
-
-REFRACTORY_MODES = ("clamp", "block")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,11 @@ class LIFPopulation:
     @property
     def ref_steps(self) -> int:
         return int(round(self.t_ref / self.dt))
+
+    def model(self) -> LIF:
+        """The same neurons as a :class:`~labkit.spiking.neurons.LIF` model (what the network runs)."""
+        return LIF(self.n, tau_m=self.tau_m, v_th=self.v_th, v_reset=self.v_reset, t_ref=self.t_ref,
+                   tau_syn=self.tau_syn, dt=self.dt, refractory=self.refractory)
 
 
 @dataclass
@@ -129,31 +144,6 @@ def _to_record(flats: list, n_steps: int, batch: int, n: int, stride: int, dt: f
     return SpikeRecord(t=tt, b=flat // stride, n=flat % stride, n_steps=n_steps, batch=batch, n_neurons=n, dt=dt)
 
 
-def _step_neurons(pop: LIFPopulation, drive, v, i_syn, mask, recent: deque) -> torch.Tensor:
-    """One step of the population, in place: the synaptic current and the membrane take this step's
-    ``drive`` (exact exponential decay), refractory neurons are held (``"clamp"``) or kept from firing
-    (``"block"``), and the flat indices of the neurons that cross threshold are returned, reset and
-    remembered in ``recent`` for their refractory period. Both run paths use it, so they agree."""
-    if i_syn is not None:
-        torch.add(drive, i_syn, alpha=pop.decay_syn, out=i_syn)
-        torch.add(i_syn, v, alpha=pop.decay_m, out=v)
-    else:
-        torch.add(drive, v, alpha=pop.decay_m, out=v)
-    clamp = pop.refractory == "clamp"
-    if clamp:
-        for r in recent:
-            v.index_fill_(0, r, pop.v_reset)
-    torch.ge(v, pop.v_th, out=mask)
-    if not clamp:
-        for r in recent:
-            mask.index_fill_(0, r, False)
-    spk = mask.nonzero().view(-1)
-    v.index_fill_(0, spk, pop.v_reset)
-    if pop.ref_steps:
-        recent.append(spk)
-    return spk
-
-
 class PoissonDrive:
     """Independent Poisson events onto every neuron of every sample, ``lam`` per neuron and step on average,
     each moving the input by ``weight``: drawn a chunk of steps at a time as a current (steps, batch, n).
@@ -182,16 +172,42 @@ class PoissonDrive:
 
 
 class LIFNetwork:
-    """A recurrent LIF population driven by input spike trains, external currents and/or Poisson events.
+    """A recurrent population driven by input spike trains, external currents and/or Poisson events.
 
-    ``synapses`` has sources ``0..N-1`` (the population) followed by ``n_inputs`` input channels.
+    ``pop``: a :class:`LIFPopulation` or any neuron model (:mod:`labkit.spiking.neurons`). ``synapses``
+    has sources ``0..N-1`` (the population) followed by ``n_inputs`` input channels. ``delay``: the
+    recurrent synapses' delays in ms (one for all or one per synapse of ``synapses``, those of input
+    channels one step; whole multiples of ``dt``, at least one step, at most ``max_delay`` when given);
+    None: one step.
     """
 
-    def __init__(self, pop: LIFPopulation, synapses: Synapses, *, device="cpu"):
+    def __init__(self, pop: LIFPopulation | NeuronModel, synapses: Synapses, *, delay=None,
+                 max_delay: float | None = None, device="cpu"):
         if synapses.n_post != pop.n or synapses.n_src < pop.n:
-            raise ValueError(f"synapses must target the population's {pop.n} neurons and list them first among their sources, got n_post={synapses.n_post}, n_src={synapses.n_src}.")
+            raise ValueError(f"synapses must target the population's {pop.n} neurons and list them first among "
+                             f"their sources, got n_post={synapses.n_post}, n_src={synapses.n_src}.")
         self.pop, self.syn, self.device = pop, synapses, torch.device(device)
+        self.neurons = pop.model() if isinstance(pop, LIFPopulation) else pop
         self.n_inputs = synapses.n_src - pop.n
+        n_rec = int(synapses.indptr[pop.n])
+        pre, post = synapses.pre[:n_rec].cpu().numpy(), synapses.post[:n_rec].cpu().numpy()
+        steps = np.ones(synapses.nnz, np.int32) if delay is None else \
+            engines.delay_steps(delay, synapses.nnz, self.neurons.dt, max_delay)
+        if np.ndim(delay) and np.any(steps[n_rec:] != 1):
+            raise ParameterError(f"Parameter 'delay' of LIFNetwork must be one step (dt = {self.neurons.dt} ms) for "
+                                 "the synapses of input channels, which deliver in the next step.")
+        steps = steps[:n_rec]
+        self.delay_steps = steps
+        self._order, self._seg = engines.delay_order(pre, post, steps, pop.n)
+        self.max_delay_steps = self._seg.shape[1] - 1
+        self._post = None                                # the compiled path's targets, in delay order
+        # the recurrent synapses of each delay d as a table of their own (ids: their place in synapses)
+        self._by_delay = []
+        for d in range(1, self.max_delay_steps + 1):
+            ids = torch.as_tensor(np.nonzero(steps == d)[0], device=synapses.post.device)
+            part = synapses if delay is None else Synapses(synapses.pre[ids], synapses.post[ids],
+                                                           synapses.weight[ids], synapses.n_src, synapses.n_post)
+            self._by_delay.append((ids, part))
 
     def _check(self, n_steps, batch, inputs, current, poisson_rate, weight, chunk):
         check_args("LIFNetwork.run", dict(n_steps=n_steps, batch=batch, chunk=chunk, poisson_rate=poisson_rate),
@@ -210,7 +226,7 @@ class LIFNetwork:
     def run(self, n_steps: int, batch: int = 1, *, inputs: torch.Tensor | None = None,
             current: torch.Tensor | None = None, poisson_rate: float = 0.0, poisson_weight: float = 0.0,
             seed: int = 0, weight: torch.Tensor | None = None, on_step: Callable | None = None,
-            record: bool = True, chunk: int = 64) -> SpikeRecord:
+            record: bool = True, chunk: int = 64, engine: str = "auto") -> SpikeRecord:
         """Simulate ``n_steps`` steps of ``batch`` independent copies from rest.
 
         inputs: (n_steps, batch, n_inputs) spike trains of the input channels (bool or 0/1).
@@ -226,11 +242,14 @@ class LIFNetwork:
         chunk: steps of input current computed per matrix product (memory: chunk * batch * N floats). The
             Poisson drive is drawn a chunk at a time, so with ``poisson_rate`` the draws (not their
             statistics) depend on ``chunk`` as well as on ``seed``.
+        engine: ``"compiled"``, ``"torch"`` or ``"auto"`` (see :func:`labkit.spiking.engine.choose_engine`).
 
-        Frozen weights and no hook take the fast path (padded table, one scatter per step); the
-        general path walks the synapse list so that weights may change between steps.
+        On torch, frozen weights and no hook take the fast path (padded tables, one scatter per step and
+        delay); the general path walks the synapse list so that weights may change between steps.
         """
         self._check(n_steps, batch, inputs, current, poisson_rate, weight, chunk)
+        path = engines.choose_engine(engine, self.device, batch, on_step is not None,
+                                     self.syn.weight.dtype == torch.float32)
         dev = self.device
         if inputs is not None:
             inputs = inputs.to(dev)
@@ -238,7 +257,10 @@ class LIFNetwork:
             current = current.to(dev)
         drive = PoissonDrive(batch, self.pop.n, poisson_rate * self.pop.dt / 1000.0, poisson_weight, seed,
                              self.device) if poisson_rate > 0 else None
+        self._w_in = None
         with threads(1, device=dev):
+            if path == "compiled":
+                return self._run_compiled(n_steps, batch, inputs, current, drive, weight, record, chunk)
             if weight is None and on_step is None:
                 return self._run_fast(n_steps, batch, inputs, current, drive, record, chunk)
             return self._run_general(n_steps, batch, inputs, current, drive, weight, on_step, record, chunk)
@@ -249,42 +271,64 @@ class LIFNetwork:
         if self._w_in is None:
             e0 = int(self.syn.indptr[n])
             w_in = torch.zeros(self.n_inputs, stride, dtype=dtype, device=self.device)
-            w_in.index_put_((self.syn.pre[e0:] - n, self.syn.post[e0:]), self.syn.weight[e0:].to(dtype), accumulate=True)
+            w_in.index_put_((self.syn.pre[e0:] - n, self.syn.post[e0:]), self.syn.weight[e0:].to(dtype),
+                            accumulate=True)
             self._w_in = w_in
         x = inputs[t0:t1].reshape(-1, self.n_inputs).to(dtype)
         return (x @ self._w_in).view(t1 - t0, batch, stride)
 
-    def _run_fast(self, n_steps, batch, inputs, current, poisson, record, chunk):
-        pop, n, dev = self.pop, self.pop.n, self.device
-        stride = n + SINKS                               # sink columns per sample (padding targets)
+    def _uses_inputs(self, inputs) -> bool:
+        """Whether input spike trains reach the population (given, and wired)."""
+        return inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[self.pop.n]) < self.syn.nnz
+
+    def _external(self, inputs, current, poisson, n_steps, batch, stride, dtype):
+        """``ext(t0, t1)``: the external input of steps ``t0 .. t1 - 1`` (inputs through frozen weights,
+        current, Poisson drive), (t1 - t0, batch, stride), or None when there is none."""
+        n = self.pop.n
+        use_inputs = self._uses_inputs(inputs)
+        if not (use_inputs or current is not None or poisson is not None):
+            return lambda t0, t1: None
+
+        def ext(t0, t1):
+            out = self._input_current(inputs, t0, t1, batch, stride, dtype) if use_inputs else \
+                torch.zeros(t1 - t0, batch, stride, dtype=dtype, device=self.device)
+            if current is not None:
+                out[:, :, :n] += current[t0:t1].to(dtype)
+            if poisson is not None:
+                out[:, :, :n] += poisson.current(t1 - t0, dtype)
+            return out
+        return ext
+
+    def _start(self, batch):
+        """Flat state, drive and scratch of a torch run, ``n + SINKS`` entries per sample."""
+        stride = self.pop.n + SINKS                      # sink columns per sample (padding targets)
         dtype = self.syn.weight.dtype
-        tgt, w = self.syn.ell(n, SINKS)
-        v = torch.zeros(batch * stride, dtype=dtype, device=dev)
-        i_syn = torch.zeros_like(v) if pop.tau_syn > 0 else None
-        drive = torch.zeros_like(v)
+        state = self.neurons.init_state(batch, stride, dtype, self.device)
+        drive = torch.zeros(batch * stride, dtype=dtype, device=self.device)
+        mask = torch.zeros(batch * stride, dtype=torch.bool, device=self.device)
+        empty = torch.zeros(0, dtype=torch.long, device=self.device)
+        return stride, dtype, state, drive, mask, deque([empty] * self.max_delay_steps, maxlen=self.max_delay_steps)
+
+    def _run_fast(self, n_steps, batch, inputs, current, poisson, record, chunk):
+        n = self.pop.n
+        stride, dtype, state, drive, mask, past = self._start(batch)
+        tables = [(part if part is self.syn else part.with_weight(self.syn.weight.index_select(0, ids))).ell(n, SINKS)
+                  for ids, part in self._by_delay]
         drive2 = drive.view(batch, stride)
-        mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
-        recent: deque = deque(maxlen=max(pop.ref_steps, 1))
-        self._w_in = None
-        use_inputs = inputs is not None and self.n_inputs > 0 and int(self.syn.indptr[n]) < self.syn.nnz
+        external = self._external(inputs, current, poisson, n_steps, batch, stride, dtype)
         ext = None
         flats = []
-        spk = torch.zeros(0, dtype=torch.long, device=dev)
         for t in range(n_steps):
             c = t % chunk
-            if c == 0 and (use_inputs or current is not None or poisson is not None):
-                t1 = min(t + chunk, n_steps)
-                ext = self._input_current(inputs, t, t1, batch, stride, dtype) if use_inputs else \
-                    torch.zeros(t1 - t, batch, stride, dtype=dtype, device=dev)
-                if current is not None:
-                    ext[:, :, :n] += current[t:t1].to(dtype)
-                if poisson is not None:
-                    ext[:, :, :n] += poisson.current(t1 - t, dtype)
+            if c == 0:
+                ext = external(t, min(t + chunk, n_steps))
             if ext is not None:
                 drive2.copy_(ext[c])
             else:
                 drive.zero_()
-            if spk.numel():
+            for (tgt, w), spk in zip(tables, reversed(past), strict=True):     # delay 1 (the last step's spikes) first
+                if not spk.numel():
+                    continue
                 if batch == 1:
                     drive.scatter_add_(0, tgt.index_select(0, spk).view(-1), w.index_select(0, spk).view(-1))
                 else:
@@ -292,23 +336,18 @@ class LIFNetwork:
                     idx = tgt.index_select(0, i)
                     idx += (spk - i).unsqueeze(1)
                     drive.scatter_add_(0, idx.view(-1), w.index_select(0, i).view(-1))
-            spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
+            spk = self.neurons.step(state, drive, mask)
+            past.append(spk)
             if record:
                 flats.append(spk)
-        return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
+        return _to_record(flats if record else [], n_steps, batch, n, stride, self.pop.dt, self.device)
 
     def _run_general(self, n_steps, batch, inputs, current, poisson, weight, on_step, record, chunk):
-        pop, n, dev = self.pop, self.pop.n, self.device
-        stride = n + SINKS
-        dtype = self.syn.weight.dtype
-        v = torch.zeros(batch * stride, dtype=dtype, device=dev)
-        i_syn = torch.zeros_like(v) if pop.tau_syn > 0 else None
-        drive = torch.zeros_like(v)
+        n = self.pop.n
+        stride, dtype, state, drive, mask, past = self._start(batch)
+        w_all = self.syn.weight if weight is None else weight
         drive2 = drive.view(batch, stride)
-        mask = torch.zeros(batch * stride, dtype=torch.bool, device=dev)
-        recent: deque = deque(maxlen=max(pop.ref_steps, 1))
         flats = []
-        spk = torch.zeros(0, dtype=torch.long, device=dev)
         ext = None
         for t in range(n_steps):
             drive.zero_()
@@ -318,19 +357,48 @@ class LIFNetwork:
                 if t % chunk == 0:                       # drawn in the same chunks as the fast path
                     ext = poisson.current(min(t + chunk, n_steps) - t, dtype)
                 drive2[:, :n] += ext[t % chunk]
-            res_src = spk % stride
-            res_b = spk // stride
-            if spk.numel():
-                self.syn.propagate(res_src, None if batch == 1 else res_b, drive, weight, stride)
+            for (ids, part), spk in zip(self._by_delay, reversed(past), strict=True):
+                if spk.numel():
+                    w = weight if part is self.syn else w_all.index_select(-1, ids)
+                    part.propagate(spk % stride, None if batch == 1 else spk // stride, drive, w, stride)
             in_b = in_src = None
             if inputs is not None and self.n_inputs:
                 in_b, in_m = inputs[t].nonzero(as_tuple=True)
                 in_src = in_m + n
                 self.syn.propagate(in_src, None if batch == 1 else in_b, drive, weight, stride, inputs=True)
             drive2[:, n:] = 0.0          # the sink columns absorbed padding of plastic weights
-            spk = _step_neurons(pop, drive, v, i_syn, mask, recent)
+            spk = self.neurons.step(state, drive, mask)
+            past.append(spk)
             if record:
                 flats.append(spk)
             if on_step is not None:
                 on_step(t, spk % stride, spk // stride, in_src, in_b)
-        return _to_record(flats if record else [], n_steps, batch, n, stride, pop.dt, dev)
+        return _to_record(flats if record else [], n_steps, batch, n, stride, self.pop.dt, self.device)
+
+    def _run_compiled(self, n_steps, batch, inputs, current, poisson, weight, record, chunk):
+        """The compiled path (:mod:`labkit.spiking.compiled`): the same external input as the torch path,
+        drawn in the same chunks, then a kernel call per chunk (one call for the whole run when the only
+        external input is ``current``)."""
+        n, dtype = self.pop.n, self.syn.weight.dtype
+        n_rec = int(self.syn.indptr[n])
+        if self._post is None:
+            self._identity = bool(np.array_equal(self._order, np.arange(n_rec)))
+            self._post = np.ascontiguousarray(self.syn.post[:n_rec].cpu().numpy()[self._order], dtype=np.int32)
+        w = (self.syn.weight if weight is None else weight).detach().cpu()
+        w = (w.view(1, -1) if w.ndim == 1 else w)[:, :n_rec].numpy()
+        w = np.ascontiguousarray(w if self._identity else w[:, self._order], dtype=np.float32)
+        if self._uses_inputs(inputs) or poisson is not None:
+            external = self._external(inputs, current, poisson, n_steps, batch, n + SINKS, dtype)  # as torch
+
+            def ext_np(t0, t1):
+                x = external(t0, t1)
+                return None if x is None else x[:, :, :n].cpu().numpy()
+        else:
+            cur = None if current is None else np.ascontiguousarray(current.to(dtype).cpu().numpy())
+            ext_np, chunk = (lambda t0, t1: None if cur is None else cur[t0:t1]), n_steps
+        t, b, i = engines.run_compiled(self.neurons, self._seg, self._post, w, n_steps, batch, ext_np, chunk)
+        if not record:
+            t = b = i = np.zeros(0, np.int64)
+        as_long = lambda a: torch.as_tensor(a.astype(np.int64), device=self.device)  # noqa: E731
+        return SpikeRecord(t=as_long(t), b=as_long(b), n=as_long(i), n_steps=n_steps, batch=batch, n_neurons=n,
+                           dt=self.pop.dt)
