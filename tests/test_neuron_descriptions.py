@@ -4,10 +4,23 @@ import pytest
 
 from labkit.core.params import ParameterError
 from labkit.data.scenes import Grammar, draw_scenes
-from labkit.interp.neuron_descriptions import (Captioner, auroc, describe, dissect, exemplars, exemplars_numpy, iou,
-                                               pmi_scores, slot_f1)
-from labkit.interp.neuron_descriptions.planted import (annotation_prior, annotator_distribution, planted_activations,
-                                                       planted_units)
+from labkit.interp.neuron_descriptions import (
+    Captioner,
+    auroc,
+    describe,
+    dissect,
+    exemplars,
+    exemplars_numpy,
+    iou,
+    pmi_scores,
+    slot_f1,
+)
+from labkit.interp.neuron_descriptions.planted import (
+    annotation_prior,
+    annotator_distribution,
+    planted_activations,
+    planted_units,
+)
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,33 @@ d* = argmax_d log p(d | E) − λ log p(d): a captioner's likelihood against the
 
 The scenes and their grammar live in :mod:`labkit.data.scenes`.
 """
-from labkit.interp.neuron_descriptions.captioner import (Captioner, SceneEncoder, describe, pmi_scores,
-                                                         region_features, train_encoder)
+from labkit.interp.neuron_descriptions.captioner import (
+                                                         Captioner,
+                                                         SceneEncoder,
+                                                         describe,
+                                                         pmi_scores,
+                                                         region_features,
+                                                         train_encoder,
+)
 from labkit.interp.neuron_descriptions.exemplars import Exemplars, dissect, exemplars, exemplars_numpy, iou
-from labkit.interp.neuron_descriptions.metrics import (auroc, description_precision, detection_score, exact_match,
-                                                       slot_f1)
+from labkit.interp.neuron_descriptions.metrics import (
+                                                         auroc,
+                                                         description_precision,
+                                                         detection_score,
+                                                         exact_match,
+                                                         slot_f1,
+)
 from labkit.interp.neuron_descriptions.models import ShapeCNN, edit_experiment, spurious_scenes, train_cnn
 from labkit.interp.neuron_descriptions.parameters import PARAMETERS
-from labkit.interp.neuron_descriptions.planted import (KINDS, PlantedUnits, annotate, annotation_prior,
-                                                       annotator_distribution, planted_activations, planted_units)
+from labkit.interp.neuron_descriptions.planted import (
+                                                         KINDS,
+                                                         PlantedUnits,
+                                                         annotate,
+                                                         annotation_prior,
+                                                         annotator_distribution,
+                                                         planted_activations,
+                                                         planted_units,
+)
 
 __all__ = [
     "Captioner", "SceneEncoder", "describe", "pmi_scores", "region_features", "train_encoder",

@@ -7,9 +7,10 @@ inside each exemplar's mask, and a decoder trained on human descriptions. Here:
   texture at 16x16): the stand-in for ImageNet pretraining, and separate from any model described;
 * :func:`region_features` — its cell posteriors pooled in each exemplar's mask, and in the mask's left,
   right, upper and lower halves (so relations can be read), averaged over the k exemplars;
-* :class:`Captioner` — an MLP from those features to one score per slot feature of the grammar (slot
-  layout, slot values); a description's logit is the sum of its slots' scores, so log p(d | E) for all
-  descriptions is one matrix product and a log-softmax over the grammar;
+* :class:`Captioner` — one score per slot feature of the grammar from those features (each slot value
+  reads only its part of the region: :func:`slot_inputs`; slot layouts an MLP); a description's logit
+  is the sum of its slots' scores, so log p(d | E) for all descriptions is one matrix product and a
+  log-softmax over the grammar;
 * :func:`pmi_scores` / :func:`describe` — log p(d | E) − λ log p(d), argmax over the whole grammar (exact).
 """
 from __future__ import annotations
@@ -121,13 +122,53 @@ def region_features(posteriors: np.ndarray, images: np.ndarray, masks: np.ndarra
     return out
 
 
+def slot_inputs(grammar: Grammar) -> np.ndarray:
+    """(n_slot_features, 106) 0/1: which region features each slot value may read. Object slot values and
+    disjunctions read the whole mask (and its area); a relation's first term its left and upper halves, its
+    second term its right and lower halves; the relation word reads everything. Slot layouts (patterns) are
+    scored by an MLP on all features instead."""
+    def cols(regions):
+        return [r * N_PARSE + p for r in regions for p in range(N_PARSE)]
+
+    mask = np.zeros((len(grammar.slot_features), N_REGION_FEATURES), np.float32)
+    for j, f in enumerate(grammar.slot_features):
+        if f.startswith(("size=", "texture=", "colour=", "shape=", "or=")):
+            mask[j, cols([0]) + [N_REGION_FEATURES - 1]] = 1
+        elif f.startswith("A="):
+            mask[j, cols([1, 3])] = 1
+        elif f.startswith("B="):
+            mask[j, cols([2, 4])] = 1
+        elif f.startswith("rel="):
+            mask[j] = 1
+    return mask
+
+
+class SlotHead(nn.Module):
+    """Slot scores: a linear map restricted by :func:`slot_inputs` for slot values, plus an MLP for the
+    slot layouts (the rows of ``slot_inputs`` that are all zero)."""
+
+    def __init__(self, mask: np.ndarray, hidden: int):
+        super().__init__()
+        self.register_buffer("mask", torch.as_tensor(mask))
+        self.register_buffer("layout", torch.as_tensor(mask.sum(1) == 0))
+        n_out, n_in = mask.shape
+        self.linear = nn.Linear(n_in, n_out)
+        self.mlp = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, int(self.layout.sum())))
+
+    def forward(self, x):
+        out = x @ (self.linear.weight * self.mask).T + self.linear.bias
+        return out.index_put((torch.arange(out.shape[0])[:, None], torch.nonzero(self.layout)[:, 0][None, :]),
+                             self.mlp(x), accumulate=True)
+
+
 class Captioner(Estimator):
-    """p(d | E) over the grammar: an MLP from region features to slot scores; logits = scores @ slot_matrixᵀ."""
+    """p(d | E) over the grammar: a :class:`SlotHead` from region features to slot scores;
+    logits = scores @ slot_matrixᵀ, a log-softmax over every description."""
 
     _rules = {"hidden": (int, 1, None), "steps": (int, 1, None), "lr": (float, 0.0, None, "neither"),
               "weight_decay": (float, 0.0, None), "seed": "seed"}
 
-    def __init__(self, grammar: Grammar, *, hidden: int = 128, steps: int = 400, lr: float = 1e-2,
+    def __init__(self, grammar: Grammar, *, hidden: int = 64, steps: int = 400, lr: float = 1e-2,
                  weight_decay: float = 1e-3, seed: int = 0):
         self.grammar, self.hidden, self.steps, self.lr, self.weight_decay, self.seed = \
             grammar, hidden, steps, lr, weight_decay, seed
@@ -143,8 +184,7 @@ class Captioner(Estimator):
         x = torch.as_tensor(features, dtype=torch.float32)
         self.mean_, self.scale_ = x.mean(0), x.std(0) + 1e-3
         self.slots_ = torch.as_tensor(self.grammar.slot_matrix)
-        self.net_ = nn.Sequential(nn.Linear(x.shape[1], self.hidden), nn.ReLU(),
-                                  nn.Linear(self.hidden, self.slots_.shape[1]))
+        self.net_ = SlotHead(slot_inputs(self.grammar), self.hidden)
         a = np.asarray(annotations)
         soft = a.dtype.kind == "f" and a.ndim == 2 and a.shape[1] == self.grammar.n
         y = torch.as_tensor(a, dtype=torch.float32 if soft else torch.long)

@@ -46,7 +46,8 @@ def _check_acts(acts, n_images: int | None = None):
 def _chunks(acts, chunk):
     for start in range(0, acts.shape[0], chunk):
         block = acts[start:start + chunk]
-        yield start, (block if isinstance(block, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(block))).float()
+        block = block if isinstance(block, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(block))
+        yield start, block.float()
 
 
 def exemplars(acts, k: int = 15, q: float = 0.99, *, chunk: int = 256, n_images: int | None = None) -> Exemplars:

@@ -13,14 +13,24 @@ import torch
 from labkit.core.cache import checkpoint
 from labkit.core.params import check_value
 from labkit.data.scenes import N_MARKER_POSITIONS, WORDS, Grammar, Scenes, draw_scenes
-from labkit.interp.neuron_descriptions.captioner import (Captioner, SceneEncoder, describe, region_features,
-                                                         train_encoder)
+from labkit.interp.neuron_descriptions.captioner import (
+    Captioner,
+    SceneEncoder,
+    describe,
+    region_features,
+    train_encoder,
+)
 from labkit.interp.neuron_descriptions.exemplars import Exemplars, dissect, exemplars
 from labkit.interp.neuron_descriptions.metrics import description_precision, detection_score, slot_f1
-from labkit.interp.neuron_descriptions.models import (ShapeCNN, edit_experiment, layer_maps, spurious_scenes,
-                                                      train_cnn)
-from labkit.interp.neuron_descriptions.planted import (KINDS, annotation_prior, annotator_distribution,
-                                                       planted_activations, planted_exemplars, planted_units)
+from labkit.interp.neuron_descriptions.models import ShapeCNN, edit_experiment, layer_maps, spurious_scenes, train_cnn
+from labkit.interp.neuron_descriptions.planted import (
+    KINDS,
+    annotation_prior,
+    annotator_distribution,
+    planted_activations,
+    planted_exemplars,
+    planted_units,
+)
 
 CONTROLS = ("none", "shuffle")
 SINGLES = WORDS                      # network dissection's concepts: one word each
@@ -43,7 +53,7 @@ class CaptionerKit:
 
 
 def build_captioner(grammar: Grammar, *, n_pretrain: int = 2000, encoder_steps: int = 300, encoder_width: int = 12,
-                    n_train_units: int = 1500, n_scenes: int = 1200, specificity: float = 0.3, head_steps: int = 300,
+                    n_train_units: int = 1500, n_scenes: int = 1200, specificity: float = 0.3, head_steps: int = 400,
                     k: int = 15, q: float = 0.99, seed: int = 0) -> CaptionerKit:
     """Pretrain the encoder (cached), describe ``n_train_units`` planted units by simulated annotators, fit
     the captioner on them; the prior is their annotation frequency. Uses seeds ``seed + 1..3``."""
@@ -197,3 +207,11 @@ def layer_shares(study: CNNStudy, grammar: Grammar) -> dict:
         sel = (study.layer == i) & study.alive
         out[f"layer {i + 1}"] = {n: float((kinds[sel] == n).mean()) if sel.any() else 0.0 for n in names}
     return out
+
+
+def top_descriptions(kit: CaptionerKit, log_likelihood: np.ndarray, lam: float, n: int = 5) -> list[tuple[str, float]]:
+    """One unit's ``n`` best descriptions under PMI, with their scores. ``log_likelihood``: (n_desc,)."""
+    from labkit.interp.neuron_descriptions.captioner import pmi_scores
+
+    s = pmi_scores(np.asarray(log_likelihood)[None], kit.log_prior, lam)[0]
+    return [(kit.grammar.texts[d], float(s[d])) for d in np.argsort(-s, kind="stable")[:n]]

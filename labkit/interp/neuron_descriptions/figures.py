@@ -79,7 +79,8 @@ def detection_figure(layer: np.ndarray, pmi: np.ndarray, dissection: np.ndarray,
         fig.add_trace(go.Box(x=[f"layer {v + 1}" for v in layer], y=vals, name=name, marker_color=col,
                              boxpoints="all", jitter=0.4, pointpos=0), row=1, col=1)
     fig.add_trace(go.Box(x=[f"layer {v + 1}" for v in layer], y=precision, name="PMI precision",
-                         marker_color=COLORS[0], boxpoints="all", jitter=0.4, pointpos=0, showlegend=False), row=1, col=2)
+                         marker_color=COLORS[0], boxpoints="all", jitter=0.4, pointpos=0, showlegend=False),
+                  row=1, col=2)
     fig.update_layout(boxmode="group", title="How well do the descriptions describe the CNN's units?")
     return fig
 

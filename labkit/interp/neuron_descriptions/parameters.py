@@ -1,4 +1,5 @@
-"""The notebook's parameter rules (checked by the notebook's check cell and by ``labkit run`` before a kernel starts)."""
+"""The notebook's parameter rules (checked by the notebook's check cell, and by ``labkit run`` before a
+kernel starts)."""
 from labkit.interp.neuron_descriptions.experiment import CONTROLS
 
 PARAMETERS = {
