@@ -3,8 +3,11 @@
 A unit's exemplars are its ``k`` images of highest peak activation, each masked where the unit exceeds
 its ``q`` quantile over every position of every image. The quantile is exact (NumPy's linear
 interpolation): for ``q`` near 1 it depends only on the top ``N - floor(q (N - 1))`` values of the
-unit's ``N`` activations, which are kept, chunk by chunk, with ``torch.topk``; no unit's full
-activation list is ever sorted.
+unit's ``N`` activations. Two streamed passes over the images: the first takes each unit's top images
+and a strided sample of its values, whose order statistic gives a pivot below the quantile; the second
+keeps only the values above the pivot (about twice as many as needed), among which the exact order
+statistics are found by one sort. No unit's full activation list is ever sorted; a unit whose pivot
+came out too high falls back to ``torch.topk`` on its values.
 """
 from __future__ import annotations
 
@@ -63,21 +66,46 @@ def exemplars(acts, k: int = 15, q: float = 0.99, *, chunk: int = 256, n_images:
     N = n * h * w
     lo = math.floor(q * (N - 1))
     keep = N - lo                                   # the values at ranks lo and lo + 1 (ascending) are among these
-    top_vals = torch.full((U, 0), -math.inf)
-    best = torch.full((U, 0), -math.inf)
+    # pass 1: each unit's top-k images by peak, and a strided sample of its values for a pivot
+    stride = max(1, min(16, keep // 64))
+    samples, best = [], torch.full((U, 0), -math.inf)
     best_idx = torch.zeros((U, 0), dtype=torch.long)
     for start, block in _chunks(acts, chunk):
-        flat = block.permute(1, 0, 2, 3).reshape(U, -1)
-        both = torch.cat([top_vals, flat], 1)
-        top_vals = torch.topk(both, min(keep, both.shape[1]), dim=1).values
-        peak = flat.view(U, block.shape[0], h * w).amax(2)
+        flat = block.reshape(block.shape[0], U, h * w)                   # no transposing copy
+        samples.append(flat[:, :, ::stride].transpose(0, 1).reshape(U, -1))
+        peak = flat.amax(2).T
         cand = torch.cat([best, peak], 1)
         cidx = torch.cat([best_idx, torch.arange(start, start + block.shape[0]).expand(U, -1)], 1)
         best, pos = torch.topk(cand, min(k, cand.shape[1]), dim=1)
         best_idx = torch.gather(cidx, 1, pos)
-    # ascending rank lo is descending rank keep - 1; rank lo + 1 is descending keep - 2
-    v_lo = top_vals[:, keep - 1].double()
-    v_hi = top_vals[:, max(keep - 2, 0)].double()
+    # a pivot safely below the quantile: about twice the needed values lie above it
+    sample = torch.cat(samples, 1)
+    rank = min(sample.shape[1], 2 * math.ceil(keep * sample.shape[1] / N) + 8)
+    pivot = torch.topk(sample, rank, dim=1).values[:, -1]
+    # pass 2: keep only values above the pivot, then the exact order statistics among them
+    units, values = [], []
+    for _, block in _chunks(acts, chunk):
+        flat = block.reshape(block.shape[0], U, h * w)
+        sel = flat >= pivot[None, :, None]
+        units.append(sel.nonzero()[:, 1])
+        values.append(flat[sel])
+    units, values = torch.cat(units), torch.cat(values)
+    counts = torch.bincount(units, minlength=U)
+    v_lo = torch.empty(U, dtype=torch.float64)
+    v_hi = torch.empty(U, dtype=torch.float64)
+    ok = counts >= keep
+    if ok.any():
+        order_v = torch.argsort(values, stable=True)
+        order_u = torch.argsort(units[order_v], stable=True)
+        sorted_vals = values[order_v][order_u]                    # grouped by unit, ascending within each
+        offsets = torch.cumsum(counts, 0) - counts
+        pos_lo = offsets + counts - keep                          # descending rank keep - 1
+        v_lo[ok] = sorted_vals[pos_lo[ok]].double()
+        v_hi[ok] = sorted_vals[torch.minimum(pos_lo + 1, offsets + counts - 1)[ok]].double()
+    for u in torch.nonzero(~ok)[:, 0].tolist():                   # the pivot was too high: the plain way
+        row = torch.cat([b.permute(1, 0, 2, 3).reshape(U, -1)[u] for _, b in _chunks(acts, chunk)])
+        top = torch.topk(row, keep).values
+        v_lo[u], v_hi[u] = float(top[keep - 1]), float(top[max(keep - 2, 0)])
     frac = q * (N - 1) - lo
     thr = (v_lo + (v_hi - v_lo) * frac).numpy()
     order = best_idx.numpy()
