@@ -164,3 +164,15 @@ def test_slot_f1_and_auroc(grammar):
     assert slot_f1(grammar, [src], [src])[0] == 1.0
     labels = np.array([[0], [0], [1], [1]], bool)
     assert auroc(labels, np.array([[0.1], [0.4], [0.35], [0.8]]))[0] == pytest.approx(0.75)
+
+
+def test_unit_out_of_range_is_named(grammar):
+    from types import SimpleNamespace
+
+    from labkit.interp.neuron_descriptions.experiment import top_descriptions
+
+    kit = SimpleNamespace(log_prior=np.zeros(len(grammar)), grammar=grammar)
+    L = np.zeros((3, len(grammar)))
+    assert len(top_descriptions(kit, L, 2, 0.3)) == 5
+    with pytest.raises(ParameterError, match="'unit'"):
+        top_descriptions(kit, L, 3, 0.3)

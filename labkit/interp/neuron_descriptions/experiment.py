@@ -209,9 +209,12 @@ def layer_shares(study: CNNStudy, grammar: Grammar) -> dict:
     return out
 
 
-def top_descriptions(kit: CaptionerKit, log_likelihood: np.ndarray, lam: float, n: int = 5) -> list[tuple[str, float]]:
-    """One unit's ``n`` best descriptions under PMI, with their scores. ``log_likelihood``: (n_desc,)."""
+def top_descriptions(kit: CaptionerKit, log_likelihood: np.ndarray, unit: int, lam: float,
+                     n: int = 5) -> list[tuple[str, float]]:
+    """Unit ``unit``'s ``n`` best descriptions under PMI, with their scores; ``log_likelihood`` (U, n_desc)."""
     from labkit.interp.neuron_descriptions.captioner import pmi_scores
 
-    s = pmi_scores(np.asarray(log_likelihood)[None], kit.log_prior, lam)[0]
+    log_likelihood = np.asarray(log_likelihood)
+    unit = check_value("unit", unit, (int, 0, len(log_likelihood) - 1), "top_descriptions")
+    s = pmi_scores(log_likelihood[unit][None], kit.log_prior, lam)[0]
     return [(kit.grammar.texts[d], float(s[d])) for d in np.argsort(-s, kind="stable")[:n]]
