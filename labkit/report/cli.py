@@ -49,8 +49,8 @@ def cmd_list() -> int:
 
 
 def cmd_run(args) -> int:
-    from labkit.report.html import write_gallery
-    from labkit.report.runner import resolve_parameters, run_notebook
+    from labkit.report.html import gallery_index, write_gallery
+    from labkit.report.runner import report_folder, resolve_parameters, run_notebook
 
     entries = load_catalog() if args.ids == ["all"] else [get_entry(i) for i in args.ids]
     overrides = {}
@@ -65,9 +65,11 @@ def cmd_run(args) -> int:
             resolve_device(str(overrides["device"]))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    # Check every notebook's parameters before running any of them.
+    # Check every notebook's parameters and report folder before running any of them.
     for e in entries:
         resolve_parameters(e, args.profile, overrides)
+        report_folder(e, args.out)
+    gallery_index(args.out)
     failures = 0
     for i, e in enumerate(entries, 1):
         note = " (it has no full profile: its defaults)" if args.profile == "full" and "full" not in e.profiles else ""

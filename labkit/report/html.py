@@ -153,6 +153,18 @@ def gallery_html(rows: list[dict[str, Any]], title: str = "labkit reports") -> s
             f"<th>key numbers</th><th></th></tr>{''.join(body)}</table></div></body></html>")
 
 
+def gallery_index(out: str | Path) -> Path:
+    """``out/index.html``, if the gallery may write it: missing, or a gallery page written before."""
+    from labkit.report.errors import UsageError
+    from labkit.report.folders import check_writable
+
+    target = check_writable(out) / "index.html"
+    if target.is_dir() or (target.exists() and "lk-gallery" not in target.read_text(errors="replace")):
+        raise UsageError(f"--out {str(target.parent)!r} holds an index.html that labkit did not write; "
+                         "choose another folder.")
+    return target
+
+
 def write_gallery(out: str | Path) -> Path:
     """Rebuild ``out/index.html`` from the catalog and every ``metrics.json`` under ``out``."""
     import os
@@ -160,20 +172,19 @@ def write_gallery(out: str | Path) -> Path:
 
     from labkit.report.catalog import load_catalog
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    target = gallery_index(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in load_catalog():
-        mfile = out / entry.id / "metrics.json"
+        mfile = target.parent / entry.id / "metrics.json"
         if mfile.exists():
             m = json.loads(mfile.read_text())
             rows.append({**m, "title": entry.title, "track": entry.track, "link": f"{entry.id}/report.html"})
         else:
             rows.append({"id": entry.id, "title": entry.title, "track": entry.track, "status": "not run"})
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index-", suffix=".html")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-", suffix=".html")
     with os.fdopen(fd, "w") as f:
         f.write(gallery_html(rows))
-    target = out / "index.html"
     os.chmod(tmp, 0o644)
     os.replace(tmp, target)
     return target

@@ -23,6 +23,7 @@ import yaml
 
 from labkit.core.params import ParameterError
 from labkit.report.catalog import Entry
+from labkit.report.folders import aside, check_replaceable, remove_stale, swap_into_place
 from labkit.report.html import export_html
 
 DEFAULT_OUT = Path("reports")
@@ -124,24 +125,9 @@ def _write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=True))
 
 
-def _remove_stale(folder: Path, name: str) -> None:
-    """Delete what runs killed midway left behind (their process is gone)."""
-    for stale in folder.glob(f".tmp-{name}-*"):
-        try:
-            os.kill(int(stale.name.rsplit("-", 1)[1]), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(stale, ignore_errors=True)
-        except PermissionError:
-            pass
-
-
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.parent / f".old-{final.name}-{os.getpid()}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+def report_folder(entry: Entry, out: str | Path = DEFAULT_OUT) -> Path:
+    """``out/<id>``, if a run may write it there: a missing or empty folder, or a previous report."""
+    return check_replaceable(Path(out) / entry.id, "metrics.json")
 
 
 def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profile: str = "default",
@@ -153,13 +139,9 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     from labkit.core.version import __version__
 
     params = resolve_parameters(entry, profile, overrides or {})
-    out = Path(out).resolve()  # papermill changes the working directory while it runs
-    final = out / entry.id
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(final.parent, final.name)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    final = report_folder(entry, out).resolve()  # papermill changes the working directory while it runs
+    remove_stale(final)
+    tmp = aside(final)
     recorded_file = tmp / "recorded.json"
     env_before = {k: os.environ.get(k) for k in ("LABKIT_METRICS", "LABKIT_REPORT")}
     os.environ["LABKIT_METRICS"] = str(recorded_file.resolve())
@@ -216,5 +198,5 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     else:
         (tmp / "report.html").write_text(export_html(None, metrics, entry))
     _write_json(tmp / "metrics.json", metrics)
-    _swap_into_place(tmp, final)
+    swap_into_place(tmp, final)
     return RunResult(entry.id, status, duration, final, error, checks, recorded["metrics"])

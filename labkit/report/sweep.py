@@ -23,6 +23,7 @@ from typing import Any
 
 from labkit.report.catalog import get_entry
 from labkit.report.errors import UsageError
+from labkit.report.folders import check_writable
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -138,7 +139,7 @@ def sweep(entry_id: str, grid_args: list[str], *, seeds: int | None = None, prof
     if threads < 1:
         raise SweepError(f"--threads must be a positive integer, got {threads}.")
     names, points = parse_grid(entry, grid_args, seeds, profile)
-    out = Path(out or Path("sweeps") / entry.id.replace("/", "__"))
+    out = check_writable(out or Path("sweeps") / entry.id.replace("/", "__"))
     todo = [p for p in points if _finished(out / "points" / point_slug(p), entry.id) is None]
     print(f"sweep {entry.id}: {len(points)} points, {len(points) - len(todo)} already finished, {len(todo)} to run")
     if todo:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import copy
 import html
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 import nbformat
 
 from labkit.report.catalog import load_catalog
+from labkit.report.folders import aside, check_replaceable, remove_stale, swap_into_place
 
 ANSWER = re.compile(r"\*\*Answer\.?\*\*")
 SECTION = re.compile(r"^##\s+(.+?)\s*\((\d+)\s*min\)\s*$", re.MULTILINE)
@@ -120,33 +120,44 @@ def schedule_html(rows: list[dict[str, Any]]) -> str:
             f"{''.join(body)}</table></div></body></html>")
 
 
-def build(out: str | Path = "workshop", repo: str | None = None) -> Path:
-    """Write ``out/student``, ``out/instructor`` and ``out/schedule.html`` (and ``schedule.md``)."""
-    out = Path(out)
-    tmp = out.parent / f".tmp-{out.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    repo = repo or binder_repo()
-    rows = []
-    for entry in load_catalog():
-        nb = nbformat.read(entry.path, as_version=4)
-        for role in ("student", "instructor"):
-            target = tmp / role / entry.notebook
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(build_notebook(nb, role), target)
-        secs = sections(nb)
-        rows.append({"id": entry.id, "title": entry.title, "notebook": entry.notebook, "sections": secs,
-                     "total": sum(m for _, m in secs),
-                     "exercises": sum(1 for c in nb.cells if "solution" in tags(c)),
-                     "binder": binder_link(repo, f"workshop/student/{entry.notebook}")})
-    (tmp / "schedule.html").write_text(schedule_html(rows))
-    md = ["# Workshop schedule", ""]
-    for r in rows:
-        md.append(f"## {r['title']} (`{r['id']}`) — {r['total']} min, {r['exercises']} exercises")
-        md += [f"- {s}: {m} min" for s, m in r["sections"]] + [f"- [Open on Binder]({r['binder']})", ""]
-    (tmp / "schedule.md").write_text("\n".join(md))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+MARKER = ".labkit-workshop"
+
+
+def build(out: str | Path = "workshop", repo: str | None = None, *, force: bool = False) -> Path:
+    """Write ``out/student``, ``out/instructor`` and ``out/schedule.html`` (and ``schedule.md``).
+
+    ``out`` may be missing, empty or a previous build (it holds the marker file ``.labkit-workshop``);
+    anything else is refused unless ``force``, and the current, home, repository and notebooks
+    folders (and those above them) never. The build is written aside and renamed into place.
+    """
+    out = check_replaceable(out, MARKER, force=force)
+    remove_stale(out)
+    tmp = aside(out)
+    try:
+        repo = repo or binder_repo()
+        rows = []
+        for entry in load_catalog():
+            nb = nbformat.read(entry.path, as_version=4)
+            for role in ("student", "instructor"):
+                target = tmp / role / entry.notebook
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(build_notebook(nb, role), target)
+            secs = sections(nb)
+            rows.append({"id": entry.id, "title": entry.title, "notebook": entry.notebook, "sections": secs,
+                         "total": sum(m for _, m in secs),
+                         "exercises": sum(1 for c in nb.cells if "solution" in tags(c)),
+                         "binder": binder_link(repo, f"workshop/student/{entry.notebook}")})
+        (tmp / "schedule.html").write_text(schedule_html(rows))
+        md = ["# Workshop schedule", ""]
+        for r in rows:
+            md.append(f"## {r['title']} (`{r['id']}`) — {r['total']} min, {r['exercises']} exercises")
+            md += [f"- {s}: {m} min" for s, m in r["sections"]] + [f"- [Open on Binder]({r['binder']})", ""]
+        (tmp / "schedule.md").write_text("\n".join(md))
+        (tmp / MARKER).write_text("A workshop built by `labkit workshop build`; a new build replaces this folder.\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_into_place(tmp, out)
     return out
 
 
@@ -156,11 +167,12 @@ def add_parser(sub) -> None:
     b = wsub.add_parser("build", help="write student/, instructor/ and schedule.html")
     b.add_argument("--out", default="workshop")
     b.add_argument("--binder-repo", default=None, help="GitHub owner/name for Binder links (default: git origin)")
+    b.add_argument("--force", action="store_true", help="replace an --out folder that labkit did not write")
     p.set_defaults(handler=_handle)
 
 
 def _handle(args) -> int:
-    out = build(args.out, args.binder_repo)
+    out = build(args.out, args.binder_repo, force=args.force)
     print(f"workshop: {out / 'student'}, {out / 'instructor'}, {out / 'schedule.html'}")
     return 0
 
