@@ -4,7 +4,8 @@ import nbformat
 import pytest
 
 from labkit.report.catalog import load_catalog
-from labkit.report.workshop import build, rehearse, tags
+from labkit.report.rehearse import rehearse
+from labkit.report.workshop import build, tags
 
 ENTRIES = load_catalog()
 WITH_EXERCISES = [e for e in ENTRIES if any("solution" in tags(c) for c in nbformat.read(e.path, as_version=4).cells)]
@@ -25,7 +26,7 @@ def test_build_writes_student_instructor_and_schedule(workshop):
         student = nbformat.read(workshop / "student" / entry.notebook, as_version=4)
         instructor = nbformat.read(workshop / "instructor" / entry.notebook, as_version=4)
         source = nbformat.read(entry.path, as_version=4)
-        for s, i, src in zip(student.cells, instructor.cells, source.cells):
+        for s, i, src in zip(student.cells, instructor.cells, source.cells, strict=True):
             if "solution" in tags(src):
                 assert i.source == src.source
                 assert "raise NotImplementedError" in s.source and s.source != src.source
@@ -33,7 +34,8 @@ def test_build_writes_student_instructor_and_schedule(workshop):
                 assert not any(ln in s.source.splitlines() for ln in code_lines), "the stub leaks the solution"
             if "think" in tags(src) and "**Answer" in src.source:
                 assert "**Answer" not in s.source and "<details>" in i.source
-        assert entry.title in schedule and f"mybinder.org/v2/gh/owner/labkit/HEAD?urlpath=lab/tree/workshop/student/{entry.notebook}" in schedule
+        binder = f"mybinder.org/v2/gh/owner/labkit/HEAD?urlpath=lab/tree/workshop/student/{entry.notebook}"
+        assert entry.title in schedule and binder in schedule
     assert "Background — 10 min" in schedule
 
 

@@ -35,7 +35,8 @@ def _code_version(build: Callable) -> str:
 def cache_key(name: str, params: dict, code: str) -> str:
     from labkit.core.version import __version__
 
-    blob = json.dumps({"name": name, "params": params, "labkit": __version__, "code": code}, sort_keys=True, default=str)
+    blob = json.dumps({"name": name, "params": params, "labkit": __version__, "code": code},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from labkit.report.errors import UsageError
@@ -45,8 +46,11 @@ def check_writable(path: str | Path, arg: str = "--out") -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise UsageError(f"{arg} {str(path)!r} cannot be created: {str(existing)!r} is a file.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{arg} {str(path)!r} is not writable: {str(existing)!r} does not allow it.")
+    try:  # a real attempt: permissions, read-only mounts and full disks all answer here
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".labkit-probe-"))
+    except OSError as exc:
+        raise UsageError(f"{arg} {str(path)!r} is not writable ({exc.strerror or type(exc).__name__} "
+                         f"in {str(existing)!r}).") from None
     return path
 
 
