@@ -41,6 +41,9 @@ CASES = [  # (arguments, the name the sentence must hold); {tmp} is the test's f
     (["sweep", "tour", "--threads", "-2", "--seeds", "2"], "--threads"),
     (["sweep", "tour", "--seeds", "2", "--out", "/dev/null/sweep"], "--out"),
     (["frobnicate"], "frobnicate"),
+    (["gallery", "--out", "{tmp}/foreign"], "--out"),
+    (["workshop", "build", "--out", "{tmp}/foreign"], "--out"),
+    (["sweep", "tour", "--seeds", "2", "--out", "{tmp}/foreign"], "--out"),
 ]
 if not ROOT:
     CASES += [(["run", "tour", "--out", "{tmp}/read_only/reports"], "--out"),
@@ -53,15 +56,17 @@ def test_bad_input_exits_2_with_one_line_naming_it_and_writes_nothing(tmp_path, 
     (tmp_path / "a_file").write_text("not a folder")
     (tmp_path / "read_only").mkdir()
     (tmp_path / "read_only").chmod(0o555)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "index.html").write_text("<html>not labkit's</html>")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     out = subprocess.run([sys.executable, "-m", "labkit.report.cli", *(a.format(tmp=tmp_path) for a in args)],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
     (tmp_path / "read_only").chmod(0o755)
     assert out.returncode == 2, out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], out.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == before, "a bad input wrote something"
-    assert not list((tmp_path / "read_only").iterdir())
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before, "a bad input wrote something"
+    assert (tmp_path / "foreign" / "index.html").read_text() == "<html>not labkit's</html>"
 
 
 def test_api_refuses_the_same_inputs_naming_them(tmp_path):

@@ -22,7 +22,7 @@ from typing import Any
 
 from labkit.report.catalog import get_entry
 from labkit.report.errors import SweepError
-from labkit.report.folders import check_writable
+from labkit.report.folders import check_replaceable
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -145,7 +145,8 @@ def sweep(entry_id: str, grid_args: list[str], *, seeds: int | None = None, prof
     if threads < 1:
         raise SweepError(f"--threads must be a positive integer, got {threads}.")
     names, points = parse_grid(entry, grid_args, seeds, profile)
-    out = check_writable(out or Path("sweeps") / entry.id.replace("/", "__"))
+    # A new or empty folder, or a sweep's own (its points/), which the sweep resumes.
+    out = check_replaceable(out or Path("sweeps") / entry.id.replace("/", "__"), "points")
     todo = [p for p in points if _finished(out / "points" / point_slug(p), entry.id) is None]
     print(f"sweep {entry.id}: {len(points)} points, {len(points) - len(todo)} already finished, {len(todo)} to run")
     if todo:
