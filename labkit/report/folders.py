@@ -54,11 +54,12 @@ def check_writable(path: str | Path, arg: str = "--out") -> Path:
     return path
 
 
-def check_replaceable(path: str | Path, marker: str, *, force: bool = False, arg: str = "--out") -> Path:
+def check_replaceable(path: str | Path, marker: str, *, force: bool | None = None, arg: str = "--out") -> Path:
     """``path`` if a command may replace it with its own output, else UsageError.
 
     ``marker`` is the name of a file the command's own output holds: a folder holding it is a
-    previous output and may be replaced. Anything else that is not empty needs ``force``.
+    previous output and may be replaced. Anything else that is not empty needs ``force`` (``None``:
+    the command has no ``--force``).
     """
     path = check_writable(path, arg)
     if not path.exists():
@@ -68,8 +69,8 @@ def check_replaceable(path: str | Path, marker: str, *, force: bool = False, arg
                          "above one; choose a new folder.")
     if force or (path / marker).exists() or not any(path.iterdir()):
         return path
-    raise UsageError(f"{arg} {str(path)!r} holds files that labkit did not write; choose a new or empty folder, "
-                     "or pass --force to replace it.")
+    hint = "" if force is None else ", or pass --force to replace it"
+    raise UsageError(f"{arg} {str(path)!r} holds files that labkit did not write; choose a new or empty folder{hint}.")
 
 
 def aside(final: Path) -> Path:
