@@ -29,12 +29,18 @@ import math
 import os
 import time
 
-import numpy as np
 import torch
 
 os.environ.setdefault("LABKIT_PROGRESS", "0")
 
-from labkit.fields.neural_fields import FIELD_LABELS, FIELDS, build_field, fit, load_picture  # noqa: E402
+from labkit.core.threads import set_threads  # noqa: E402
+from labkit.fields.neural_fields import (  # noqa: E402
+    FIELD_LABELS,
+    FIELDS,
+    build_field,
+    fit,
+    load_picture,
+)
 
 
 def matmul_peak(n: int = 4096, repeats: int = 5) -> float:
@@ -67,16 +73,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="128x128 picture, 20,000 parameters, 150 steps")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch CPU threads (default 1, so a shared machine's load does not skew the ratios; 0: torch's default)")
+                    help="torch CPU threads (default 1, so a shared machine's load does not skew the ratios; "
+                         "0: torch's default)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     res, n_params, steps, batch = (128, 20_000, 150, 4096) if args.quick else (256, 50_000, args.steps, 16_384)
     pic = load_picture("camera", res)
     options = {"fourier": {"sigma": 4.0}}
     peak = matmul_peak()                         # measured again at the end; the higher one counts
-    print(f"camera {res}x{res}, {n_params:,} parameters per field, {steps} steps of {batch:,} pixels, seed {args.seed}; "
+    print(f"camera {res}x{res}, {n_params:,} parameters per field, {steps} steps of {batch:,} pixels, "
+          f"seed {args.seed}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)")
     print(f"machine peak (best 4096x4096 float32 matmul, on these threads): {peak / 1e9:.1f} GFLOP/s\n")
 

@@ -6,24 +6,31 @@ The names a notebook needs most are importable from the top level::
     device = labkit.resolve_device("auto")
     labkit.seed_everything(0)
     labkit.record("state_accuracy", 0.97)
+
+Each is loaded on first use, so ``import labkit`` (and the ``labkit`` command's ``--help`` and
+``list``) does not import torch.
 """
-from labkit.core.device import resolve_device
-from labkit.core.exercise import ExerciseFailed, check_answer
-from labkit.core.metrics import record, recorded
-from labkit.core.params import ParameterError, check_params, check_value, parse_list
-from labkit.core.seed import seed_everything
+from importlib import import_module
+
 from labkit.core.version import __version__
 
-__all__ = [
-    "__version__",
-    "resolve_device",
-    "seed_everything",
-    "check_params",
-    "check_value",
-    "ParameterError",
-    "parse_list",
-    "record",
-    "recorded",
-    "check_answer",
-    "ExerciseFailed",
-]
+_EXPORTS = {
+    "resolve_device": "labkit.core.device",
+    "seed_everything": "labkit.core.seed",
+    "check_params": "labkit.core.params",
+    "check_value": "labkit.core.params",
+    "ParameterError": "labkit.core.params",
+    "parse_list": "labkit.core.params",
+    "record": "labkit.core.metrics",
+    "recorded": "labkit.core.metrics",
+    "check_answer": "labkit.core.exercise",
+    "ExerciseFailed": "labkit.core.exercise",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -2,8 +2,9 @@
 import nbformat
 import pytest
 
-from labkit.report.catalog import OPERATORS, CatalogError, get_entry, load_catalog
-from labkit.report.runner import notebook_parameters, resolve_parameters
+from labkit.report.catalog import OPERATORS, get_entry, load_catalog
+from labkit.report.errors import CatalogError
+from labkit.report.parameters import notebook_parameters, resolve_parameters
 
 ENTRIES = load_catalog()
 IDS = [e.id for e in ENTRIES]
@@ -46,7 +47,8 @@ def test_checks_cell_is_marked_for_nbval(entry):
     assert marked, f"{entry.id} has no cell marked # NBVAL_CHECK_OUTPUT"
     recorded_in_marked = "".join(c.source for c in marked)
     for check in entry.checks:
-        assert f'"{check.name}"' in recorded_in_marked, f"{entry.id}: check {check.name} is not recorded in the checks cell"
+        assert f'"{check.name}"' in recorded_in_marked, \
+            f"{entry.id}: check {check.name} is not recorded in the checks cell"
 
 
 def test_unknown_id_suggests_close_matches():
@@ -57,3 +59,22 @@ def test_unknown_id_suggests_close_matches():
 def test_unknown_profile():
     with pytest.raises(CatalogError, match="no profile 'huge'"):
         get_entry("tour").profile("huge")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_parameter_rules_name_the_notebooks_parameters(entry):
+    """Where a method package has PARAMETERS, they rule every parameter of its notebook, and the
+    notebook's defaults pass them."""
+    rules = entry.parameter_rules()
+    if not rules:
+        pytest.skip(f"{entry.package} has no PARAMETERS yet")
+    defaults = notebook_parameters(entry.path)
+    assert set(rules) == set(defaults)
+    resolve_parameters(entry, "default", defaults)
+
+
+def test_ranges_are_checked_before_any_kernel_starts():
+    from labkit.core.params import ParameterError
+
+    with pytest.raises(ParameterError, match="'tau_m'"):
+        resolve_parameters(get_entry("tour"), "smoke", {"tau_m": "500"})

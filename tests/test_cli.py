@@ -26,7 +26,8 @@ def test_list_prints_every_entry():
     (["run", "tour", "-p", "n_curents", "4"], "Unknown parameter 'n_curents'"),
     (["run", "tour", "-p", "n_currents", "many"], "Parameter 'n_currents' must be an integer"),
     (["run", "tour", "-p", "n_currents", "2.5"], "Parameter 'n_currents' must be an integer"),
-    (["run", "tour", "--profile", "smoke", "-p", "dt", "5.0"], "Parameter 'dt' must be a number in [0.0001, 1.0], got 5.0"),
+    (["run", "tour", "--profile", "smoke", "-p", "dt", "5.0"],
+     "Parameter 'dt' must be a number in [0.0001, 1.0], got 5.0"),
 ])
 def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, args, fragment):
     out = labkit(*args, "--out", str(tmp_path / "reports"))

@@ -143,6 +143,13 @@ def test_checkpoint_builds_once_then_loads(tmp_path):
     assert len(calls) == 3
 
 
+@pytest.mark.parametrize("name", ["", "../outside", "a/b", ".hidden"])
+def test_checkpoint_name_cannot_reach_outside_the_cache(tmp_path, name):
+    with pytest.raises(ValueError, match="name"):
+        cache.checkpoint(name, {}, lambda: {"w": torch.ones(1)}, code="v", root=tmp_path / "cache")
+    assert not (tmp_path / "outside.pt").exists()
+
+
 def test_corrupt_checkpoint_is_rebuilt_not_trusted(tmp_path):
     calls = []
 

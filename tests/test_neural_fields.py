@@ -5,13 +5,35 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.fields.neural_fields import (FIELDS, PICTURES, AdaptiveRBFField, DenseGridEncoding, GaussianRBFField,
-                                         HashEncoding, build_field, fit, fit_field, fresh_select, load_picture,
-                                         max_resolution, min_params, neurbf_kernels, pixel_grid, psnr, render,
-                                         spectrum, spectrum_distance, ssim)
-from labkit.fields.neural_fields.experiments import FitCache, compare_fields, fresh_choice, fresh_study, rbf_layout
-from labkit.fields.neural_fields.ops import gather_rows
-
+from labkit.fields.neural_fields import (
+    FIELDS,
+    PICTURES,
+    DenseGridEncoding,
+    GaussianRBFField,
+    HashEncoding,
+    build_field,
+    fit,
+    fit_field,
+    fresh_select,
+    load_picture,
+    max_resolution,
+    min_params,
+    neurbf_kernels,
+    pixel_grid,
+    psnr,
+    render,
+    spectrum,
+    spectrum_distance,
+    ssim,
+)
+from labkit.fields.neural_fields.experiment import (
+    FitCache,
+    compare_fields,
+    fresh_choice,
+    fresh_study,
+    rbf_layout,
+)
+from labkit.fields.neural_fields.gather import gather_rows
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
 
@@ -49,7 +71,7 @@ def test_same_picture_same_numbers():
 
 
 def test_bad_picture_name_lists_the_pictures():
-    with pytest.raises(ValueError, match="picture must be one of") as err:
+    with pytest.raises(ValueError, match="Parameter 'name' of load_picture must be one of") as err:
         load_picture("kamera", 32)
     for name in ("camera", "astronaut", "coffee"):
         assert name in str(err.value)
@@ -58,14 +80,14 @@ def test_bad_picture_name_lists_the_pictures():
 
 @pytest.mark.parametrize("res", [7, 0, -3, 513])
 def test_bad_resolution(res):
-    with pytest.raises(ValueError, match="resolution must be between 8 and 512"):
+    with pytest.raises(ValueError, match=r"Parameter 'resolution' of load_picture must be an integer in \[8, 512\]"):
         load_picture("camera", res)
 
 
 def test_bad_resolution_type_and_colour_request():
-    with pytest.raises(ValueError, match="resolution must be an integer"):
+    with pytest.raises(ValueError, match="Parameter 'resolution' of load_picture must be an integer"):
         load_picture("camera", 32.0)
-    with pytest.raises(ValueError, match="resolution must be between 8 and 300"):
+    with pytest.raises(ValueError, match=r"'resolution' of load_picture must be an integer in \[8, 300\]"):
         load_picture("chelsea", 301)            # 300 rows: its largest square is 300²
     with pytest.raises(ValueError, match="grey picture"):
         load_picture("camera", 32, color=True)
@@ -151,9 +173,9 @@ def test_budget_too_small_names_the_field_and_the_minimum(kind):
 
 
 def test_build_field_bad_kind_budget_and_option():
-    with pytest.raises(ValueError, match="field must be one of gaussian_rbf"):
+    with pytest.raises(ValueError, match="Parameter 'kind' of build_field must be one of 'gaussian_rbf'"):
         build_field("mlp", 10_000)
-    with pytest.raises(ValueError, match="n_params must be a positive integer"):
+    with pytest.raises(ValueError, match="Parameter 'n_params' of build_field must be an integer >= 1"):
         build_field("siren", 0)
     with pytest.raises(ValueError, match="option 'sigma' is not one the 'siren' field takes"):
         build_field("siren", 10_000, sigma=3.0)
@@ -206,9 +228,11 @@ def test_minibatch_fit_scores_every_eval_every_steps(camera16):
 
 def test_fit_rejects_bad_arguments(camera16):
     model = build_field("siren", 5000, 1, resolution=16)
-    for kwargs, msg in [({"steps": 0}, "steps must be a positive integer"),
-                        ({"steps": 5, "lr": -1.0}, "lr must be a positive number"),
-                        ({"steps": 5, "batch_size": 0}, "batch_size must be a positive integer or None")]:
+    for kwargs, msg in [({"steps": 0}, "Parameter 'steps' of fit must be an integer >= 1"),
+                        ({"steps": 5, "lr": -1.0}, "Parameter 'lr' of fit must be a number > 0"),
+                        ({"steps": 5, "lr": float("nan")}, "Parameter 'lr' of fit must be a number > 0"),
+                        ({"steps": 5, "batch_size": 0}, "Parameter 'batch_size' of fit must be an integer >= 1"),
+                        ({"steps": 5, "device": "tpu"}, "device must be one of")]:
         with pytest.raises(ValueError, match=msg):
             fit(model, camera16, **kwargs)
 
@@ -221,7 +245,7 @@ def test_spectrum_is_the_diagonal_sum_of_the_dft_magnitude():
     want = [sum(mag[i, k - i] for i in range(k + 1)) for k in range(1, 7)]
     assert np.allclose(spectrum(img), want)
     assert np.allclose(spectrum(img, 3), want[:3])
-    with pytest.raises(ValueError, match="crop must be an integer between 1 and 6"):
+    with pytest.raises(ValueError, match=r"Parameter 'crop' of spectrum must be an integer in \[1, 6\]"):
         spectrum(img, 7)
     with pytest.raises(ValueError, match="square"):
         spectrum(rng.random((12, 10)))
@@ -264,7 +288,7 @@ def test_fresh_select_finds_the_frequency_of_a_known_signal():
     assert res.distances[2] < 1e-4 and np.all(np.delete(res.distances, 2) > 0.5)
     with pytest.raises(ValueError, match="candidates must hold at least two values"):
         fresh_select(Wave, [3], pic)
-    with pytest.raises(ValueError, match="n_evals must be a positive integer"):
+    with pytest.raises(ValueError, match="Parameter 'n_evals' of fresh_select must be an integer >= 1"):
         fresh_select(Wave, [3, 4], pic, n_evals=0)
 
 
@@ -295,7 +319,7 @@ def test_compare_fields_and_rbf_layout(camera16):
 def test_compare_fields_checks_every_budget_before_training(camera16):
     with pytest.raises(ValueError, match="too small for the 'neurbf' field"):
         compare_fields(camera16, ["siren", "neurbf"], 1000, 5)
-    with pytest.raises(ValueError, match="field must be one of"):
+    with pytest.raises(ValueError, match="Parameter 'fields' of compare_fields must be one of"):
         compare_fields(camera16, ["siren", "nerf"], 10_000, 5)
     with pytest.raises(ValueError, match="must not repeat"):
         compare_fields(camera16, ["siren", "siren"], 10_000, 5)

@@ -2,7 +2,8 @@
 
 Entries are keyed by a name, the parameters that determine the result, the labkit version and a
 ``code`` string (pass a version tag, or leave it to the hash of the builder's source). Files are
-written aside and renamed into place, carry a SHA-256 sidecar, and are loaded with
+written aside and renamed into place (only files named ``<name>-<key>.pt`` and ``.sha256`` in the cache
+folder are ever replaced; a name cannot reach outside it), carry a SHA-256 sidecar, and are loaded with
 ``torch.load(weights_only=True)``; a file whose checksum or load fails is rebuilt, never trusted.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -33,7 +35,8 @@ def _code_version(build: Callable) -> str:
 def cache_key(name: str, params: dict, code: str) -> str:
     from labkit.core.version import __version__
 
-    blob = json.dumps({"name": name, "params": params, "labkit": __version__, "code": code}, sort_keys=True, default=str)
+    blob = json.dumps({"name": name, "params": params, "labkit": __version__, "code": code},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -59,8 +62,8 @@ def checkpoint(name: str, params: dict, build: Callable[[], Any], *, code: str |
     ``build`` must return what ``torch.save`` can write and ``torch.load(weights_only=True)`` can
     read: tensors, and dicts, lists and numbers of them (a model's ``state_dict()``, a loss history).
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"checkpoint: name must be a non-empty string, got {name!r}.")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ValueError(f"checkpoint: name must be a non-empty file name (letters, digits, _ . -), got {name!r}.")
     folder = Path(root) if root is not None else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     key = cache_key(name, params, code if code is not None else _code_version(build))
@@ -75,8 +78,12 @@ def checkpoint(name: str, params: dict, build: Callable[[], Any], *, code: str |
     result = build()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
     os.close(fd)
-    torch.save(result, tmp)
-    digest = _sha256(Path(tmp))
-    os.replace(tmp, path)
+    try:
+        torch.save(result, tmp)
+        digest = _sha256(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     _atomic_write_bytes(sidecar, digest.encode())
     return result

@@ -1,5 +1,23 @@
-"""Reports: the catalog of notebooks, the papermill runner, HTML export, the gallery and the CLI."""
-from labkit.report.catalog import Entry, load_catalog, get_entry, notebooks_dir
-from labkit.report.runner import RunResult, run_notebook
+"""Reports: the catalog of notebooks, the papermill runner, HTML pages, sweeps, workshops and the CLI.
 
-__all__ = ["Entry", "load_catalog", "get_entry", "notebooks_dir", "RunResult", "run_notebook"]
+The public names are loaded on first use, so the ``labkit`` command starts without importing
+nbformat, papermill or torch.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "Entry": "labkit.report.catalog",
+    "load_catalog": "labkit.report.catalog",
+    "get_entry": "labkit.report.catalog",
+    "notebooks_dir": "labkit.report.catalog",
+    "RunResult": "labkit.report.runner",
+    "run_notebook": "labkit.report.runner",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'labkit.report' has no attribute {name!r}")

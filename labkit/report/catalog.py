@@ -3,11 +3,13 @@
 Each entry names the notebook (``track/name``), its title and track, the seed papers it follows,
 its parameter profiles (``smoke`` for tests and CI; ``default`` is the notebook's own values;
 ``full`` where a GPU can reach the papers' scale), and its checks: recorded numbers held to
-thresholds, which decide whether a run passed.
+thresholds, which decide whether a run passed. An entry also knows where its notebook's parameter
+rules live: ``PARAMETERS`` in its method package ``labkit.<track>.<name>`` (``labkit.tour`` for the tour).
 """
 from __future__ import annotations
 
 import difflib
+import importlib
 import operator
 import os
 from dataclasses import dataclass, field
@@ -17,14 +19,12 @@ from typing import Any
 
 import yaml
 
+from labkit.report.errors import CatalogError
+
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "catalog.yaml"
 
 CHECK_KINDS = ("truth", "sanity")
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
-
-
-class CatalogError(ValueError):
-    """The catalog file, or a name looked up in it, is wrong."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,22 @@ class Entry:
     @property
     def path(self) -> Path:
         return notebooks_dir() / self.notebook
+
+    @property
+    def package(self) -> str:
+        """The method package named as the notebook: ``labkit.<track>.<name>``."""
+        return "labkit." + self.id.replace("/", ".")
+
+    def parameter_rules(self) -> dict[str, Any]:
+        """The rules of the notebook's parameters (its package's ``PARAMETERS``, as its check cell
+        passes them to :func:`labkit.check_params`), or ``{}`` where the package has none."""
+        try:
+            module = importlib.import_module(self.package)
+        except ModuleNotFoundError as exc:
+            if exc.name and (self.package + ".").startswith(exc.name + "."):
+                return {}
+            raise
+        return dict(getattr(module, "PARAMETERS", {}))
 
     def profile(self, name: str) -> dict[str, Any]:
         """The parameter overrides of profile ``name``. A notebook without a ``full`` profile runs

@@ -1,44 +1,86 @@
 """The ``labkit`` command: list the catalog, run notebooks as reports, sweep, build workshops.
 
+Every subcommand's parser is here; each calls plain functions of ``runner``, ``sweep``,
+``workshop`` and ``html``, imported when the subcommand runs, so ``labkit --help``, ``labkit list``
+and a usage error answer without importing torch, nbformat or papermill.
+
 Bad input (an unknown id or parameter, a value of the wrong type or out of range, a device that is
-not there) prints one sentence naming it and exits with code 2, writing nothing.
+not there, an output folder that cannot be written or is not labkit's) prints one sentence naming
+it and exits with code 2, writing nothing.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
 from labkit.core.params import ParameterError
-from labkit.report.catalog import CatalogError, get_entry, load_catalog
-from labkit.report.errors import UsageError
+from labkit.report.errors import CatalogError, UsageError
+
+PROFILES = ["smoke", "default", "full"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (``labkit: error: ...``) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"labkit: error: {message}\n")
+
+
+def _count(text: str) -> int:
+    """A command-line integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="labkit", description="A lab in notebooks for studying neurons.")
+    p = _Parser(prog="labkit", description="A lab in notebooks for studying neurons.")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="print the catalog of notebooks")
+    sub.add_parser("list", help="print the catalog of notebooks").set_defaults(handler=cmd_list)
 
     run = sub.add_parser("run", help="execute notebooks as reports")
     run.add_argument("ids", nargs="+", metavar="ID", help="a catalog id (track/name), or 'all'")
     run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="set a notebook parameter (repeatable)")
-    run.add_argument("--profile", default="default", choices=["smoke", "default", "full"])
+    run.add_argument("--profile", default="default", choices=PROFILES)
     run.add_argument("--out", default="reports", help="report folder (default: reports)")
-    run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    run.add_argument("--timeout", type=_count, default=None, help="seconds allowed per cell")
+    run.set_defaults(handler=cmd_run)
 
     gal = sub.add_parser("gallery", help="rebuild reports/index.html from finished runs")
     gal.add_argument("--out", default="reports")
+    gal.set_defaults(handler=cmd_gallery)
 
-    from labkit.report import sweep as sweep_mod, workshop as workshop_mod
+    sw = sub.add_parser("sweep", help="run a notebook over a grid of parameters and seeds, on Dask")
+    sw.add_argument("id", help="a catalog id")
+    sw.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=v1,v2,...", help="a swept parameter")
+    sw.add_argument("--seeds", type=_count, default=None, help="also sweep seed over 0..N-1")
+    sw.add_argument("--profile", default="smoke", choices=PROFILES,
+                    help="base parameters of every point (default: smoke)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    where.add_argument("--workers", type=_count, default=2, help="LocalCluster worker processes (default 2)")
+    sw.add_argument("--threads", type=_count, default=1, help="CPU threads per point (default 1)")
+    sw.add_argument("--out", default=None, help="sweep folder (default sweeps/<id>)")
+    sw.set_defaults(handler=cmd_sweep)
 
-    sweep_mod.add_parser(sub)
-    workshop_mod.add_parser(sub)
+    ws = sub.add_parser("workshop", help="build student and instructor notebooks and a schedule")
+    wsub = ws.add_subparsers(dest="workshop_command", required=True)
+    build = wsub.add_parser("build", help="write student/, instructor/ and schedule.html")
+    build.add_argument("--out", default="workshop")
+    build.add_argument("--binder-repo", default=None, help="GitHub owner/name for Binder links (default: git origin)")
+    build.add_argument("--force", action="store_true", help="replace an --out folder that labkit did not write")
+    build.set_defaults(handler=cmd_workshop_build)
     return p
 
 
-def cmd_list() -> int:
+def cmd_list(args) -> int:
+    from labkit.report.catalog import load_catalog
+
     entries = load_catalog()
     w_id = max(len(e.id) for e in entries)
     w_tr = max(len(e.track) for e in entries)
@@ -49,8 +91,10 @@ def cmd_list() -> int:
 
 
 def cmd_run(args) -> int:
-    from labkit.report.html import write_gallery
-    from labkit.report.runner import resolve_parameters, run_notebook
+    from labkit.report.catalog import get_entry, load_catalog
+    from labkit.report.html import gallery_index, write_gallery
+    from labkit.report.parameters import resolve_parameters
+    from labkit.report.runner import report_folder, run_notebook
 
     entries = load_catalog() if args.ids == ["all"] else [get_entry(i) for i in args.ids]
     overrides = {}
@@ -65,9 +109,11 @@ def cmd_run(args) -> int:
             resolve_device(str(overrides["device"]))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    # Check every notebook's parameters before running any of them.
+    # Check every notebook's parameters and report folder before running any of them.
     for e in entries:
         resolve_parameters(e, args.profile, overrides)
+        report_folder(e, args.out)
+    gallery_index(args.out)
     failures = 0
     for i, e in enumerate(entries, 1):
         note = " (it has no full profile: its defaults)" if args.profile == "full" and "full" not in e.profiles else ""
@@ -82,25 +128,38 @@ def cmd_run(args) -> int:
         if not result.ok:
             failures += 1
             print(f"    error: {result.error}", file=sys.stderr)
-    index = write_gallery(args.out)
-    print(f"gallery: {index}")
+    print(f"gallery: {write_gallery(args.out)}")
     return 1 if failures else 0
+
+
+def cmd_gallery(args) -> int:
+    from labkit.report.html import write_gallery
+
+    print(write_gallery(args.out))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from labkit.report.sweep import sweep, sweep_ok
+
+    folder = sweep(args.id, args.grid, seeds=args.seeds, profile=args.profile, out=args.out,
+                   scheduler=args.scheduler, workers=args.workers, threads=args.threads)
+    return 0 if sweep_ok(folder) else 1
+
+
+def cmd_workshop_build(args) -> int:
+    from labkit.report.workshop import build
+
+    out = build(args.out, args.binder_repo, force=args.force)
+    print(f"workshop: {out / 'student'}, {out / 'instructor'}, {out / 'schedule.html'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "list":
-            return cmd_list()
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "gallery":
-            from labkit.report.html import write_gallery
-
-            print(write_gallery(args.out))
-            return 0
         return args.handler(args)
-    except (UsageError, ParameterError, CatalogError) as exc:
+    except (UsageError, CatalogError, ParameterError) as exc:
         print(f"labkit: error: {exc}", file=sys.stderr)
         return 2
 

@@ -4,11 +4,13 @@ nbconvert's stock templates load require.js, MathJax and mermaid from CDNs, and 
 renderer draws through require.js: such a page is blank offline. The ``labkit`` template (in
 ``templates/labkit``) embeds plotly.js once in the page head instead and loads nothing else; figures
 come from :class:`labkit.viz.theme.LabkitRenderer`, which calls the global ``Plotly``.
+
+labkit's own pages (a report's header, the gallery, the sweep summary, the workshop schedule) are
+Jinja templates in ``templates/pages``, rendered by :func:`render_page` with one stylesheet.
 """
 from __future__ import annotations
 
 import copy
-import html
 import json
 import re
 from functools import lru_cache
@@ -24,7 +26,8 @@ CSS = """
 .lk-badge{display:inline-block;padding:2px 10px;border-radius:12px;color:white;font-weight:600;font-size:13px}
 .lk-ok{background:#009E73}.lk-failed{background:#D55E00}.lk-notrun{background:#888}
 .lk-summary table,.lk-gallery table{border-collapse:collapse;font-size:14px;margin:8px 0}
-.lk-summary td,.lk-summary th,.lk-gallery td,.lk-gallery th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+.lk-summary td,.lk-summary th,.lk-gallery td,.lk-gallery th{border:1px solid #ddd;padding:4px 8px;text-align:left;
+  vertical-align:top}
 .lk-pass{color:#009E73;font-weight:600}.lk-fail{color:#D55E00;font-weight:600}
 .lk-error{white-space:pre-wrap;color:#a33;font-family:monospace;font-size:13px}
 .lk-gallery{font-family:Inter,Helvetica,Arial,sans-serif;max-width:1300px;margin:20px auto;padding:0 20px}
@@ -38,39 +41,28 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return html.escape(str(value))
+def _number(value: Any) -> Any:
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 
-def badge(status: str) -> str:
-    cls = {"ok": "lk-ok", "failed": "lk-failed"}.get(status, "lk-notrun")
-    return f'<span class="lk-badge {cls}">{html.escape(status)}</span>'
+@lru_cache(maxsize=1)
+def _pages():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["number"] = _number
+    return env
 
 
-def checks_table(checks: list[dict[str, Any]]) -> str:
-    if not checks:
-        return ""
-    rows = "".join(
-        f"<tr><td>{html.escape(c['name'])}</td><td>{_fmt(c['value'])}</td><td>{html.escape(c['op'])} {_fmt(c['threshold'])}</td>"
-        f"<td class='{'lk-pass' if c['passed'] else 'lk-fail'}'>{'passed' if c['passed'] else 'FAILED'}</td></tr>"
-        for c in checks)
-    return f"<table><tr><th>check</th><th>value</th><th>needs</th><th></th></tr>{rows}</table>"
+def render_page(template: str, **context: Any) -> str:
+    """One of labkit's pages (``templates/pages/<template>``), with the shared stylesheet."""
+    return _pages().get_template(template).render(css=CSS, **context)
 
 
 def summary_html(metrics: dict[str, Any], entry=None) -> str:
-    params = ", ".join(f"{html.escape(k)}={_fmt(v)}" for k, v in metrics.get("parameters", {}).items()) or "notebook defaults"
-    papers = ""
-    if entry is not None and entry.papers:
-        papers = "<p><b>Follows:</b> " + "; ".join(html.escape(p) for p in entry.papers) + "</p>"
-    error = f"<p class='lk-error'>{html.escape(metrics['error'])}</p>" if metrics.get("error") else ""
-    return (f"<div class='lk-summary'><h1>{html.escape(metrics.get('title', metrics['id']))} {badge(metrics['status'])}</h1>"
-            f"<p><code>{html.escape(metrics['id'])}</code> · profile <b>{html.escape(metrics.get('profile', ''))}</b> · "
-            f"{metrics.get('duration_s', 0):.1f} s on {html.escape(str(metrics.get('device')))} · labkit "
-            f"{html.escape(metrics.get('labkit_version', ''))} · commit {html.escape(metrics.get('git_commit', ''))}</p>"
-            f"<p><b>Parameters:</b> {params}</p>{papers}{error}{checks_table(metrics.get('checks', []))}"
-            f"<p><a href='{'../' * (metrics['id'].count('/') + 1)}index.html'>back to the gallery</a></p></div>")
+    """The header of a report page: status, run facts, parameters, papers, error and checks."""
+    return render_page("summary.html.j2", metrics=metrics, papers=list(entry.papers) if entry is not None else [])
 
 
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
@@ -133,24 +125,19 @@ def export_html(nb, metrics: dict[str, Any], entry=None) -> str:
 
 def gallery_html(rows: list[dict[str, Any]], title: str = "labkit reports") -> str:
     """The index page: one row per catalog notebook with its status, time, key numbers and link."""
-    body = []
-    for r in rows:
-        link = f"<a href='{html.escape(r['link'])}'>report</a>" if r.get("link") else ""
-        numbers = "<br>".join(
-            f"<span class='{'lk-pass' if c['passed'] else 'lk-fail'}'>{'✓' if c['passed'] else '✗'}</span> "
-            f"{html.escape(c['name'])} = {_fmt(c['value'])} ({html.escape(c['op'])} {_fmt(c['threshold'])})"
-            for c in r.get("checks", []))
-        error = f"<div class='lk-error'>{html.escape(r['error'][:600])}</div>" if r.get("error") else ""
-        duration = f"{r['duration_s']:.1f} s" if r.get("duration_s") is not None else ""
-        body.append(f"<tr><td><b>{html.escape(r['title'])}</b><br><code>{html.escape(r['id'])}</code></td>"
-                    f"<td>{html.escape(r['track'])}</td><td>{badge(r['status'])}{error}</td><td>{duration}</td>"
-                    f"<td>{html.escape(str(r.get('device', '')))}</td><td>{html.escape(str(r.get('profile', '')))}</td>"
-                    f"<td>{numbers}</td><td>{link}</td></tr>")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><div class='lk-gallery'><h1>{html.escape(title)}</h1>"
-            f"<p>Each notebook of the lab, executed as a report. Open a report for its figures and numbers.</p>"
-            f"<table><tr><th>notebook</th><th>track</th><th>status</th><th>time</th><th>device</th><th>profile</th>"
-            f"<th>key numbers</th><th></th></tr>{''.join(body)}</table></div></body></html>")
+    return render_page("gallery.html.j2", rows=rows, title=title)
+
+
+def gallery_index(out: str | Path) -> Path:
+    """``out/index.html``, if the gallery may write it: missing, or a gallery page written before."""
+    from labkit.report.errors import UsageError
+    from labkit.report.folders import check_writable
+
+    target = check_writable(out) / "index.html"
+    if target.is_dir() or (target.exists() and "lk-gallery" not in target.read_text(errors="replace")):
+        raise UsageError(f"--out {str(target.parent)!r} holds an index.html that labkit did not write; "
+                         "choose another folder.")
+    return target
 
 
 def write_gallery(out: str | Path) -> Path:
@@ -160,20 +147,19 @@ def write_gallery(out: str | Path) -> Path:
 
     from labkit.report.catalog import load_catalog
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    target = gallery_index(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for entry in load_catalog():
-        mfile = out / entry.id / "metrics.json"
+        mfile = target.parent / entry.id / "metrics.json"
         if mfile.exists():
             m = json.loads(mfile.read_text())
             rows.append({**m, "title": entry.title, "track": entry.track, "link": f"{entry.id}/report.html"})
         else:
             rows.append({"id": entry.id, "title": entry.title, "track": entry.track, "status": "not run"})
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index-", suffix=".html")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-", suffix=".html")
     with os.fdopen(fd, "w") as f:
         f.write(gallery_html(rows))
-    target = out / "index.html"
     os.chmod(tmp, 0o644)
     os.replace(tmp, target)
     return target

@@ -8,7 +8,6 @@ A bad parameter raises :class:`~labkit.core.params.ParameterError` and writes no
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -18,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-import yaml
-
-from labkit.core.params import ParameterError
+from labkit.core.params import ParameterError, check_value
 from labkit.report.catalog import Entry
+from labkit.report.folders import (
+    aside,
+    check_replaceable,
+    remove_stale,
+    swap_into_place,
+)
 from labkit.report.html import export_html
+from labkit.report.parameters import resolve_parameters
 
 DEFAULT_OUT = Path("reports")
 
@@ -41,62 +44,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-def notebook_parameters(path: Path) -> dict[str, Any]:
-    """The names and default values of the notebook's ``parameters`` cell."""
-    nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise ValueError(f"{path} must have exactly one cell tagged 'parameters', found {len(cells)}.")
-    defaults: dict[str, Any] = {}
-    for node in ast.parse(cells[0].source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            defaults[node.targets[0].id] = ast.literal_eval(node.value)
-    return defaults
-
-
-def coerce_parameter(name: str, value: Any, default: Any) -> Any:
-    """Turn a command-line value into the type of the notebook's default, or raise ParameterError."""
-    if isinstance(value, str) and not isinstance(default, str):
-        try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError:
-            pass
-    kind = type(default)
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, (list, tuple)):
-        ok = isinstance(value, (list, tuple))
-        value = kind(value) if ok else value
-    elif default is None:
-        ok = True
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-                 list: "a list", tuple: "a list"}
-        raise ParameterError(f"Parameter {name!r} must be {names.get(kind, kind.__name__)} "
-                             f"(its default is {default!r}), got {value!r}.")
-    return value
-
-
-def resolve_parameters(entry: Entry, profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The profile's values updated by the user's, each checked against the notebook's parameters."""
-    defaults = notebook_parameters(entry.path)
-    params = entry.profile(profile)
-    for name, value in {**params, **overrides}.items():
-        if name not in defaults:
-            raise ParameterError(f"Unknown parameter {name!r} for {entry.id}; it takes: {', '.join(defaults)}.")
-        params[name] = coerce_parameter(name, value, defaults[name])
-    return params
 
 
 def _quiet_kernel_manager(log_path: Path):
@@ -124,42 +71,26 @@ def _write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=True))
 
 
-def _remove_stale(folder: Path, name: str) -> None:
-    """Delete what runs killed midway left behind (their process is gone)."""
-    for stale in folder.glob(f".tmp-{name}-*"):
-        try:
-            os.kill(int(stale.name.rsplit("-", 1)[1]), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(stale, ignore_errors=True)
-        except PermissionError:
-            pass
-
-
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.parent / f".old-{final.name}-{os.getpid()}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+def report_folder(entry: Entry, out: str | Path = DEFAULT_OUT) -> Path:
+    """``out/<id>``, if a run may write it there: a missing or empty folder, or a previous report."""
+    return check_replaceable(Path(out) / entry.id, "metrics.json")
 
 
 def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profile: str = "default",
                  out: str | Path = DEFAULT_OUT, progress_bar: bool = False, timeout: int | None = None) -> RunResult:
     """Execute ``entry``'s notebook into ``out/<id>/`` and return what happened."""
+    import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     from labkit.core.version import __version__
 
+    if timeout is not None:
+        check_value("timeout", timeout, (int, 1, None), "run_notebook")
     params = resolve_parameters(entry, profile, overrides or {})
-    out = Path(out).resolve()  # papermill changes the working directory while it runs
-    final = out / entry.id
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(final.parent, final.name)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    final = report_folder(entry, out).resolve()  # papermill changes the working directory while it runs
+    remove_stale(final)
+    tmp = aside(final)
     recorded_file = tmp / "recorded.json"
     env_before = {k: os.environ.get(k) for k in ("LABKIT_METRICS", "LABKIT_REPORT")}
     os.environ["LABKIT_METRICS"] = str(recorded_file.resolve())
@@ -216,5 +147,5 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     else:
         (tmp / "report.html").write_text(export_html(None, metrics, entry))
     _write_json(tmp / "metrics.json", metrics)
-    _swap_into_place(tmp, final)
+    swap_into_place(tmp, final)
     return RunResult(entry.id, status, duration, final, error, checks, recorded["metrics"])

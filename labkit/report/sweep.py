@@ -17,23 +17,23 @@ import itertools
 import json
 import os
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 from labkit.report.catalog import get_entry
-from labkit.report.errors import UsageError
+from labkit.report.errors import SweepError
+from labkit.report.folders import check_replaceable
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
-class SweepError(UsageError):
-    """Bad sweep input: exit code 2, nothing started."""
-
-
 def parse_grid(entry, grid_args: list[str], seeds: int | None, profile: str) -> tuple[list[str], list[dict[str, Any]]]:
     """Expand ``NAME=v1,v2`` arguments (and ``seeds``) into the list of points, each checked."""
-    from labkit.report.runner import coerce_parameter, notebook_parameters, resolve_parameters
+    from labkit.report.parameters import (
+        coerce_parameter,
+        notebook_parameters,
+        resolve_parameters,
+    )
 
     defaults = notebook_parameters(entry.path)
     axes: dict[str, list[Any]] = {}
@@ -61,7 +61,7 @@ def parse_grid(entry, grid_args: list[str], seeds: int | None, profile: str) -> 
             raise SweepError("give seeds either with -g seed=... or with --seeds, not both.")
         axes["seed"] = list(range(seeds))
     names = list(axes)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
     for p in points:  # every point's parameters must be valid before anything starts
         resolve_parameters(entry, profile, p)
     return names, points
@@ -88,18 +88,18 @@ def run_point(entry_id: str, point: dict[str, Any], profile: str, folder: str, t
     os.environ["LABKIT_PROGRESS"] = "0"
     if str(point.get("device", "")).startswith("cuda"):
         try:  # one GPU per worker: LocalCluster names its workers 0, 1, ...
-            from distributed import get_worker
             import torch
+            from distributed import get_worker
 
             n = torch.cuda.device_count()
             if n and ":" not in point["device"]:
                 os.environ["CUDA_VISIBLE_DEVICES"] = str(int(get_worker().name) % n)
         except (ValueError, ImportError):
             pass
-    import torch
-
-    torch.set_num_threads(threads)
+    from labkit.core.threads import set_threads
     from labkit.report.runner import run_notebook
+
+    set_threads(threads)
 
     entry = get_entry(entry_id)
     for attempt in (1, 2):
@@ -125,6 +125,13 @@ def connect(scheduler: str | None, workers: int, threads: int):
     return Client(cluster)
 
 
+def sweep_ok(folder: Path) -> bool:
+    """Whether every point of the sweep written to ``folder`` finished ok."""
+    import pandas as pd
+
+    return bool((pd.read_parquet(folder / "summary.parquet")["status"] == "ok").all())
+
+
 def sweep(entry_id: str, grid_args: list[str], *, seeds: int | None = None, profile: str = "smoke",
           out: str | Path | None = None, scheduler: str | None = None, workers: int = 2, threads: int = 1) -> Path:
     """Run (or resume) a sweep; return the folder holding ``summary.csv``, ``.parquet`` and ``.html``."""
@@ -138,18 +145,22 @@ def sweep(entry_id: str, grid_args: list[str], *, seeds: int | None = None, prof
     if threads < 1:
         raise SweepError(f"--threads must be a positive integer, got {threads}.")
     names, points = parse_grid(entry, grid_args, seeds, profile)
-    out = Path(out or Path("sweeps") / entry.id.replace("/", "__"))
+    # A new or empty folder, or a sweep's own (its points/), which the sweep resumes.
+    out = check_replaceable(out or Path("sweeps") / entry.id.replace("/", "__"), "points")
     todo = [p for p in points if _finished(out / "points" / point_slug(p), entry.id) is None]
     print(f"sweep {entry.id}: {len(points)} points, {len(points) - len(todo)} already finished, {len(todo)} to run")
     if todo:
         client = connect(scheduler, workers, threads)
         try:
-            futures = {client.submit(run_point, entry.id, p, profile, str(out / "points" / point_slug(p)), threads,
-                                     pure=False, resources={"GPU": 1} if str(p.get("device", "")).startswith("cuda") and scheduler else None): p
-                       for p in todo}
+            futures = {}
+            for p in todo:
+                gpu = {"GPU": 1} if scheduler and str(p.get("device", "")).startswith("cuda") else None
+                futures[client.submit(run_point, entry.id, p, profile, str(out / "points" / point_slug(p)), threads,
+                                      pure=False, resources=gpu)] = p
             for fut in progress(as_completed(futures), total=len(futures), desc=f"sweep {entry.id}"):
                 m = fut.result()
-                print(f"  {point_slug(futures[fut])}: {m['status']}" + (f" ({m['error']})" if m["error"] else ""), flush=True)
+                error = f" ({m['error']})" if m["error"] else ""
+                print(f"  {point_slug(futures[fut])}: {m['status']}{error}", flush=True)
         finally:
             client.close()
             if not scheduler and client.cluster is not None:
@@ -161,7 +172,7 @@ def write_summary(entry, names: list[str], points: list[dict[str, Any]], out: Pa
     """Tables (CSV, parquet) of parameters x recorded numbers, and an HTML page of figures."""
     import pandas as pd
 
-    from labkit.report.sweep_figures import summary_page
+    from labkit.report.sweep_page import summary_page
 
     rows = []
     for p in points:
@@ -176,34 +187,11 @@ def write_summary(entry, names: list[str], points: list[dict[str, Any]], out: Pa
         rows.append(row)
     df = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
-    for suffix, write in (("csv", lambda f: df.to_csv(f, index=False)), ("parquet", lambda f: df.to_parquet(f, index=False)),
-                          ("html", lambda f: Path(f).write_text(summary_page(entry, names, df)))):
+    writers = {"csv": lambda f: df.to_csv(f, index=False), "parquet": lambda f: df.to_parquet(f, index=False),
+               "html": lambda f: Path(f).write_text(summary_page(entry, names, df))}
+    for suffix, write in writers.items():
         tmp = out / f".summary.{suffix}.tmp"
         write(tmp)
         os.replace(tmp, out / f"summary.{suffix}")
     print(f"summary: {out / 'summary.html'} ({int((df['status'] == 'ok').sum())}/{len(df)} points ok)")
     return out
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="run a notebook over a grid of parameters and seeds, on Dask")
-    p.add_argument("id", help="a catalog id")
-    p.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=v1,v2,...", help="a swept parameter")
-    p.add_argument("--seeds", type=int, default=None, help="also sweep seed over 0..N-1")
-    p.add_argument("--profile", default="smoke", choices=["smoke", "default", "full"],
-                   help="base parameters of every point (default: smoke)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
-    where.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads per point (default 1)")
-    p.add_argument("--out", default=None, help="sweep folder (default sweeps/<id>)")
-    p.set_defaults(handler=_handle)
-
-
-def _handle(args) -> int:
-    folder = sweep(args.id, args.grid, seeds=args.seeds, profile=args.profile, out=args.out,
-                   scheduler=args.scheduler, workers=args.workers, threads=args.threads)
-    import pandas as pd
-
-    status = pd.read_parquet(folder / "summary.parquet")["status"]
-    return 0 if (status == "ok").all() else 1

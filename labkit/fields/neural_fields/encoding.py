@@ -15,7 +15,8 @@ import math
 import torch
 from torch import nn
 
-from labkit.fields.neural_fields.ops import gather_rows
+from labkit.core.params import check_args, check_value
+from labkit.fields.neural_fields.gather import gather_rows
 
 _PRIME = 2654435761
 
@@ -53,8 +54,8 @@ class HashEncoding(_GridLookup):
     def __init__(self, n_levels: int = 8, n_features: int = 2, table_size: int = 2**12,
                  base_resolution: int = 16, finest_resolution: int = 256, init: float = 1e-4):
         super().__init__()
-        if n_levels < 1 or n_features < 1 or table_size < 4:
-            raise ValueError("HashEncoding needs n_levels >= 1, n_features >= 1 and table_size >= 4.")
+        check_args("HashEncoding", {"n_levels": n_levels, "n_features": n_features, "table_size": table_size},
+                   {"n_levels": (int, 1, None), "n_features": (int, 1, None), "table_size": (int, 4, None)})
         res = grid_resolutions(n_levels, base_resolution, finest_resolution)
         self.n_levels, self.n_features, self.table_size = n_levels, n_features, table_size
         self.register_buffer("resolutions", torch.tensor(res, dtype=torch.long), persistent=False)
@@ -98,9 +99,10 @@ class DenseGridEncoding(_GridLookup):
     def __init__(self, n_levels: int = 4, n_features: int = 4, base_resolution: int = 16,
                  finest_resolution: int = 128, init: float = 0.1, generator: torch.Generator | None = None):
         super().__init__()
-        if n_levels < 1 or n_features < 1 or base_resolution < 1 or finest_resolution < base_resolution:
-            raise ValueError("DenseGridEncoding needs n_levels >= 1, n_features >= 1 and "
-                             "1 <= base_resolution <= finest_resolution.")
+        check_args("DenseGridEncoding", {"n_levels": n_levels, "n_features": n_features,
+                                         "base_resolution": base_resolution},
+                   {"n_levels": (int, 1, None), "n_features": (int, 1, None), "base_resolution": (int, 1, None)})
+        check_value("finest_resolution", finest_resolution, (int, base_resolution, None), "DenseGridEncoding")
         res = grid_resolutions(n_levels, base_resolution, finest_resolution)
         self.n_levels, self.n_features = n_levels, n_features
         self.register_buffer("resolutions", torch.tensor(res, dtype=torch.long), persistent=False)

@@ -1,14 +1,17 @@
-"""Figures for the neural-fields notebook (plotly; nothing here trains anything)."""
+"""Figures for the neural-fields notebook (plotly; nothing here trains anything).
+
+Each field keeps one colour in every figure (:func:`labkit.viz.model_color` over :data:`FIELDS`). The
+figures are panels of pictures beside curves (``make_subplots``); the single-figure pieces of
+:mod:`labkit.viz.pieces` (heatmap, learning curve) draw whole figures, so the panels are built here.
+"""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from labkit.viz import COLORS
-
-FIELD_COLORS = {"gaussian_rbf": COLORS[0], "neurbf": COLORS[1], "siren": COLORS[2], "fourier": COLORS[3],
-                "hash_grid": COLORS[4]}
+from labkit.fields.neural_fields.models import FIELDS
+from labkit.viz import COLORS, model_color
 
 
 def _image_trace(img: np.ndarray, *, zmin=0.0, zmax=1.0, colorscale="gray", showscale=False, colorbar=None):
@@ -26,7 +29,8 @@ def _square_axes(fig, n_axes: int) -> None:
         sx = "" if i == 1 else str(i)
         fig.layout[f"yaxis{sx}"].update(autorange="reversed", scaleanchor=f"x{sx}", showticklabels=False,
                                          showgrid=False, showline=False, ticks="")
-        fig.layout[f"xaxis{sx}"].update(showticklabels=False, showgrid=False, showline=False, ticks="", constrain="domain")
+        fig.layout[f"xaxis{sx}"].update(showticklabels=False, showgrid=False, showline=False, ticks="",
+                                         constrain="domain")
 
 
 def picture_figure(image: np.ndarray, title: str) -> go.Figure:
@@ -43,7 +47,7 @@ def psnr_curves_figure(results: dict, labels: dict | None = None, title: str = "
                         subplot_titles=("against wall-clock time", "against optimizer steps"))
     for kind, res in results.items():
         name = (labels or {}).get(kind, kind)
-        color = FIELD_COLORS.get(kind)
+        color = model_color(kind, FIELDS)
         t = res.setup_seconds + res.seconds
         fig.add_trace(go.Scatter(x=t, y=res.psnr_curve, name=name, mode="lines", line=dict(color=color),
                                  legendgroup=kind), 1, 1)
@@ -64,8 +68,8 @@ def reconstructions_figure(image: np.ndarray, results: dict, labels: dict | None
     """Top row: the picture and each field's reconstruction; bottom row: absolute error maps."""
     kinds = list(results)
     n = len(kinds) + 1
-    titles = ["picture (truth)"] + [f"{(labels or {}).get(k, k)}<br>{results[k].psnr:.1f} dB, SSIM {results[k].ssim:.2f}"
-                                    for k in kinds]
+    titles = ["picture (truth)"] + [
+        f"{(labels or {}).get(k, k)}<br>{results[k].psnr:.1f} dB, SSIM {results[k].ssim:.2f}" for k in kinds]
     titles += [""] + ["|error|" for _ in kinds]
     fig = make_subplots(rows=2, cols=n, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.08)
     fig.add_trace(_image_trace(image), 1, 1)
@@ -94,7 +98,8 @@ def fresh_figure(fresh, grid_sigmas, grid_psnr, default_sigma: float, default_ps
                              error_y=dict(type="data", array=fresh.stderr, visible=True), line=dict(color=COLORS[0])),
                   1, 1)
     fig.add_trace(go.Scatter(x=[fresh.chosen], y=[float(np.min(fresh.distances))], mode="markers",
-                             marker=dict(size=14, symbol="star", color=COLORS[3]), name=f"FreSh's choice σ={fresh.chosen:g}"),
+                             marker=dict(size=14, symbol="star", color=COLORS[3]),
+                             name=f"FreSh's choice σ={fresh.chosen:g}"),
                   1, 1)
     fig.add_trace(go.Scatter(x=grid_sigmas, y=grid_psnr, mode="lines+markers", name="grid search",
                              line=dict(color=COLORS[5])), 1, 2)
@@ -125,8 +130,9 @@ def spectra_figure(fresh, show: tuple | None = None) -> go.Figure:
         mark = " (FreSh's choice)" if fresh.candidates[i] == fresh.chosen else ""
         fig.add_trace(go.Scatter(x=k, y=s / s.sum(), name=f"untrained, σ={fresh.candidates[i]:g}{mark}",
                                  line=dict(color=COLORS[n % (len(COLORS) - 1)])))
-    fig.update_layout(title="Spectra: Σ over |DFT| diagonals i+j=k (FreSh), normalised", xaxis_title="frequency k (cycles per picture, i+j)",
-                      yaxis_title="share of the spectrum", height=430)
+    fig.update_layout(title="Spectra: Σ over |DFT| diagonals i+j=k (FreSh), normalised",
+                      xaxis_title="frequency k (cycles per picture, i+j)", yaxis_title="share of the spectrum",
+                      height=430)
     fig.update_yaxes(type="log", dtick=1)          # one label per decade: minor labels crowd a short axis
     return fig
 
@@ -143,7 +149,7 @@ def rbf_layout_figure(image: np.ndarray, neurbf: dict | None = None, grbf: dict 
                       grbf_weights: np.ndarray | None = None, max_kernels: int = 400, seed: int = 0) -> go.Figure:
     """Where the RBFs sit, drawn over the picture.
 
-    ``neurbf`` (from :func:`~labkit.fields.neural_fields.experiments.rbf_layout`): kernel centres (dots)
+    ``neurbf`` (from :func:`~labkit.fields.neural_fields.experiment.rbf_layout`): kernel centres (dots)
     and half-height ellipses, up to ``max_kernels`` of them. ``grbf``: the Gaussian RBFNet's neurons
     live in feature space, so the picture shows *where they fire*: the neuron that responds most at
     each pixel, and the response map of the neuron with the largest output weight (``grbf_weights``).
@@ -160,7 +166,10 @@ def rbf_layout_figure(image: np.ndarray, neurbf: dict | None = None, grbf: dict 
     if not kinds:
         raise ValueError("rbf_layout_figure needs neurbf or grbf.")
     fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=titles, horizontal_spacing=0.04)
-    to_px = lambda v: (np.asarray(v) + 1) / 2 * R - 0.5
+
+    def to_px(v):
+        return (np.asarray(v) + 1) / 2 * R - 0.5
+
     for c, kind in enumerate(kinds, start=1):
         if kind == "neurbf":
             fig.add_trace(go.Heatmap(z=grey, colorscale="gray", zmin=0, zmax=1, showscale=False, opacity=0.6,
@@ -177,7 +186,8 @@ def rbf_layout_figure(image: np.ndarray, neurbf: dict | None = None, grbf: dict 
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=COLORS[3], width=1), name="kernel shape",
                                      hoverinfo="skip"), 1, c)
             fig.add_trace(go.Scatter(x=to_px(centres[pick, 0]), y=to_px(centres[pick, 1]), mode="markers",
-                                     marker=dict(size=3, color=COLORS[0]), name="kernel centre", hoverinfo="skip"), 1, c)
+                                     marker=dict(size=3, color=COLORS[0]), name="kernel centre",
+                                     hoverinfo="skip"), 1, c)
         elif kind == "winner":
             fig.add_trace(go.Heatmap(z=grbf["winner"], colorscale="Turbo", showscale=False,
                                      hovertemplate="neuron %{z}<extra></extra>"), 1, c)

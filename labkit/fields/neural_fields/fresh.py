@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from scipy.stats import wasserstein_distance
 
-from labkit.fields.neural_fields.data import Picture
-from labkit.fields.neural_fields.ops import cpu_threads_for
+from labkit.core.params import check_value
+from labkit.core.threads import threads
+from labkit.fields.neural_fields.data import ONE_THREAD_PIXELS, Picture
 
 
 def spectrum(image, crop: int | None = None) -> np.ndarray:
@@ -32,9 +33,7 @@ def spectrum(image, crop: int | None = None) -> np.ndarray:
     if y.ndim != 3 or y.shape[0] != y.shape[1]:
         raise ValueError(f"image must be a square (R, R) or (R, R, C) array, got shape {tuple(y.shape)}.")
     R = y.shape[0]
-    crop = R // 2 if crop is None else crop
-    if isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or not 1 <= crop <= R // 2:
-        raise ValueError(f"crop must be an integer between 1 and {R // 2} (half the picture's side), got {crop!r}.")
+    crop = R // 2 if crop is None else check_value("crop", crop, (int, 1, R // 2), "spectrum")  # half the side
     mag = torch.fft.fft2(y, dim=(0, 1)).abs().sum(-1)[: crop + 1, : crop + 1]   # non-negative frequencies
     i, j = torch.meshgrid(torch.arange(crop + 1), torch.arange(crop + 1), indexing="ij")
     k = (i + j).reshape(-1)
@@ -79,15 +78,14 @@ def fresh_select(make_field: Callable[[float, int], torch.nn.Module], candidates
     cands = np.asarray(list(candidates), dtype=float)
     if cands.size < 2:
         raise ValueError(f"candidates must hold at least two values, got {list(candidates)!r}.")
-    if isinstance(n_evals, bool) or not isinstance(n_evals, (int, np.integer)) or n_evals < 1:
-        raise ValueError(f"n_evals must be a positive integer, got {n_evals!r}.")
+    check_value("n_evals", n_evals, (int, 1, None), "fresh_select")
     R = picture.resolution
     if crop is not None and not isinstance(crop, bool) and isinstance(crop, (int, np.integer)):
         crop = min(int(crop), R // 2)
     target = spectrum(picture.image, crop)
     dist = np.empty((cands.size, n_evals))
     spectra = np.zeros((cands.size, target.size))
-    with cpu_threads_for(R * R, picture.coords.device):
+    with threads(device=picture.coords.device, size=R * R, limit=ONE_THREAD_PIXELS):
         for a, value in enumerate(cands):
             for e in range(n_evals):
                 field = make_field(float(value), seed + e).to(picture.coords.device).eval()

@@ -40,11 +40,12 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
 from scipy.spatial import cKDTree
+from torch import nn
 
+from labkit.core.params import check_args, check_value
 from labkit.fields.neural_fields.encoding import DenseGridEncoding, HashEncoding
-from labkit.fields.neural_fields.ops import gather_rows
+from labkit.fields.neural_fields.gather import gather_rows
 
 FIELDS = ("gaussian_rbf", "neurbf", "siren", "fourier", "hash_grid")
 FIELD_LABELS = {"gaussian_rbf": "Gaussian RBF", "neurbf": "adaptive RBF (NeuRBF)", "siren": "SIREN",
@@ -322,7 +323,7 @@ class SirenField(NeuralField):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         dims = [2] + [width] * (hidden_layers + 1)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.out = nn.Linear(width, channels)
         self.omega = omega
         with torch.no_grad():
@@ -355,7 +356,7 @@ class FourierFeatureField(NeuralField):
         self.sigma = float(sigma)
         self.register_buffer("B", torch.randn(width // 2, 2, generator=gen) * sigma)
         dims = [2 * (width // 2)] + [width] * hidden_layers
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.out = nn.Linear(width, channels)
         with torch.no_grad():   # PyTorch's default init, drawn from the field's own generator
             for layer in [*self.layers, self.out]:
@@ -417,7 +418,8 @@ def _mlp_count(width: int, hidden_layers: int, channels: int, in_dim: int) -> in
 
 def _grbf_count(finest: int, channels: int, n_rbfs: int = 64, n_levels: int = 4, n_features: int = 2) -> int:
     D = n_levels * n_features
-    return DenseGridEncoding.count(n_levels, n_features, min(16, finest), finest) + 2 * n_rbfs * D + n_rbfs * channels + channels
+    grid = DenseGridEncoding.count(n_levels, n_features, min(16, finest), finest)
+    return grid + 2 * n_rbfs * D + n_rbfs * channels + channels
 
 
 def _neurbf_fixed(table: int, channels: int, n_ch: int = 32, hidden: int = 64) -> int:
@@ -472,10 +474,7 @@ def build_field(kind: str, n_params: int, channels: int = 1, *, resolution: int 
     ``options`` (see :data:`OPTIONS`) pass through to the field: ``sigma`` for ``"fourier"``,
     ``omega`` for ``"siren"``, ``grid_init`` for ``"gaussian_rbf"``.
     """
-    if kind not in FIELDS:
-        raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {kind!r}.")
-    if isinstance(n_params, bool) or not isinstance(n_params, (int, np.integer)) or n_params < 1:
-        raise ValueError(f"n_params must be a positive integer, got {n_params!r}.")
+    check_args("build_field", {"kind": kind, "n_params": n_params}, {"kind": list(FIELDS), "n_params": (int, 1, None)})
     unknown = sorted(set(options) - OPTIONS[kind])
     if unknown:
         allowed = ", ".join(sorted(OPTIONS[kind])) or "none"
@@ -496,8 +495,7 @@ def build_field(kind: str, n_params: int, channels: int = 1, *, resolution: int 
 
 def min_params(kind: str, channels: int = 1, resolution: int = 256) -> int:
     """The smallest parameter budget :func:`build_field` accepts for this field."""
-    if kind not in FIELDS:
-        raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {kind!r}.")
+    check_value("kind", kind, list(FIELDS), "min_params")
     lo, hi = 1, 1 << 24
     while lo < hi:
         mid = (lo + hi) // 2

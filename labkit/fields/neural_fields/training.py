@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import numpy as np
 import torch
 
+from labkit.core.device import resolve_device
+from labkit.core.params import check_args, nullable
+from labkit.core.threads import threads
 from labkit.core.train import train
-from labkit.fields.neural_fields.data import Picture, psnr, ssim
+from labkit.fields.neural_fields.data import ONE_THREAD_PIXELS, Picture
+from labkit.fields.neural_fields.metrics import psnr, ssim
 from labkit.fields.neural_fields.models import NeuralField, build_field
-from labkit.fields.neural_fields.ops import cpu_threads_for
 
 
 @dataclass
@@ -69,17 +73,13 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
     (without replacement, from a generator seeded by ``seed``) and scores the whole picture every
     ``eval_every`` steps and after the last one (scoring time is not counted as training time).
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
     lr = model.default_lr if lr is None else lr
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    check_args("fit", {"steps": steps, "lr": lr, "batch_size": batch_size, "eval_every": eval_every},
+               {"steps": (int, 1, None), "lr": (float, 0, None, "neither"), "batch_size": nullable((int, 1, None)),
+                "eval_every": (int, 1, None)})
     n_pix = picture.coords.shape[0]
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}.")
     full = batch_size is None or batch_size >= n_pix
-    device = torch.device(device)
+    device = resolve_device(device)
     model = model.to(device)
     pic = picture.to(device)
     t0 = time.perf_counter()
@@ -116,7 +116,7 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
 
     model.train()
     start = time.perf_counter()
-    with cpu_threads_for(n_pix if full else batch_size, device):
+    with threads(device=device, size=n_pix if full else batch_size, limit=ONE_THREAD_PIXELS):
         losses = train(model, loss_fn, n, optimizer=opt, desc=desc or model.kind, callback=callback)
     if full:
         curve_steps, mse = np.arange(n), losses
@@ -138,7 +138,8 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
 
 
 def fit_field(kind: str, picture: Picture, n_params: int, steps: int, *, lr: float | None = None,
-              batch_size: int | None = None, eval_every: int = 25, device="cpu", seed: int = 0, **options) -> tuple[NeuralField, FitResult]:
+              batch_size: int | None = None, eval_every: int = 25, device="cpu", seed: int = 0,
+              **options) -> tuple[NeuralField, FitResult]:
     """Build a ``kind`` field of at most ``n_params`` parameters for ``picture`` and fit it."""
     torch.manual_seed(seed)
     model = build_field(kind, n_params, picture.channels, resolution=picture.resolution, seed=seed, **options)

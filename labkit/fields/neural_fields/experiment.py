@@ -15,10 +15,17 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from labkit.core.params import check_value
 from labkit.core.progress import progress
 from labkit.fields.neural_fields.data import Picture
 from labkit.fields.neural_fields.fresh import FreshResult, fresh_select
-from labkit.fields.neural_fields.models import FIELDS, AdaptiveRBFField, GaussianRBFField, NeuralField, build_field
+from labkit.fields.neural_fields.models import (
+    FIELDS,
+    AdaptiveRBFField,
+    GaussianRBFField,
+    NeuralField,
+    build_field,
+)
 from labkit.fields.neural_fields.training import FitResult, fit_field
 
 
@@ -27,8 +34,7 @@ def _check_kinds(kinds: Sequence[str]) -> list[str]:
     if not kinds:
         raise ValueError(f"fields must name at least one of {', '.join(FIELDS)}.")
     for k in kinds:
-        if k not in FIELDS:
-            raise ValueError(f"field must be one of {', '.join(FIELDS)}, got {k!r}.")
+        check_value("fields", k, list(FIELDS), "compare_fields")
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"fields must not repeat a field, got {kinds!r}.")
     return kinds

@@ -2,14 +2,11 @@
 seeds), as one self-contained HTML page with plotly.js embedded (it renders offline)."""
 from __future__ import annotations
 
-import html
-
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from labkit.report.html import CSS, plotly_js
+from labkit.report.html import plotly_js, render_page
 from labkit.viz.theme import COLORS, apply_theme
 
 
@@ -20,18 +17,21 @@ def metric_figure(df: pd.DataFrame, metric: str, param: str, others: list[str]) 
     groups = df.groupby(others, dropna=False) if others else [((), df)]
     for k, (key, sub) in enumerate(groups):
         stats = sub.groupby(param)[metric].agg(["mean", "std", "count"]).reset_index().sort_values(param)
-        label = ", ".join(f"{o}={v}" for o, v in zip(others, key if isinstance(key, tuple) else (key,))) or metric
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{o}={v}" for o, v in zip(others, key, strict=True)) or metric
         fig.add_trace(go.Scatter(x=stats[param], y=stats["mean"], name=label, mode="lines+markers",
                                  error_y=dict(type="data", array=stats["std"].fillna(0.0), visible=True),
                                  line=dict(color=COLORS[k % len(COLORS)])))
     fig.update_layout(title=f"{metric} against {param}", xaxis_title=param, yaxis_title=metric, height=420,
                       showlegend=bool(others))
-    if pd.api.types.is_numeric_dtype(df[param]) and (df[param] > 0).all() and df[param].max() / max(df[param].min(), 1e-12) >= 50:
+    values = df[param]
+    if pd.api.types.is_numeric_dtype(values) and (values > 0).all() and values.max() / max(values.min(), 1e-12) >= 50:
         fig.update_xaxes(type="log")
     return fig
 
 
 def summary_page(entry, names: list[str], df: pd.DataFrame) -> str:
+    """The page: a figure per recorded number and swept parameter, the failed points, and the table."""
     apply_theme()
     swept = [n for n in names if n != "seed"]
     ok = df[df["status"] == "ok"]
@@ -44,16 +44,9 @@ def summary_page(entry, names: list[str], df: pd.DataFrame) -> str:
             others = [o for o in swept if o != param]
             figures.append(pio.to_html(metric_figure(ok, metric, param, others), include_plotlyjs=False,
                                        full_html=False, default_width="100%"))
-    failed = df[df["status"] != "ok"]
-    failed_html = ""
-    if len(failed):
-        rows = "".join(f"<tr><td>{html.escape(', '.join(f'{n}={r[n]}' for n in names))}</td><td>{html.escape(str(r['status']))}</td>"
-                       f"<td class='lk-error'>{html.escape(str(r['error'] or ''))[:500]}</td></tr>" for _, r in failed.iterrows())
-        failed_html = f"<h2>Points that did not finish</h2><table><tr><th>point</th><th>status</th><th>error</th></tr>{rows}</table>"
+    failed = [(", ".join(f"{n}={r[n]}" for n in names), str(r["status"]), str(r["error"] or ""))
+              for _, r in df[df["status"] != "ok"].iterrows()]
     table = df.drop(columns=["error"]).to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>sweep: {html.escape(entry.id)}</title>"
-            f"<style>{CSS}</style><script>{plotly_js()}</script></head><body><div class='lk-gallery'>"
-            f"<h1>Sweep of {html.escape(entry.title)}</h1><p><code>{html.escape(entry.id)}</code> · "
-            f"{len(df)} points ({int((df['status'] == 'ok').sum())} ok) over {html.escape(', '.join(names))}. "
-            f"Markers: mean over seeds; bars: one standard deviation.</p>{failed_html}{''.join(figures)}"
-            f"<h2>All points</h2>{table}</div></body></html>")
+    n_ok = int((df["status"] == "ok").sum())
+    return render_page("sweep.html.j2", entry=entry, names=names, n_points=len(df), n_ok=n_ok, failed=failed,
+                       figures=figures, table=table, plotly_js=plotly_js())

@@ -1,8 +1,6 @@
-"""Two CPU helpers: a gather whose backward is fast (the one sparse operation every local field needs),
-and running small problems on one thread."""
+"""A gather whose backward is fast on a CPU: the one sparse operation every local field needs (the
+hash grid's and the feature grids' lookups)."""
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import torch
 
@@ -28,24 +26,3 @@ class _GatherRows(torch.autograd.Function):
 def gather_rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Rows of ``table`` ``(N, F)`` at ``idx`` (any shape): shape ``(*idx.shape, F)``, differentiable in ``table``."""
     return _GatherRows.apply(table, idx)
-
-
-@contextmanager
-def cpu_threads_for(n_points: int, device, threshold: int = 16_384):
-    """Run on one CPU thread while the tensors are small (``n_points`` rows below ``threshold``).
-
-    On a CPU, PyTorch splits every operation across its intra-op threads; for tensors of a few
-    thousand rows the synchronisation costs more than the split saves (on a loaded 2-core machine,
-    ten times more: a 64² fit took 24 s on two threads and 2 s on one). The thread count is restored
-    afterwards; nothing changes on a GPU.
-    """
-    device = torch.device(device)
-    if device.type != "cpu" or n_points >= threshold:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
