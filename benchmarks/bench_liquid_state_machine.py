@@ -217,7 +217,8 @@ def peer_brian2(n, pre, post, w, ext):
         # each step, after the decay: a Binomial(1000, rate / 1000) count per neuron (Poisson to 1e-3)
         g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0")
         g.run_regularly(f"v = v * {DECAY!r}", when="start", order=0)
-        poisson = b2.PoissonInput(g, "v", N=1000, rate=ext.rate / (1000 * DT) * b2.kHz, weight=ext.weight, when="start", order=1)
+        b2.PoissonInput(g, "v", N=1000, rate=ext.rate / (1000 * DT) * b2.kHz, weight=ext.weight,
+                        when="start", order=1)
     else:
         i_ext = b2.TimedArray(ext[:, 0].numpy().astype(np.float64), dt=DT * b2.ms)
         g = b2.NeuronGroup(n, "v : 1", threshold="v >= 20", reset="v = 0", namespace={"i_ext": i_ext})
@@ -294,19 +295,21 @@ def main(argv=None):
                              rate, sec / base if base else float("nan"), notes.get(name, "")))
             for name, note in notes.items():
                 if name not in runners:
-                    rows.append((n, batch, name, float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), note))
+                    rows.append((n, batch, name, *[float("nan")] * 5, note))
             print_rows([r for r in rows if r[0] == n and r[1] == batch])
     return rows
 
 
 def print_rows(rows):
-    head = f"{'N':>6} {'B':>3}  {'simulator':<22} {'time (s)':>9} {'neuron-steps/s':>15} {'syn. events/s':>14} {'rate (Hz)':>9} {'labkit x':>9}  note"
+    head = (f"{'N':>6} {'B':>3}  {'simulator':<22} {'time (s)':>9} {'neuron-steps/s':>15} {'syn. events/s':>14} "
+            f"{'rate (Hz)':>9} {'labkit x':>9}  note")
     print(head)
     for n, b, name, sec, ns, ev, rate, ratio, note in rows:
         if math.isnan(sec):
             print(f"{n:>6} {b:>3}  {name:<22} {'-':>9} {'-':>15} {'-':>14} {'-':>9} {'-':>9}  {note}")
         else:
-            print(f"{n:>6} {b:>3}  {name:<22} {sec:>9.3f} {ns / 1e6:>14.1f}M {ev / 1e6:>13.1f}M {rate:>9.1f} {ratio:>9.2f}  {note}")
+            print(f"{n:>6} {b:>3}  {name:<22} {sec:>9.3f} {ns / 1e6:>14.1f}M {ev / 1e6:>13.1f}M {rate:>9.1f} "
+                  f"{ratio:>9.2f}  {note}")
     print(flush=True)
 
 

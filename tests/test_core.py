@@ -10,7 +10,6 @@ import labkit
 from labkit.core import cache, metrics
 from labkit.core.params import ParameterError, check_params, check_value
 
-
 # --- devices -------------------------------------------------------------------------------------
 
 def test_auto_device_is_usable():
@@ -251,8 +250,10 @@ def test_report_leaves_out_stale_progress_bars_and_keeps_other_widgets():
     from labkit.report.html import export_html, is_progress_bar
 
     view = {"application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2, "version_minor": 0}}
-    bar = nbformat.v4.new_output("display_data", data={**view, "text/plain": "TopK SAE:   0%|          | 0/400 [00:00<?, ?it/s]"})
-    note = nbformat.v4.new_output("display_data", data={**view, "text/plain": "Interactive explorer: open this notebook"})
+    bar = nbformat.v4.new_output("display_data",
+                                 data={**view, "text/plain": "TopK SAE:   0%|          | 0/400 [00:00<?, ?it/s]"})
+    note = nbformat.v4.new_output("display_data",
+                                  data={**view, "text/plain": "Interactive explorer: open this notebook"})
     text = nbformat.v4.new_output("stream", name="stdout", text="42% of 10/20 done\n")
     cell = nbformat.v4.new_code_cell("x = 1", outputs=[bar, note, text])
     nb = nbformat.v4.new_notebook(cells=[cell])
@@ -273,9 +274,11 @@ def test_parse_list_reads_comma_separated_parameters_and_names_bad_items():
     assert labkit.parse_list("liquids", "plain, nalsm", choices=("plain", "stdp", "nalsm")) == ["plain", "nalsm"]
     with pytest.raises(labkit.ParameterError, match=r"Parameter 'sides' must be comma-separated integers, got '4,x'"):
         labkit.parse_list("sides", "4,x", int)
-    with pytest.raises(labkit.ParameterError, match=r"Parameter 'liquids' has 'foo', which is not one of: plain, nalsm"):
+    with pytest.raises(labkit.ParameterError,
+                       match=r"Parameter 'liquids' has 'foo', which is not one of: plain, nalsm"):
         labkit.parse_list("liquids", "plain,foo", choices=("plain", "nalsm"))
     with pytest.raises(labkit.ParameterError, match=r"must be a string"):
         labkit.parse_list("sides", 4, int)
-    with pytest.raises(labkit.ParameterError, match=r"Parameter 'sweep_k' must list at least 1 comma-separated integers"):
+    with pytest.raises(labkit.ParameterError,
+                       match=r"Parameter 'sweep_k' must list at least 1 comma-separated integers"):
         labkit.parse_list("sweep_k", " , ", int, min_items=1)

@@ -65,4 +65,5 @@ def test_numba_is_a_runtime_dependency_everywhere():
     """The spiking engine's compiled CPU path (labkit.spiking.compiled) needs Numba at run time, so every
     environment installs it (the engine still falls back to torch, with a warning, where it is missing)."""
     assert "numba" in pyproject_names()
-    assert "numba" in conda_names(ROOT / "environment.yml") and "numba" in conda_names(ROOT / "binder" / "environment.yml")
+    assert "numba" in conda_names(ROOT / "environment.yml")
+    assert "numba" in conda_names(ROOT / "binder" / "environment.yml")

@@ -258,7 +258,7 @@ class Izhikevich(NeuronModel):
                        "v0": per_neuron("v0", v0, self.n, (float, None, V_PEAK, "left"), own)}
 
     @classmethod
-    def mix(cls, n_exc: int = 800, n_inh: int = 200, *, seed: int = 0, dt: float = 1.0) -> "Izhikevich":
+    def mix(cls, n_exc: int = 800, n_inh: int = 200, *, seed: int = 0, dt: float = 1.0) -> Izhikevich:
         """The paper's heterogeneous network: excitatory a=0.02, b=0.2, c=-65+15r^2, d=8-6r^2; inhibitory
         a=0.02+0.08r, b=0.25-0.05r, c=-65, d=2 (r uniform in [0, 1) per neuron); excitatory neurons first."""
         rng = np.random.default_rng(check_value("seed", seed, "seed", "Izhikevich.mix"))

@@ -69,7 +69,7 @@ class Synapses:
 
     @classmethod
     def from_edges(cls, pre, post, weight, n_src: int, n_post: int, *, device="cpu",
-                   dtype=torch.float32) -> "Synapses":
+                   dtype=torch.float32) -> Synapses:
         """Build the table from edge lists (``pre[e] -> post[e]`` with ``weight[e]``)."""
         pre = torch.as_tensor(np.asarray(pre), dtype=torch.long)
         post = torch.as_tensor(np.asarray(post), dtype=torch.long)
@@ -92,7 +92,7 @@ class Synapses:
     def out_degree(self) -> torch.Tensor:
         return self.indptr[1:] - self.indptr[:-1]
 
-    def with_weight(self, weight: torch.Tensor) -> "Synapses":
+    def with_weight(self, weight: torch.Tensor) -> Synapses:
         """The same wiring with another weight vector (shares the index arrays)."""
         other = object.__new__(Synapses)
         other.__dict__.update(self.__dict__)

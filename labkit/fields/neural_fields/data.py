@@ -48,7 +48,7 @@ class Picture:
     def channels(self) -> int:
         return int(self.image.shape[2])
 
-    def to(self, device) -> "Picture":
+    def to(self, device) -> Picture:
         return Picture(self.name, self.image, self.coords.to(device), self.values.to(device))
 
 

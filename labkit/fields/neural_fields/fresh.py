@@ -13,8 +13,8 @@ random initialisations), and picks the value whose output spectrum is nearest th
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

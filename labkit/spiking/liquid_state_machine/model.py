@@ -23,6 +23,8 @@ from labkit.spiking.plasticity import AstrocyteParams, AstroSTDP, STDPParams
 from labkit.spiking.synapses import Synapses
 
 KINDS = ("plain", "stdp", "nalsm")
+DEFAULT_STDP = STDPParams()  # frozen dataclasses: one shared default is safe
+DEFAULT_ASTROCYTE = AstrocyteParams()
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Liquid:
     def weight(self) -> torch.Tensor:
         return self.syn.weight
 
-    def copy(self) -> "Liquid":
+    def copy(self) -> Liquid:
         """The same liquid with its own weight table (so one can be trained, another kept plain)."""
         other = object.__new__(Liquid)
         other.__dict__.update(self.__dict__)
@@ -108,8 +110,8 @@ class Liquid:
         SpikeRecord of the first ``keep`` samples (or None)."""
         return self.present(inputs, "plain", batch_size=batch_size, keep=keep, seed=seed)
 
-    def present(self, inputs: torch.Tensor, kind: str = "plain", *, stdp: STDPParams = STDPParams(),
-                astro: AstrocyteParams = AstrocyteParams(), lr_decay: float = 0.99, batch_size: int = 256,
+    def present(self, inputs: torch.Tensor, kind: str = "plain", *, stdp: STDPParams = DEFAULT_STDP,
+                astro: AstrocyteParams = DEFAULT_ASTROCYTE, lr_decay: float = 0.99, batch_size: int = 256,
                 keep: int = 0, seed: int = 0, progress_desc: str | None = None):
         """Present every sample of ``inputs`` (T, S, n_inputs) to its own copy of the liquid.
 
@@ -147,8 +149,8 @@ class Liquid:
         """NALSM's branching factor of recorded liquid spikes on this liquid's recurrent wiring."""
         return branching_factor(record.dense(), self.geometry.pre, self.geometry.post, window=window, margin=margin)
 
-    def organize(self, inputs: torch.Tensor, kind: str, *, stdp: STDPParams = STDPParams(),
-                 astro: AstrocyteParams = AstrocyteParams(), probe=None, probe_every: int = 0,
+    def organize(self, inputs: torch.Tensor, kind: str, *, stdp: STDPParams = DEFAULT_STDP,
+                 astro: AstrocyteParams = DEFAULT_ASTROCYTE, probe=None, probe_every: int = 0,
                  seed: int = 0) -> dict:
         """Self-organise the weights with STDP (``kind="stdp"``) or astrocyte-modulated STDP
         (``kind="nalsm"``), presenting the samples of ``inputs`` (T, S, n_inputs) one at a time to
