@@ -16,7 +16,7 @@ import sys
 from labkit.core.params import ParameterError
 from labkit.report.errors import CatalogError, UsageError
 
-PROFILES = ["smoke", "default", "full"]
+PROFILES = ["smoke", "default", "full", "control"]
 
 
 class _Parser(argparse.ArgumentParser):
