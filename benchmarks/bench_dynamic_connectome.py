@@ -1,6 +1,6 @@
 """Benchmark: labkit's batched HALS NTF against tensorly's ``non_negative_parafac_hals``.
 
-Workload (../shared/PERFORMANCE.md): planted non-negative rank-R tensors (uniform [0, 1) factors),
+Workload: planted non-negative rank-R tensors (uniform [0, 1) factors),
 5% Gaussian noise (relative Frobenius norm), clipped at zero, at three sizes. Both solvers start from
 the *same* random factors and run until their own convergence test stops them (tensorly: absolute
 error change < 1e-7; labkit: relative error change < 1e-6). The "noise floor" target is 0.1% above the

@@ -1,14 +1,14 @@
 """Benchmark: one recurrent LIF network simulated by labkit, a plain event-driven PyTorch loop,
 snnTorch, Norse and Brian2 (cpp_standalone), measured in the same run and printed as ratios.
 
-The workload (../shared/PERFORMANCE.md, "Recurrent LIF network"): N neurons, 80% excitatory and 20%
+The workload: N neurons, 80% excitatory and 20%
 inhibitory, each ordered pair connected with probability 0.1 (weights +J and -g J, g = 5), delta
 synapses with one step of delay, tau_m = 20 ms, threshold 20 mV, reset to 0 mV, no refractory
 period (snnTorch's Leaky has none, so every peer runs the same neuron), 1,000 steps of 1 ms, and an
 external Poisson drive (mean one event of 0.9 mV per neuron and step). ``--drive current`` (the
 default) gives that drive to every simulator as the same precomputed current array, so that only the
 network is timed; ``--drive poisson`` lets every simulator draw it itself inside its timed run, as
-PERFORMANCE.md's workload does (Brian2 with ``PoissonInput``, labkit with ``poisson_rate``, the torch
+the workload asks (Brian2 with ``PoissonInput``, labkit with ``poisson_rate``, the torch
 loops with one vectorised ``torch.poisson``). Batch B means B independent copies (B input samples);
 Brian2 has no batching and runs batch 1 only.
 
@@ -255,7 +255,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="N = 500, 200 steps, 1 repeat")
     ap.add_argument("--drive", choices=("current", "poisson"), default="current",
                     help="current: one precomputed external current for all; poisson: each simulator draws the "
-                         "Poisson drive itself, inside its timed run (the PERFORMANCE.md workload)")
+                         "Poisson drive itself, inside its timed run (the workload as stated)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.steps, args.repeats = "500", 200, 1

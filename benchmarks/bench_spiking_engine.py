@@ -1,7 +1,7 @@
 """Benchmark: labkit's spiking engine (compiled CPU path and torch path) against Brian2 cpp_standalone and a
 plain event-driven PyTorch loop, in one run, printed as ratios; plus spike-for-spike agreement with Brian2.
 
-Workloads (issue 20; ../shared/PERFORMANCE.md, "Recurrent LIF network"):
+Workloads:
 
 * ``lif``: the LIF workload of ``bench_liquid_state_machine.py`` (80/20 E/I, 10% connectivity, delta
   synapses, one step of delay, tau_m = 20 ms, threshold 20 mV, no refractory period, one precomputed

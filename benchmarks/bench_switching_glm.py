@@ -1,7 +1,7 @@
 """Benchmark: the Poisson HMM EM iteration of labkit.neuro.switching_glm against hmmlearn and dynamax.
 
 No peer library fits a Poisson GLM-HMM with couplings between neurons, so the comparison is on the part
-they share (../shared/PERFORMANCE.md): EM for a plain Poisson HMM, N = 50 independent neurons, T = 10,000
+they share: EM for a plain Poisson HMM, N = 50 independent neurons, T = 10,000
 bins in one sequence, K = 4 and 8 states, 20 EM iterations from the same initialisation (labkit's
 ``PoissonHMM.init_params``: rates at the data mean times Gamma(5, 1/5) noise, a sticky 0.95 chain, a
 uniform start), each library with (near) maximum-likelihood M-steps (hmmlearn's defaults; dynamax with
@@ -18,7 +18,7 @@ Then the coupled GLM-HMM's own EM iteration (``SwitchingGLM``, no prior and one-
 sizes: one E-step plus ``m_steps`` gradient steps. Timings are medians of ``--repeats`` runs, taken
 round-robin over the libraries in this one process, printed as ratios; never asserted in tests.
 
-    python benchmarks/bench_switching_glm.py              # the PERFORMANCE.md workload
+    python benchmarks/bench_switching_glm.py              # the workload above
     python benchmarks/bench_switching_glm.py --quick      # a smaller one, seconds
 
 Peers: ``pip install hmmlearn==0.3.3 dynamax==1.0.3`` (JAX on the CPU) into a separate environment.

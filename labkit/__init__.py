@@ -10,8 +10,7 @@ The names a notebook needs most are importable from the top level::
 Each is loaded on first use, so ``import labkit`` (and the ``labkit`` command's ``--help`` and
 ``list``) does not import torch.
 """
-from importlib import import_module
-
+from labkit.core.lazy import lazy_exports
 from labkit.core.version import __version__
 
 _EXPORTS = {
@@ -29,8 +28,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -6,7 +6,7 @@ from here (``from labkit.dynamics import Ensemble, MultipathwayNet``); each is l
 importing one method does not import the others.
 """
 
-from importlib import import_module
+from labkit.core.lazy import lazy_exports
 
 _COMMON = (
     "Ensemble",
@@ -29,8 +29,4 @@ _EXPORTS.update(
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'labkit.dynamics' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

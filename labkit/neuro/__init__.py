@@ -3,7 +3,7 @@
 The estimators are importable from here (``from labkit.neuro import SwitchingGLM``); each is loaded
 on first use, so importing one method does not import the others.
 """
-from importlib import import_module
+from labkit.core.lazy import lazy_exports
 
 _EXPORTS = {
     "SwitchingGLM": "labkit.neuro.switching_glm",
@@ -14,8 +14,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'labkit.neuro' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -3,7 +3,7 @@
 The public names are loaded on first use, so the ``labkit`` command starts without importing
 nbformat, papermill or torch.
 """
-from importlib import import_module
+from labkit.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Entry": "labkit.report.catalog",
@@ -16,8 +16,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'labkit.report' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,7 +9,7 @@ The track's shared modules: :mod:`.lif` (one LIF neuron), :mod:`.lif_network` an
 The public classes are importable from here (``from labkit.spiking import Liquid``); each is loaded
 on first use, so importing one method does not import the others.
 """
-from importlib import import_module
+from labkit.core.lazy import lazy_exports
 
 _EXPORTS = {
     "LIFParams": "labkit.spiking.lif",
@@ -31,8 +31,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'labkit.spiking' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
