@@ -8,17 +8,8 @@ importing one method does not import the others.
 
 from labkit.core.lazy import lazy_exports
 
-_COMMON = (
-    "Ensemble",
-    "Snapshots",
-    "kernel_alignment",
-    "linear_cka",
-    "weight_change",
-    "effective_rank",
-    "truncate_rank",
-    "tangent_kernel",
-    "gram",
-)
+_COMMON = ("Ensemble", "Snapshots", "kernel_alignment", "linear_cka", "weight_change", "effective_rank",
+           "truncate_rank", "tangent_kernel", "gram")
 _EXPORTS = {name: "labkit.dynamics.common" for name in _COMMON}
 _EXPORTS.update(
     {
