@@ -29,8 +29,16 @@ report: install
 	$(VENV)/bin/labkit run all --profile $(PROFILE) --out $(OUT)
 	@echo "Open $(OUT)/index.html in a browser."
 
+# JupyterLab on notebooks/. PORT=N picks the port (default: the first free one from 8888). As root (a
+# container, a fresh cloud machine) JupyterLab refuses to start unless told --allow-root; the server
+# keeps its token either way, so a request without it is refused.
+PORT ?=
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	@case "$(PORT)" in ""|*[!0-9]*) [ -z "$(PORT)" ] || { echo "make lab: PORT must be a port number (1-65535), got '$(PORT)'." >&2; exit 2; };; esac
+	@if [ -n "$(PORT)" ] && ! $(PY) -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null; then \
+		echo "make lab: port $(PORT) is in use or not allowed; pick another with PORT=N." >&2; exit 2; fi
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(PORT),--port=$(PORT) --port-retries=0) \
+		$(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # The peers live in their own environment (.venv-bench), so their pins (Brian2 2.9 needs numpy<2.4)
 # never touch the lab's; torch is pinned on the same command line so no peer pulls a CUDA build.
