@@ -34,22 +34,22 @@ Parsing happens once: each annotation is written to an ``.npz`` under
 module's format version) and kept in memory, so every load after the first takes milliseconds.
 """
 from labkit.data.worm.connectomes import (
-                                          Connectome,
-                                          ExtraNodes,
-                                          binary_jaccard,
-                                          load_connectome,
-                                          neurotransmitters,
-                                          subnetwork,
-                                          synapse_transmitters,
+    Connectome,
+    ExtraNodes,
+    binary_jaccard,
+    load_connectome,
+    neurotransmitters,
+    subnetwork,
+    synapse_transmitters,
 )
 from labkit.data.worm.neurons import (
-                                          COMMAND_INTERNEURONS,
-                                          canonical_neurons,
-                                          cell_category,
-                                          neuron_class,
-                                          neuron_classes,
-                                          neuron_groups,
-                                          neurons_in_class,
+    COMMAND_INTERNEURONS,
+    canonical_neurons,
+    cell_category,
+    neuron_class,
+    neuron_classes,
+    neuron_groups,
+    neurons_in_class,
 )
 from labkit.data.worm.propagation import SignalPropagation, load_signal_propagation
 from labkit.data.worm.registry import KINDS, ConnectomeInfo, connectome_table, list_connectomes

@@ -18,33 +18,22 @@ A neural field maps a coordinate ``x ∈ [-1, 1]²`` to a pixel value. This pack
 * :mod:`~labkit.fields.neural_fields.figures` — plotly figures (nothing there trains anything);
 * :mod:`~labkit.fields.neural_fields.parameters` — the notebook's parameter rules, ``PARAMETERS``.
 """
-from labkit.fields.neural_fields.data import (
-                                                PICTURES,
-                                                Picture,
-                                                load_picture,
-                                                max_resolution,
-                                                pixel_grid,
-)
+from labkit.fields.neural_fields.data import PICTURES, Picture, load_picture, max_resolution, pixel_grid
 from labkit.fields.neural_fields.encoding import DenseGridEncoding, HashEncoding
-from labkit.fields.neural_fields.fresh import (
-                                                FreshResult,
-                                                fresh_select,
-                                                spectrum,
-                                                spectrum_distance,
-)
+from labkit.fields.neural_fields.fresh import FreshResult, fresh_select, spectrum, spectrum_distance
 from labkit.fields.neural_fields.metrics import psnr, ssim
 from labkit.fields.neural_fields.models import (
-                                                FIELD_LABELS,
-                                                FIELDS,
-                                                AdaptiveRBFField,
-                                                FourierFeatureField,
-                                                GaussianRBFField,
-                                                HashGridField,
-                                                NeuralField,
-                                                SirenField,
-                                                build_field,
-                                                min_params,
-                                                neurbf_kernels,
+    FIELD_LABELS,
+    FIELDS,
+    AdaptiveRBFField,
+    FourierFeatureField,
+    GaussianRBFField,
+    HashGridField,
+    NeuralField,
+    SirenField,
+    build_field,
+    min_params,
+    neurbf_kernels,
 )
 from labkit.fields.neural_fields.parameters import PARAMETERS
 from labkit.fields.neural_fields.training import FitResult, fit, fit_field, render
