@@ -80,12 +80,16 @@ class Entry:
 
     def profile(self, name: str) -> dict[str, Any]:
         """The parameter overrides of profile ``name``. A notebook without a ``full`` profile runs
-        its defaults under ``full`` (its defaults are already its full scale, e.g. fixed real data)."""
+        its defaults under ``full`` (its defaults are already its full scale, e.g. fixed real data).
+        The ``control`` profile (the negative control) is the ``smoke`` profile with its own overrides
+        on top, so that the control differs from a smoke run only in what replaces the method."""
         if name == "default" or (name == "full" and "full" not in self.profiles):
             return {}
         if name not in self.profiles:
             have = ", ".join(["default", *self.profiles])
             raise CatalogError(f"notebook {self.id!r} has no profile {name!r}; it has: {have}.")
+        if name == "control":
+            return {**self.profiles["smoke"], **self.profiles["control"]}
         return dict(self.profiles[name])
 
 
