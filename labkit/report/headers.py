@@ -113,7 +113,7 @@ def exercise_cells(nb, where: str) -> list[tuple[int, int]]:
     a ``check`` cell; HeaderError (one sentence) when a solution has no check or no markdown cell before it."""
     found, start = [], 0
     for i, cell in enumerate(nb.cells):
-        if "solution" not in _tags(cell):
+        if "solution" not in _tags(cell) or cell.cell_type != "code":
             continue
         n = len(found) + 1
         if i + 1 >= len(nb.cells) or "check" not in _tags(nb.cells[i + 1]):
