@@ -171,9 +171,9 @@ def test_schedule_shows_the_time_of_every_notebook_and_exercise(workshop):
         p = plan(nbformat.read(entry.path, as_version=4), entry.notebook)
         assert f"about {p.minutes} min" in schedule and f"exercises {p.exercise_minutes} min" in schedule
         for e in p.exercises:
-            difficulty = f'<span title="difficulty {e.difficulty}/5">{e.dots[0]}</span>'
-            assert f"{escape(e.title)}<br><small>{difficulty}" in schedule
-            assert f"{e.dots[1]}</span> · {e.minutes} min" in schedule
+            row = schedule.split(f"<li>{escape(e.title)}<br>", 1)[1].split("</li>", 1)[0]
+            assert f'title="difficulty {e.difficulty}/5"' in row and f'title="importance {e.importance}/5"' in row
+            assert row.count("●") == 10 and row.endswith(f"· {e.minutes} min</small>")
     md = (workshop / "schedule.md").read_text()
     assert "- Exercise 1: the rheobase — 🔴⚪⚪⚪⚪ · 🔵🔵🔵⚪⚪ · 5 min" in md
 

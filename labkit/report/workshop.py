@@ -116,10 +116,20 @@ def binder_link(repo: str, path: str) -> str:
     return f"https://mybinder.org/v2/gh/{repo}/HEAD?urlpath=lab/tree/{path}"
 
 
+def inline_markdown(text: str):
+    """``**bold**``, ``*italic*`` and ```code``` of a one-line markdown text as safe HTML (the rest escaped)."""
+    from markupsafe import Markup, escape
+
+    html = str(escape(text))
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html)
+    return Markup(re.sub(r"\*(\S(?:.*?\S)?)\*", r"<i>\1</i>", html))
+
+
 def schedule_html(rows: list[dict[str, Any]]) -> str:
     from labkit.report.html import render_page
 
-    return render_page("schedule.html.j2", rows=rows)
+    return render_page("schedule.html.j2", rows=[{**r, "learn": inline_markdown(r["learn"])} for r in rows])
 
 
 MARKER = ".labkit-workshop"
@@ -131,8 +141,8 @@ def check_no_grading_work(out: Path, force: bool) -> None:
     """Refuse to replace a previous build in which nbgrader has since kept grades or submissions."""
     work = [name for name in NBGRADER_WORK if (out / name).exists()] if (out / MARKER).exists() else []
     if work and not force:
-        raise UsageError(f"--out {str(out)!r} holds nbgrader's {', '.join(work)} (grades or students' work) beside "
-                         "the previous build; choose a new folder, or pass --force to replace it.")
+        raise UsageError(f"--out {str(out)!r} holds what nbgrader wrote after the previous build ({', '.join(work)}: "
+                         "grades, releases or students' work); choose a new folder, or pass --force to replace it.")
 
 
 def build(out: str | Path = "workshop", repo: str | None = None, *, ids: list[str] | None = None,
