@@ -71,9 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     ws = sub.add_parser("workshop", help="build student and instructor notebooks and a schedule")
     wsub = ws.add_subparsers(dest="workshop_command", required=True)
     build = wsub.add_parser("build", help="write student/, instructor/ and schedule.html")
+    build.add_argument("ids", nargs="*", metavar="ID", help="notebook ids (default: every notebook in the catalog)")
     build.add_argument("--out", default="workshop")
     build.add_argument("--binder-repo", default=None, help="GitHub owner/name for Binder links (default: git origin)")
     build.add_argument("--force", action="store_true", help="replace an --out folder that labkit did not write")
+    build.add_argument("--nbgrader", action="store_true",
+                       help="also write an nbgrader course: source/<assignment>/<notebook>.ipynb, nbgrader_config.py")
     build.set_defaults(handler=cmd_workshop_build)
     return p
 
@@ -150,8 +153,10 @@ def cmd_sweep(args) -> int:
 def cmd_workshop_build(args) -> int:
     from labkit.report.workshop import build
 
-    out = build(args.out, args.binder_repo, force=args.force)
-    print(f"workshop: {out / 'student'}, {out / 'instructor'}, {out / 'schedule.html'}")
+    out = build(args.out, args.binder_repo, ids=args.ids, force=args.force, nbgrader=args.nbgrader)
+    print(f"workshop: {out / 'student'}, {out / 'instructor'}, {out / 'schedule.html'}"
+          + (f"; nbgrader course: {out / 'source'} (cd {out} and run `nbgrader generate_assignment <assignment>`)"
+             if args.nbgrader else ""))
     return 0
 
 

@@ -8,7 +8,12 @@ Conventions in the source notebooks (see CONTRIBUTING.md):
   value with an independent reference and prints a pass or raises with a hint;
 - a markdown cell tagged ``think`` is a discussion prompt; the part after ``**Answer.**`` is folded
   away (``<details>``) in the instructor build and removed from the student build;
-- section headings carry an estimated time: ``## The union property (15 min)``.
+- section headings carry an estimated time: ``## The union property (15 min)``;
+- each exercise's markdown cell starts with its header (difficulty, importance, minutes) and the title
+  cell ends with what the learner will learn and the total time (:mod:`labkit.report.headers`); the
+  schedule shows them, and a notebook that breaks the convention is refused before anything is written.
+
+``--nbgrader`` adds an nbgrader course source tree (:mod:`labkit.report.nbgrader_export`).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from typing import Any
 
 import nbformat
 
-from labkit.report.catalog import load_catalog
+from labkit.report.catalog import get_entry, load_catalog
 from labkit.report.errors import UsageError
 from labkit.report.folders import (
     aside,
@@ -30,6 +35,7 @@ from labkit.report.folders import (
     remove_stale,
     swap_into_place,
 )
+from labkit.report.headers import plan
 
 ANSWER = re.compile(r"\*\*Answer\.?\*\*")
 REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
@@ -110,50 +116,95 @@ def binder_link(repo: str, path: str) -> str:
     return f"https://mybinder.org/v2/gh/{repo}/HEAD?urlpath=lab/tree/{path}"
 
 
+def inline_markdown(text: str):
+    """``**bold**``, ``*italic*`` and ```code``` of a one-line markdown text as safe HTML (the rest escaped)."""
+    from markupsafe import Markup, escape
+
+    html = str(escape(text))
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html)
+    return Markup(re.sub(r"\*(\S(?:.*?\S)?)\*", r"<i>\1</i>", html))
+
+
 def schedule_html(rows: list[dict[str, Any]]) -> str:
     from labkit.report.html import render_page
 
-    return render_page("schedule.html.j2", rows=rows)
+    return render_page("schedule.html.j2", rows=[{**r, "learn": inline_markdown(r["learn"])} for r in rows])
 
 
 MARKER = ".labkit-workshop"
+# What nbgrader writes into a course folder once a teacher uses it: grades and students' work.
+NBGRADER_WORK = ("gradebook.db", "release", "submitted", "autograded", "feedback", "feedback_generated")
 
 
-def build(out: str | Path = "workshop", repo: str | None = None, *, force: bool = False) -> Path:
-    """Write ``out/student``, ``out/instructor`` and ``out/schedule.html`` (and ``schedule.md``).
+def check_no_grading_work(out: Path, force: bool) -> None:
+    """Refuse to replace a previous build in which nbgrader has since kept grades or submissions."""
+    work = [name for name in NBGRADER_WORK if (out / name).exists()] if (out / MARKER).exists() else []
+    if work and not force:
+        raise UsageError(f"--out {str(out)!r} holds what nbgrader wrote after the previous build ({', '.join(work)}: "
+                         "grades, releases or students' work); choose a new folder, or pass --force to replace it.")
 
-    ``out`` may be missing, empty or a previous build (it holds the marker file ``.labkit-workshop``);
-    anything else is refused unless ``force``, and the current, home, repository and notebooks
-    folders (and those above them) never. The build is written aside and renamed into place.
+
+def build(out: str | Path = "workshop", repo: str | None = None, *, ids: list[str] | None = None,
+          force: bool = False, nbgrader: bool = False) -> Path:
+    """Write ``out/student``, ``out/instructor`` and ``out/schedule.html`` (and ``schedule.md``); with
+    ``nbgrader``, also ``out/source/<assignment>/<notebook>.ipynb`` and ``out/nbgrader_config.py``.
+
+    ``ids`` picks catalog notebooks (default: all). ``out`` may be missing, empty or a previous build (it
+    holds the marker file ``.labkit-workshop``, and no grades or submissions nbgrader wrote since);
+    anything else is refused unless ``force``, and the current, home, repository and notebooks folders
+    (and those above them) never. Every notebook's exercises are checked before anything is written; the
+    build is written aside and renamed into place.
     """
+    from labkit.report.nbgrader_export import CONFIG, assignment_name, nbgrader_notebook
+
     if repo is not None and not REPO.fullmatch(repo):
         raise UsageError(f"--binder-repo must be a GitHub owner/name such as 'labkit/labkit', got {repo!r}.")
+    entries = load_catalog() if not ids else [get_entry(i) for i in dict.fromkeys(ids)]
+    sources = [(entry, nbformat.read(entry.path, as_version=4)) for entry in entries]
+    plans = [plan(nb, entry.notebook) for entry, nb in sources]     # HeaderError before anything is written
     out = check_replaceable(out, MARKER, force=force)
+    check_no_grading_work(out, force)
     remove_stale(out)
     tmp = aside(out)
     try:
         repo = repo or binder_repo()
         rows = []
-        for entry in load_catalog():
-            nb = nbformat.read(entry.path, as_version=4)
+        for (entry, nb), p in zip(sources, plans):
             for role in ("student", "instructor"):
                 target = tmp / role / entry.notebook
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(build_notebook(nb, role), target)
+            if nbgrader and p is not None:
+                target = tmp / "source" / assignment_name(entry.id) / Path(entry.notebook).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nbgrader_notebook(nb, p), target)
             secs = sections(nb)
             rows.append({"id": entry.id, "title": entry.title, "notebook": entry.notebook, "sections": secs,
-                         "total": sum(m for _, m in secs),
-                         "exercises": sum(1 for c in nb.cells if "solution" in tags(c)),
+                         "total": p.minutes if p else sum(m for _, m in secs),
+                         "learn": p.learn if p else "", "exercises": p.exercises if p else [],
+                         "exercise_minutes": p.exercise_minutes if p else 0,
+                         "assignment": assignment_name(entry.id) if nbgrader and p else None,
                          "binder": binder_link(repo, f"workshop/student/{entry.notebook}")})
+        if nbgrader:
+            (tmp / "nbgrader_config.py").write_text(CONFIG)
         (tmp / "schedule.html").write_text(schedule_html(rows))
-        md = ["# Workshop schedule", ""]
-        for r in rows:
-            md.append(f"## {r['title']} (`{r['id']}`) — {r['total']} min, {r['exercises']} exercises")
-            md += [f"- {s}: {m} min" for s, m in r["sections"]] + [f"- [Open on Binder]({r['binder']})", ""]
-        (tmp / "schedule.md").write_text("\n".join(md))
+        (tmp / "schedule.md").write_text(schedule_md(rows))
         (tmp / MARKER).write_text("A workshop built by `labkit workshop build`; a new build replaces this folder.\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_into_place(tmp, out)
     return out
+
+
+def schedule_md(rows: list[dict[str, Any]]) -> str:
+    md = ["# Workshop schedule", ""]
+    for r in rows:
+        md.append(f"## {r['title']} (`{r['id']}`) — about {r['total']} min, {len(r['exercises'])} exercises "
+                  f"({r['exercise_minutes']} min)")
+        if r["learn"]:
+            md += [f"You will learn {r['learn']}.", ""]
+        md += [f"- Exercise {e.number}: {e.title} — {' · '.join(e.dots)} · {e.minutes} min" for e in r["exercises"]]
+        md += [f"- {s}: {m} min" for s, m in r["sections"]] + [f"- [Open on Binder]({r['binder']})", ""]
+    return "\n".join(md)
