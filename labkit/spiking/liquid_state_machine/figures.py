@@ -59,9 +59,14 @@ def raster_figure(input_spikes, liquid_spikes: dict, *, dt: float = 1.0, label=N
     return fig
 
 
-def branching_figure(histories: dict) -> go.Figure:
-    """Branching factor against plasticity samples shown, per liquid, with the critical value 1."""
+def branching_figure(histories: dict, *, end_fraction: float | None = None) -> go.Figure:
+    """Branching factor against plasticity samples shown, per liquid, with the critical value 1; with
+    ``end_fraction``, the last part of the plasticity phase (whose mean the checks hold) is shaded."""
     fig = go.Figure()
+    last = max((max(h["samples"]) for h in histories.values() if h.get("samples")), default=0)
+    if end_fraction and last:
+        fig.add_vrect(x0=last * (1 - end_fraction), x1=last, fillcolor="#888", opacity=0.12, line_width=0,
+                      annotation_text="end: mean checked", annotation_position="top left")
     for kind, h in histories.items():
         fig.add_trace(go.Scatter(x=h["samples"], y=h["bf"], mode="lines+markers", name=KIND_NAMES.get(kind, kind),
                                  line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
