@@ -27,7 +27,7 @@ PARAMETERS = {
     "dt": (float, 1e-4, 1.0),
     "tau_m": (float, 1.0, 200.0),
     "t_ref": (float, 0.0, 50.0),
-    "noise_std": (float, 0.0, 50.0),
+    "noise_std": (float, 0.0, 50.0, "right"),   # > 0: the noisy population's rate is checked against theory
 }
 
 
