@@ -205,15 +205,15 @@ def size_sweep(x, y, shapes, *, kinds=("plain", "nalsm"), n_steps: int = 100, n_
 
 
 def explore_astrocyte(x, *, astro_gain: float = 0.015, max_rate: float = 1000.0, shape=(10, 10, 10),
-                      n_plasticity: int = 500, n_steps: int = 100, n_probe: int = 8, seed: int = 0,
+                      n_plasticity: int = 1000, n_steps: int = 100, n_probe: int = 8, seed: int = 0,
                       device="cpu") -> dict:
     """A NALSM for the explorer: self-organise with ``astro_gain`` on inputs coded at up to ``max_rate`` Hz,
     then return the raster of one probe sample, the branching factor and the rate.
 
     The liquid is the notebook's size (1,000 neurons): the astrocyte matches the liquid's total spike count to
     the input's, so a smaller liquid must fire faster per neuron and stays supercritical at the same gain
-    (125 neurons after 60 samples: sigma ~ 1.5). 500 samples take the 1,000-neuron liquid most of the way
-    (seed 0, gain 0.15: 1.33 -> ~1.06; it then creeps down by a few hundredths over thousands of samples)."""
+    (125 neurons after 60 samples: sigma ~ 1.5). 1,000 samples take the 1,000-neuron liquid most of the way
+    (seed 0, gain 0.15: 1.33 -> ~1.05; it then creeps down by a few hundredths over thousands of samples)."""
     x = np.asarray(x, dtype=np.float32)
     liq = Liquid(x.shape[1], LiquidConfig(shape=tuple(shape)), seed=seed, device=device)
     rng = np.random.default_rng(seed)

@@ -133,8 +133,11 @@ def size_figure(sizes, accuracy: dict, raw: float | None = None) -> go.Figure:
     return fig
 
 
-def explorer_figure(spikes, bf: float, rate_hz: float, gain: float, max_rate: float) -> go.Figure:
-    """The explorer's view: the raster of one sample after plasticity, with its branching factor."""
+def explorer_figure(spikes, bf: float, rate_hz: float, gain: float, max_rate: float,
+                    n_plasticity: int | None = None) -> go.Figure:
+    """The explorer's view: the raster of one sample after ``n_plasticity`` plasticity samples, with its
+    branching factor."""
     s = np.asarray(spikes)
+    after = f" after {n_plasticity:,} plasticity samples" if n_plasticity is not None else ""
     return raster(s, max_neurons=s.shape[1],
-                  title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz → σ = {bf:.2f}, {rate_hz:.1f} Hz")
+                  title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz{after} → σ = {bf:.2f}, {rate_hz:.1f} Hz")
