@@ -212,6 +212,36 @@ def test_lif_matches_closed_form_and_converges_with_dt():
     assert lif_rate([p.rheobase * 0.99], p)[0] == 0.0
 
 
+def test_noisy_lif_matches_siegert_rate_below_rheobase():
+    """The Siegert rate (diffusion approximation, with the discrete-time threshold shift) against 200 noisy
+    neurons at 0.9 rheobase: about 3,800 spikes, so a 5% band is over 3 Poisson standard errors."""
+    from labkit.spiking.lif import LIFParams, lif_rate_noisy, simulate_lif
+
+    p = LIFParams()
+    i = np.full(200, 0.9 * p.rheobase)
+    sim = simulate_lif(i, params=p, duration=1000.0, dt=0.1, noise_std=1.5, seed=3).rate.mean()
+    theory = lif_rate_noisy([0.9 * p.rheobase], 1.5, p, dt=0.1)[0]
+    assert abs(sim / theory - 1) < 0.05
+    assert lif_rate_noisy([0.9 * p.rheobase], 1.5, p)[0] > theory   # a grid misses crossings: a lower rate
+
+
+def test_tour_control_is_the_perfect_integrator():
+    """control="no_leak": the neuron integrates without leak, T = t_ref + tau_m (V_th - V_reset) / (R I) from reset,
+    so it fires below rheobase; bad control names are refused."""
+    from labkit import tour
+    from labkit.spiking.lif import LIFParams
+
+    p = LIFParams()
+    i = np.array([0.5, 1.5, 3.0])
+    run = tour.simulate(i, params=p, duration=1000.0, dt=0.01, control="no_leak")
+    expected = 1000.0 / (p.t_ref + p.tau_m * (p.v_th - p.v_reset) / (p.r_m * i))
+    assert np.all(np.abs(run.rate / expected - 1) < 0.01)
+    assert np.array_equal(tour.simulate(i, params=p, duration=200.0).rate,
+                          tour.simulate(i, params=p, duration=200.0, control="none").rate)
+    with pytest.raises(ValueError, match="control"):
+        tour.simulate(i, control="leaky")
+
+
 def test_lif_rejects_bad_dt():
     from labkit.spiking.lif import simulate_lif
 

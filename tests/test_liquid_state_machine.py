@@ -251,6 +251,40 @@ def test_liquid_pipeline_on_a_small_problem():
     assert again.bf["nalsm"] == c.bf["nalsm"] and again.accuracy["nalsm"] == c.accuracy["nalsm"]
 
 
+def test_negative_control_switches_the_astrocyte_off_and_shuffles_the_readout_labels():
+    """control="no_astrocyte": NALSM's liquid learns exactly as the STDP-only one (same samples, same seeds);
+    "shuffled_labels": every liquid's readout falls to about chance while the raw baseline keeps its labels."""
+    x, y = lsm.digits_dataset()
+    keep = np.random.default_rng(0).permutation(len(x))[:240]
+    kw = dict(shape=(4, 4, 4), n_steps=60, n_plasticity=20, probe_size=2, probe_every=10, batch_size=120, seed=0)
+    off = lsm.compare_liquids(x[keep], y[keep], kinds=("stdp", "nalsm"), control="no_astrocyte", **kw)
+    assert torch.equal(off.liquids["nalsm"].weight, off.liquids["stdp"].weight)
+    assert off.histories["nalsm"]["bf"] == off.histories["stdp"]["bf"]
+    on = lsm.compare_liquids(x[keep], y[keep], kinds=("nalsm",), **kw)
+    assert not torch.equal(on.liquids["nalsm"].weight, off.liquids["nalsm"].weight)
+    shuf = lsm.compare_liquids(x[keep], y[keep], kinds=("plain",), control="shuffled_labels", **kw)
+    plain = lsm.compare_liquids(x[keep], y[keep], kinds=("plain",), **kw)
+    assert shuf.accuracy["raw"] == plain.accuracy["raw"] > 0.8
+    assert shuf.accuracy["plain"] < 0.3 < plain.accuracy["plain"]
+    with pytest.raises(ValueError, match="Parameter 'control' of compare_liquids"):
+        lsm.compare_liquids(x[keep], y[keep], control="no_liquid", **kw)
+
+
+def test_paired_difference_and_end_of_run():
+    """The paired interval against a hand computation; the end of a run is the mean of its last third."""
+    a = np.array([1, 1, 1, 0, 1, 1, 0, 1], bool)
+    b = np.array([1, 0, 1, 0, 0, 1, 1, 1], bool)
+    d = a.astype(float) - b
+    diff, lo, hi = lsm.paired_difference(a, b)
+    half = 1.959964 * d.std(ddof=1) / np.sqrt(8)
+    assert diff == pytest.approx(0.125) and lo == pytest.approx(0.125 - half) and hi == pytest.approx(0.125 + half)
+    hist = {"samples": [0, 250, 500, 750, 1000, 1250, 1500], "bf": [1.3, 1.2, 1.1, 1.05, 1.0, 0.98, 1.02]}
+    assert lsm.end_of_run(hist) == pytest.approx((1.0 + 0.98 + 1.02) / 3)
+    assert np.isnan(lsm.end_of_run({"samples": [], "bf": []}))
+    with pytest.raises(ValueError, match="correct_a and correct_b"):
+        lsm.paired_difference([1], [0])
+
+
 def test_plastic_presentation_leaves_the_liquid_unchanged():
     liq = lsm.Liquid(64, lsm.LiquidConfig(shape=(4, 4, 4)), seed=0)
     x, _ = lsm.digits_dataset()

@@ -11,6 +11,17 @@ For a constant current above rheobase (R I > V_th - V_rest) the interval between
 
 The simulator integrates the linear part exactly (exponential Euler), for a whole batch of
 neurons at once on any device, so the only error against theory is the time grid.
+
+With white current noise (``tau_m dV = (-(V - V_rest) + R I) dt + tau_m s dW``, ``s`` in mV/sqrt(ms)) the
+rate has a closed form too, the Siegert (mean first-passage time) formula of the diffusion approximation
+(Brunel 2000, eq. 21), :func:`lif_rate_noisy`::
+
+    1 / rate = t_ref + tau_m sqrt(pi) * int_{(V_reset - mu)/sigma}^{(V_th - mu)/sigma} exp(u^2) (1 + erf u) du,
+
+with ``mu = V_rest + R I`` and ``sigma = s sqrt(tau_m)``: the noisy neuron fires below rheobase at a rate
+theory predicts. A simulation that tests the threshold only on a time grid ``dt`` misses crossings between
+steps; that acts as a threshold raised by ``-zeta(1/2)/sqrt(2 pi) * s sqrt(dt)`` (about 0.58 ``s sqrt(dt)``,
+the Broadie–Glasserman–Kou correction for a discretely monitored barrier), which ``dt`` applies.
 """
 from __future__ import annotations
 
@@ -18,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.integrate import quad
+from scipy.special import erfcx, zeta
 
 from labkit.core.device import resolve_device
 from labkit.core.params import check_args, check_value
@@ -55,6 +68,22 @@ def lif_rate(current, params: LIFParams = LIFParams()) -> np.ndarray:
     return rate
 
 
+def lif_rate_noisy(current, noise_std: float, params: LIFParams = LIFParams(), *, dt: float = 0.0) -> np.ndarray:
+    """Siegert rate (Hz) of the LIF neuron driven by constant currents (nA) plus white noise ``noise_std``
+    (mV / sqrt(ms), as in :func:`simulate_lif`), in the diffusion approximation; ``dt`` > 0 adds the
+    threshold shift of a simulation that checks the threshold once per step (module docstring)."""
+    check_value("noise_std", noise_std, (float, 0, None, "neither"), "lif_rate_noisy")
+    check_value("dt", dt, (float, 0, None), "lif_rate_noisy")
+    i = np.asarray(current, dtype=float)
+    mu = params.v_rest + params.r_m * i
+    sigma = noise_std * np.sqrt(params.tau_m)
+    v_th = params.v_th - zeta(0.5) / np.sqrt(2 * np.pi) * noise_std * np.sqrt(dt)
+    # exp(u^2) (1 + erf u) = erfcx(-u): no overflow far below threshold
+    integral = np.array([quad(lambda u: erfcx(-u), (params.v_reset - m) / sigma, (v_th - m) / sigma)[0]
+                         for m in mu.ravel()]).reshape(mu.shape)
+    return 1000.0 / (params.t_ref + params.tau_m * np.sqrt(np.pi) * integral)
+
+
 @dataclass
 class LIFRun:
     """What :func:`simulate_lif` returns: rates measured from spike intervals, and one trace."""
@@ -68,11 +97,13 @@ class LIFRun:
 
 def simulate_lif(current, *, params: LIFParams = LIFParams(), duration: float = 1000.0, dt: float = 0.1,
                  noise_std: float = 0.0, seed: int = 0, device: str | torch.device = "cpu",
-                 keep_traces: int = 4, keep_ms: float = 200.0) -> LIFRun:
+                 keep_traces: int = 4, keep_ms: float = 200.0, leak: bool = True) -> LIFRun:
     """Simulate one LIF neuron per entry of ``current`` (nA) for ``duration`` ms, all in one batch.
 
     ``noise_std`` (mV / sqrt(ms)) adds white current noise (Euler–Maruyama), which smooths the f–I
     curve near rheobase. Traces of the first ``keep_traces`` neurons are kept for ``keep_ms`` ms.
+    ``leak=False`` removes the leak (``tau_m dV/dt = R I``: the perfect integrate-and-fire neuron, which
+    has no rheobase and a linear f–I curve); the tour uses it as its negative control.
     """
     check_value("dt", dt, (float, 0, params.tau_m, "neither"), "simulate_lif")      # shorter than tau_m
     check_value("duration", duration, (float, dt, None, "neither"), "simulate_lif")   # longer than dt
@@ -83,6 +114,7 @@ def simulate_lif(current, *, params: LIFParams = LIFParams(), duration: float = 
     n_keep = min(int(round(keep_ms / dt)), n_steps)
     decay = float(np.exp(-dt / params.tau_m))
     v_inf = params.v_rest + params.r_m * i
+    step_drive = params.r_m * i * (dt / params.tau_m)   # the perfect integrator's rise per step
     v = torch.full_like(i, params.v_rest)
     refractory = torch.zeros_like(i)
     n_spk = torch.zeros_like(i)
@@ -91,7 +123,7 @@ def simulate_lif(current, *, params: LIFParams = LIFParams(), duration: float = 
     traces = torch.empty(n_keep, min(keep_traces, i.numel()), dtype=i.dtype, device=device)
     noise_scale = noise_std * float(np.sqrt(dt))
     for step in range(n_steps):
-        v_new = v_inf + (v - v_inf) * decay
+        v_new = v_inf + (v - v_inf) * decay if leak else v + step_drive
         if noise_std > 0:
             v_new = v_new + noise_scale * torch.randn(i.shape, generator=gen, dtype=i.dtype, device=device)
         active = refractory <= 0

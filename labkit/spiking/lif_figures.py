@@ -8,10 +8,15 @@ from plotly.subplots import make_subplots
 from labkit.viz.theme import COLORS
 
 
-def fi_curve_figure(current, rate_theory, runs: dict[str, np.ndarray], rheobase: float) -> go.Figure:
-    """Closed-form f–I curve (line) against simulated rates (markers), rheobase marked."""
+def fi_curve_figure(current, rate_theory, runs: dict[str, np.ndarray], rheobase: float,
+                    rate_noisy=None, noise_label: str = "Siegert rate, noise") -> go.Figure:
+    """Closed-form f–I curve (line) against simulated rates (markers), rheobase marked; ``rate_noisy``: the
+    noisy neuron's theoretical rate (dashed, in the colour of the second run)."""
     fig = go.Figure(go.Scatter(x=current, y=rate_theory, mode="lines", name="closed form",
                                line=dict(color=COLORS[7], width=2)))
+    if rate_noisy is not None:
+        fig.add_trace(go.Scatter(x=current, y=rate_noisy, mode="lines", name=noise_label,
+                                 line=dict(color=COLORS[1], width=1.5, dash="dash")))
     for k, (name, rate) in enumerate(runs.items()):
         fig.add_trace(go.Scatter(x=current, y=rate, mode="markers", name=name, marker=dict(size=8, color=COLORS[k])))
     fig.add_vline(x=rheobase, line_dash="dot", line_color="#888", annotation_text="rheobase",

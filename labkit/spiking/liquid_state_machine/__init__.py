@@ -30,16 +30,21 @@ The room: :mod:`.model` (the liquid), :mod:`.experiment` (the comparisons the no
 """
 from labkit.data.datasets import split_indices
 from labkit.spiking.liquid_state_machine.experiment import (
+    CONTROLS,
     Comparison,
     compare_liquids,
     digits_dataset,
+    end_of_run,
     explore_astrocyte,
     mnist1d_dataset,
+    paired_difference,
     readout_accuracy,
+    readout_correct,
     size_sweep,
 )
 from labkit.spiking.liquid_state_machine.model import KINDS, Liquid, LiquidConfig
 from labkit.spiking.liquid_state_machine.parameters import PARAMETERS
 
-__all__ = ["KINDS", "LiquidConfig", "Liquid", "Comparison", "compare_liquids", "size_sweep", "explore_astrocyte",
-           "digits_dataset", "mnist1d_dataset", "readout_accuracy", "split_indices", "PARAMETERS"]
+__all__ = ["KINDS", "CONTROLS", "LiquidConfig", "Liquid", "Comparison", "compare_liquids", "size_sweep",
+           "explore_astrocyte", "digits_dataset", "mnist1d_dataset", "readout_accuracy", "readout_correct",
+           "paired_difference", "end_of_run", "split_indices", "PARAMETERS"]

@@ -59,9 +59,14 @@ def raster_figure(input_spikes, liquid_spikes: dict, *, dt: float = 1.0, label=N
     return fig
 
 
-def branching_figure(histories: dict) -> go.Figure:
-    """Branching factor against plasticity samples shown, per liquid, with the critical value 1."""
+def branching_figure(histories: dict, *, end_fraction: float | None = None) -> go.Figure:
+    """Branching factor against plasticity samples shown, per liquid, with the critical value 1; with
+    ``end_fraction``, the last part of the plasticity phase (whose mean the checks hold) is shaded."""
     fig = go.Figure()
+    last = max((max(h["samples"]) for h in histories.values() if h.get("samples")), default=0)
+    if end_fraction and last:
+        fig.add_vrect(x0=last * (1 - end_fraction), x1=last, fillcolor="#888", opacity=0.12, line_width=0,
+                      annotation_text="end: mean checked", annotation_position="top left")
     for kind, h in histories.items():
         fig.add_trace(go.Scatter(x=h["samples"], y=h["bf"], mode="lines+markers", name=KIND_NAMES.get(kind, kind),
                                  line=dict(color=KIND_COLORS.get(kind, COLORS[0]), width=2)))
@@ -128,8 +133,11 @@ def size_figure(sizes, accuracy: dict, raw: float | None = None) -> go.Figure:
     return fig
 
 
-def explorer_figure(spikes, bf: float, rate_hz: float, gain: float, max_rate: float) -> go.Figure:
-    """The explorer's view: the raster of one sample after plasticity, with its branching factor."""
+def explorer_figure(spikes, bf: float, rate_hz: float, gain: float, max_rate: float,
+                    n_plasticity: int | None = None) -> go.Figure:
+    """The explorer's view: the raster of one sample after ``n_plasticity`` plasticity samples, with its
+    branching factor."""
     s = np.asarray(spikes)
+    after = f" after {n_plasticity:,} plasticity samples" if n_plasticity is not None else ""
     return raster(s, max_neurons=s.shape[1],
-                  title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz → σ = {bf:.2f}, {rate_hz:.1f} Hz")
+                  title=f"astrocyte gain {gain:g}, input up to {max_rate:g} Hz{after} → σ = {bf:.2f}, {rate_hz:.1f} Hz")
