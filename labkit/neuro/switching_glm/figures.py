@@ -10,14 +10,17 @@ from plotly.subplots import make_subplots
 from labkit.viz.pieces import shade_runs
 from labkit.viz.theme import COLORS, model_color
 
-STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 4, 3, 5, 6, 7)]
 MODEL_NAMES = {"none": "plain HMM-GLM", "gaussian": "Gaussian prior", "one-hot": "one-hot prior"}
+# One palette, one owner per colour: the first three states keep the first three colours (as in every state
+# figure of the lab), the three models the next three, further states the rest.
+_OWNERS = ["state 0", "state 1", "state 2", *MODEL_NAMES.values()]
+STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 6, 7)]
 
 
 def model_colour(model: str) -> str:
     """The one colour of a model (a key of MODEL_NAMES, or its name) in every figure of the notebook, from the
-    lab's shared palette (:func:`labkit.viz.model_color`)."""
-    return model_color(MODEL_NAMES.get(model, model), list(MODEL_NAMES.values()))
+    lab's shared palette (:func:`labkit.viz.model_color`), never a state's colour."""
+    return model_color(MODEL_NAMES.get(model, model), _OWNERS)
 
 
 def em_figure(histories: Mapping[str, Sequence[float]]) -> go.Figure:
