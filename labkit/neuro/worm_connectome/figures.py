@@ -20,9 +20,9 @@ def coverage_figure(table: pd.DataFrame) -> go.Figure:
     names = list(table.index)
     colors = [COLORS[0] if w else COLORS[1] for w in table.whole_animal]
     fig = go.Figure(go.Bar(y=names, x=table.n_present, orientation="h", marker_color=colors, name="of the 302 neurons",
-                           text=table.n_present, textposition="auto", insidetextanchor="end"))
+                           text=table.n_present, textposition="auto", insidetextanchor="end", textangle=0))
     fig.add_trace(go.Bar(y=names, x=table.n_extra, orientation="h", marker_color="#bbb",
-                         name="other nodes (muscles, glia, male)", text=table.n_extra, textposition="auto",
+                         name="other nodes (muscles, glia, male)", text=table.n_extra, textposition="auto", textangle=0,
                          insidetextanchor="end"))
     fig.add_vline(x=302, line_dash="dot", line_color="#444")
     fig.add_annotation(x=302, y=1.0, yref="paper", yanchor="bottom", text="302 neurons", showarrow=False)
