@@ -51,9 +51,9 @@ def agreement_figure(matrix: pd.DataFrame, *, title: str, colorbar: str,
     n = len(matrix)
     fig.update_layout(height=300 + 34 * n, xaxis=dict(tickangle=-45), plot_bgcolor="#d9d9d9")
     if np.isnan(values).any() and undefined:
-        fig.add_annotation(x=0, y=-0.02, xref="paper", yref="paper", xanchor="left", yanchor="top", yshift=-110,
+        fig.add_annotation(x=0, y=-0.02, xref="paper", yref="paper", xanchor="left", yanchor="top", yshift=-150,
                            text=f"grey, n/a: {undefined}", showarrow=False, font=dict(size=12, color="#555"))
-        fig.update_layout(margin=dict(b=150))
+        fig.update_layout(margin=dict(b=185))
     return fig
 
 
