@@ -10,6 +10,7 @@ from labkit.neuro.dynamic_connectome import (
     NTF,
     DynamicConnectome,
     choose_rank,
+    control_traces,
     core_consistency,
     cp_reconstruct,
     detect_communities,
@@ -295,6 +296,30 @@ def test_simulator_truth_and_reproducibility():
     sel = a.epoch_of_sample == e
     r = a.rates[:, members][:, :, sel]
     assert np.mean([np.corrcoef(r[k])[0, 1] for k in range(3)]) > 0.5
+
+
+def test_overlap_blurs_communities_and_zero_overlap_keeps_the_old_numbers():
+    W = lognormal_backbone(20, 0.15, seed=1)
+    base = simulate_dynamic_connectome(W, n_animals=2, block_duration=20.0, seed=4)
+    zero = simulate_dynamic_connectome(W, n_animals=2, block_duration=20.0, overlap=0.0, seed=4)
+    assert np.array_equal(base.traces, zero.traces) and zero.second_communities is None
+    ov = simulate_dynamic_connectome(W, n_animals=2, block_duration=20.0, overlap=0.4, seed=4)
+    assert ov.second_communities.shape == ov.communities.shape
+    assert (ov.second_communities != ov.communities).all()                   # always another community
+    with pytest.raises(ParameterError, match="overlap"):
+        simulate_dynamic_connectome(W, n_animals=2, overlap=0.5)
+
+
+def test_shuffle_control_keeps_each_trace_but_not_their_coactivation():
+    W = lognormal_backbone(20, 0.15, seed=1)
+    d = simulate_dynamic_connectome(W, n_animals=2, block_duration=20.0, seed=4)
+    assert control_traces(d.traces, "none") is d.traces or np.array_equal(control_traces(d.traces, "none"), d.traces)
+    s = control_traces(d.traces, "shuffle", seed=1)
+    assert s.shape == d.traces.shape
+    assert np.allclose(np.sort(s, axis=-1), np.sort(d.traces, axis=-1))      # same values per trace
+    assert np.array_equal(s, control_traces(d.traces, "shuffle", seed=1))
+    with pytest.raises(ValueError, match="control"):
+        control_traces(d.traces, "random")
 
 
 def test_simulator_takes_a_backbone_or_its_arrays():

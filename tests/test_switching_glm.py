@@ -17,11 +17,15 @@ from labkit.neuro.switching_glm import (
     SwitchingGLM,
     _chunked,
     backbone_roc,
+    control_spikes,
     convolve_history,
+    coupling_captured,
     forward_backward,
     history_basis,
     hmm,
+    independent_log_likelihood,
     match_states,
+    signed_accuracy,
     simulate_switching_glm,
     state_accuracy,
     viterbi,
@@ -303,6 +307,41 @@ def test_state_matching_and_roc():
     assert list(match_states(z, (z + 1) % 3)) == [1, 2, 0]
     adj = np.array([[0, 1, 0], [1, 0, 0], [0, 1, 0]], bool)
     assert backbone_roc(adj.astype(float), adj)[2] == 1.0
+
+
+def test_signed_accuracy_bounds():
+    rng = np.random.default_rng(0)
+    true = rng.choice([-1.0, 0.0, 1.0], size=(2, 6, 6)) * rng.uniform(0.5, 1.5, size=(2, 6, 6))
+    assert signed_accuracy(true, 3 * true) == 1.0
+    assert np.isclose(signed_accuracy(true, np.zeros_like(true)), 1 / 3)          # a constant guess
+    dense = true + 1e-3 * np.sign(rng.standard_normal(true.shape))                # right signs, never zero
+    dense[true == 0] = 1e-3
+    assert signed_accuracy(true, dense) <= 2 / 3 + 1e-12
+    with pytest.raises(ValueError, match="same shape"):
+        signed_accuracy(true, true[:1])
+
+
+def test_shuffle_control_keeps_counts_and_breaks_timing():
+    rng = np.random.default_rng(1)
+    x = rng.poisson(1.0, size=(3, 50, 4))
+    assert np.array_equal(control_spikes(x, "none"), x)
+    s = control_spikes(x, "shuffle", seed=2)
+    assert np.array_equal(np.sort(s, axis=1), np.sort(x, axis=1)) and not np.array_equal(s, x)
+    assert np.array_equal(s, control_spikes(x, "shuffle", seed=2))
+    with pytest.raises(ValueError, match="control"):
+        control_spikes(x, "zero")
+
+
+def test_coupling_captured_is_zero_for_independent_neurons_and_one_for_the_truth():
+    rng = np.random.default_rng(3)
+    train, test = rng.poisson(0.5, size=(2, 400, 3)), rng.poisson(0.5, size=(1, 400, 3))
+    ind = independent_log_likelihood(train, test)
+    from scipy import stats
+
+    rate = train.reshape(-1, 3).mean(0)
+    assert np.isclose(ind, stats.poisson.logpmf(test[0], rate).sum() / 400)
+    out = coupling_captured({"none": [ind], "gaussian": [ind + 0.5], "one-hot": [ind + 1.0], "truth": [ind + 2.0]}, ind)
+    assert out["none"] == 0 and out["best_prior"] == 0.5 and out["gain"] == 0.5
 
 
 # ------------------------------------------------------------------------------ estimator pieces

@@ -203,19 +203,60 @@ def test_cell_category():
     assert worm.cell_category("GLRL") == "other"
 
 
-def test_summary_numbers_are_counted_not_read_off_labels(sp):
+def test_published_counts_match_the_loader_and_catch_a_shuffle():
+    table = wc.published_table()
+    assert len(table) == len(wc.PUBLISHED) and table.match.all(), table[~table.match]
+    shuffled = wc.published_table(lambda n, k: wc.load_annotation(n, k, control="shuffle", seed=0))
+    assert (~shuffled.match).sum() >= 3
+
+
+def test_shuffle_control_keeps_sizes_and_degrees_but_not_names():
+    c = worm.load_connectome("cook_2019_herm", "all")
+    s = wc.load_annotation("cook_2019_herm", "all", control="shuffle", seed=3)
+    assert s.neurons == c.neurons and s.coverage == c.coverage and s.n_edges == c.n_edges
+    assert np.allclose(np.sort(s.weights.sum(1)), np.sort(c.weights.sum(1)))
+    assert not np.allclose(s.weights, c.weights)
+    again = wc.load_annotation("cook_2019_herm", "all", control="shuffle", seed=3)
+    assert np.array_equal(again.weights, s.weights)                     # same seed, same permutation
+    with pytest.raises(ValueError, match="control"):
+        wc.load_annotation("cook_2019_herm", control="random")
+
+
+def test_rewiring_preserves_degrees_and_strengths():
+    c = worm.load_connectome("white_1986")
+    w = np.where(np.eye(302, dtype=bool), 0.0, c.weights)
+    r = wc.rewire_directed(w, swaps_per_edge=2, seed=1)
+    a, b = w > 0, r > 0
+    assert np.array_equal(a.sum(0), b.sum(0)) and np.array_equal(a.sum(1), b.sum(1))
+    assert np.allclose(w.sum(1), r.sum(1)) and not np.diag(r).any()
+    assert (a & b).sum() < 0.5 * a.sum()                                # most edges moved
+
+
+def test_weighted_auc_equals_sklearn_with_unit_weights_and_repeats_with_counts():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    score = rng.integers(0, 5, 300).astype(float)                       # many ties
+    label = rng.random(300) < 0.3
+    assert np.isclose(wc.weighted_auc(score, label, np.ones((1, 300)))[0], roc_auc_score(label, score))
+    idx = rng.integers(0, 300, 300)
+    counts = np.bincount(idx, minlength=300)[None].astype(float)
+    assert np.isclose(wc.weighted_auc(score, label, counts)[0], roc_auc_score(label[idx], score[idx]))
+
+
+def test_preregistered_test_and_summary_numbers(sp):
+    c = worm.load_connectome("cook_2019_herm", "all")
+    t = wc.preregistered_test(c, sp, n_null=2, n_boot=50, swaps_per_edge=1, seed=0)
+    assert np.isclose(t["auc"], wc.anatomy_function_auc(c, sp)["auc"])
+    assert t["ci_low"] <= t["gain"] <= t["ci_high"] and t["ci_low"] > 0
     everything = {i.name: worm.load_connectome(i.name, i.kinds[0]) for i in worm.list_connectomes()}
-    names = ["white_1986", "cook_2019_herm"]
     import pandas as pd
-    auc = pd.DataFrame({n: {"direct": wc.anatomy_function_auc(worm.load_connectome(n, "all"), sp)["auc"],
-                            "two-step": wc.anatomy_function_auc(worm.load_connectome(n, "all"), sp, steps=2)["auc"]}
-                        for n in names}).T
-    out = wc.summary_numbers(everything, auc)
-    assert out["labels_match_coverage"] and out["extra_kept_apart"] and out["n_canonical_neurons"] == 302
-    assert out["min_whole_animal_coverage"] >= 270 > out["max_partial_coverage"]
-    # a label that disagrees with the data is caught
-    assert not wc.summary_numbers(everything, auc, whole_min=301)["labels_match_coverage"]
-    assert out["best_anatomy_function_auc"] == max(out[f"auc_{k}_{n}"] for k in ("direct", "two_step") for n in names)
+    auc = pd.DataFrame({"cook_2019_herm": {"direct": t["auc"], "two-step": 0.6}}).T
+    out = wc.summary_numbers(everything, auc, wc.published_table(), t)
+    assert out["published_counts_mismatched"] == 0 and out["extra_kept_apart"]
+    assert out["prereg_gain_ci_low"] > 0 and out["n_command_in_cook_top10_hubs"] >= 5
+    with pytest.raises(ValueError, match="n_boot"):
+        wc.preregistered_test(c, sp, n_boot=1)
 
 
 def test_q_threshold_takes_any_real_number_in_range(sp):

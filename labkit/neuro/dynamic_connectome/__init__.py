@@ -22,7 +22,14 @@ from labkit.neuro.dynamic_connectome.affinity import (
                                                       windowed_affinity,
 )
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
-from labkit.neuro.dynamic_connectome.experiment import choose_rank, evaluate, factor_arrays, rank_scan
+from labkit.neuro.dynamic_connectome.experiment import (
+                                                        CONTROLS,
+                                                        choose_rank,
+                                                        control_traces,
+                                                        evaluate,
+                                                        factor_arrays,
+                                                        rank_scan,
+)
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import max_cp_rank, ntf_hals
@@ -39,4 +46,4 @@ __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_
            "detect_communities",
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",
-           "epoch_mean_matrices", "PARAMETERS"]
+           "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces"]

@@ -3,13 +3,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from labkit.core.params import check_value
 from labkit.neuro.dynamic_connectome.affinity import static_correlation
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.metrics import core_consistency
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.simulate import DynamicConnectomeData, epoch_courses
 
-__all__ = ["rank_scan", "choose_rank", "evaluate", "factor_arrays"]
+__all__ = ["CONTROLS", "control_traces", "rank_scan", "choose_rank", "evaluate", "factor_arrays"]
+
+CONTROLS = ("none", "shuffle")
+
+
+def control_traces(traces, control: str = "none", seed: int = 0) -> np.ndarray:
+    """The traces the method is given: the data (``control="none"``), or the notebook's negative control
+    (``"shuffle"``): every trace of every animal rotated in time by its own random offset. Each trace keeps
+    its values and its autocorrelation (its calcium transients stay whole), but which neurons move together,
+    and when, is destroyed; the truth (communities, epochs) and the static baseline stay on the real data."""
+    check_value("control", control, list(CONTROLS), "control_traces")
+    traces = np.asarray(traces)
+    if control == "none":
+        return traces
+    if traces.ndim != 3:
+        raise ValueError(f"traces must be (animals, neurons, samples), got shape {traces.shape}.")
+    A, N, T = traces.shape
+    shift = np.random.default_rng(seed).integers(0, T, size=(A, N, 1))
+    return np.take_along_axis(traces, (np.arange(T)[None, None, :] + shift) % T, axis=-1)
 
 
 def rank_scan(tensor, ranks, *, n_restarts: int = 4, max_iter: int = 300, tol: float = 1e-6, seed: int = 0,

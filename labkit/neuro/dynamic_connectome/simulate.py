@@ -7,7 +7,10 @@ protocol of epochs (for example spontaneous → stimulus on → stimulus off →
 own partition of the neurons into communities: during that epoch the members of a community receive a common drive
 (bursts at random times), so they rise and fall together, and the partition changes from one epoch
 type to the next. That is the ground truth the method must find: which neurons group together
-(communities), when (epochs), and in which animals (per-animal gains).
+(communities), when (epochs), and in which animals (per-animal gains). With ``overlap`` > 0 the communities
+overlap: every neuron also takes that fraction of its drive from a second, randomly chosen community of the
+epoch (the rest from its own), so members of different communities co-fluctuate too and the boundaries
+blur; the truth stays the main partition.
 
 Dynamics (a rate network on the backbone, exponential-Euler integration, batched over animals)::
 
@@ -52,6 +55,8 @@ class DynamicConnectomeData:
     gain: np.ndarray              # (A, E) each animal's drive strength per epoch type
     rates: np.ndarray = field(repr=False)      # (A, N, T) underlying activity r
     calcium: np.ndarray = field(repr=False)    # (A, N, T) noise-free calcium
+    overlap: float = 0.0                       # fraction of each neuron's drive from its second community
+    second_communities: np.ndarray | None = field(repr=False, default=None)   # (E, N), when overlap > 0
 
     @property
     def n_animals(self) -> int:
@@ -105,14 +110,17 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
                                 n_communities=3, event_rate: float = 0.25, event_duration: float = 2.0,
                                 tau: float = 0.5, coupling: float = 0.3, gain_spread: float = 0.4,
                                 private_noise: float = 0.2, noise_std: float = 0.5, tau_rise: float = 0.2,
-                                tau_decay: float = 1.5, seed: int = 0, device="cpu") -> DynamicConnectomeData:
+                                tau_decay: float = 1.5, overlap: float = 0.0, seed: int = 0,
+                                device="cpu") -> DynamicConnectomeData:
     """Simulate calcium traces of ``n_animals`` animals on ``backbone`` with epoch-specific communities.
 
     ``backbone``: a :class:`labkit.data.networks.Backbone` (its weights, neurons and signs), or (N, N)
     non-negative weights, [i, j] from i to j (e.g. ``Connectome.weights`` of a subnetwork) with ``neurons``
     and ``sign``, optional (N, N) ±1/0 synapse signs (``Connectome.sign``), else excitatory.
     ``schedule``: the epoch type (index into ``epoch_names``) of each block of ``block_duration`` s.
-    ``n_communities``: an int for every epoch type, or one per type. Same seed, same numbers.
+    ``n_communities``: an int for every epoch type, or one per type. ``overlap`` in [0, 0.5): the fraction of
+    each neuron's community drive taken from a second community (0: disjoint communities). Same seed, same
+    numbers (and ``overlap=0`` gives the numbers of earlier versions).
     """
     if isinstance(backbone, Backbone):
         backbone, neurons, sign = backbone.weights, backbone.neurons, backbone.sign
@@ -144,12 +152,12 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
                {"n_animals": n_animals, "block_duration": block_duration, "dt": dt, "tau": tau,
                 "event_duration": event_duration, "tau_rise": tau_rise, "tau_decay": tau_decay,
                 "event_rate": event_rate, "private_noise": private_noise, "noise_std": noise_std, "coupling": coupling,
-                "gain_spread": gain_spread, "seed": seed},
+                "gain_spread": gain_spread, "overlap": overlap, "seed": seed},
                {"n_animals": (int, 1, None), "block_duration": positive, "dt": positive, "tau": positive,
                 "event_duration": positive, "tau_rise": positive, "tau_decay": positive, "event_rate": non_negative,
                 "private_noise": non_negative, "noise_std": non_negative,
                 "coupling": (float, 0, 1, "left"),            # below 1, so the network is stable
-                "gain_spread": (float, 0, 1, "left"), "seed": "seed"})
+                "gain_spread": (float, 0, 1, "left"), "overlap": (float, 0, 0.5, "left"), "seed": "seed"})
     if tau_rise >= tau_decay:
         raise ValueError(f"tau_rise must be shorter than tau_decay={tau_decay}, got {tau_rise!r}.")
 
@@ -177,6 +185,13 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
     # u[a, t, i] = gain[a, e(t)] * w[a, i] * drive[a, e(t), k(i, e(t)), t]
     k_it = communities[e_t]                                                         # (Ts, N)
     u = drive[:, e_t[:, None], k_it, np.arange(Ts)[:, None]]                        # (A, Ts, N)
+    second = None
+    if overlap > 0:
+        # each neuron's second community in each epoch: any other community of that epoch, at random
+        k_e = np.asarray(ks)[:, None]
+        second = (communities + 1 + rng.integers(0, np.maximum(k_e - 1, 1), size=communities.shape)) % k_e
+        second = np.where(k_e > 1, second, communities)
+        u = (1.0 - overlap) * u + overlap * drive[:, e_t[:, None], second[e_t], np.arange(Ts)[:, None]]
     u = u * gain[:, e_t][:, :, None] * w_neuron[:, None, :]
 
     # Backbone: log-compressed synapse counts, signed, each neuron's total |input| scaled to <= 1.
@@ -216,4 +231,5 @@ def simulate_dynamic_connectome(backbone, neurons=None, *, sign=None, n_animals:
                                  neurons=neurons, backbone=Wn, epoch_of_sample=epoch_of_sample,
                                  epoch_names=[str(n) for n in epoch_names], schedule=schedule,
                                  block_duration=float(block_duration), communities=communities, gain=gain,
-                                 rates=rates.astype(np.float32), calcium=calcium.astype(np.float32))
+                                 rates=rates.astype(np.float32), calcium=calcium.astype(np.float32),
+                                 overlap=float(overlap), second_communities=second)

@@ -6,10 +6,19 @@ shares the E-step, ``reference_forward_backward`` the textbook recursion that E-
 ``figures`` the plotly builders of the notebook ``notebooks/neuro/switching_glm.ipynb``.
 """
 from labkit.neuro.switching_glm.checks import check_counts
-from labkit.neuro.switching_glm.experiment import fit_models, held_out_curve, score_models, true_model
+from labkit.neuro.switching_glm.experiment import (
+    CONTROLS,
+    control_spikes,
+    coupling_captured,
+    fit_models,
+    held_out_curve,
+    independent_log_likelihood,
+    score_models,
+    true_model,
+)
 from labkit.neuro.switching_glm.history import convolve_history, history_basis
 from labkit.neuro.switching_glm.hmm import PoissonHMM, forward_backward, log_likelihood, viterbi
-from labkit.neuro.switching_glm.metrics import backbone_roc, match_states, state_accuracy
+from labkit.neuro.switching_glm.metrics import backbone_roc, match_states, signed_accuracy, state_accuracy
 from labkit.neuro.switching_glm.model import SwitchingGLM
 from labkit.neuro.switching_glm.parameters import PARAMETERS
 from labkit.neuro.switching_glm.reference import reference_forward_backward
@@ -18,4 +27,5 @@ from labkit.neuro.switching_glm.simulate import SwitchingData, simulate_switchin
 __all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "log_likelihood", "viterbi", "reference_forward_backward",
            "check_counts", "history_basis", "convolve_history", "simulate_switching_glm", "SwitchingData",
            "match_states", "state_accuracy", "backbone_roc", "fit_models", "score_models", "held_out_curve",
-           "true_model", "PARAMETERS"]
+           "true_model", "PARAMETERS", "CONTROLS", "control_spikes", "coupling_captured", "signed_accuracy",
+           "independent_log_likelihood"]

@@ -8,10 +8,30 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.viz.pieces import shade_runs
-from labkit.viz.theme import COLORS
+from labkit.viz.theme import COLORS, model_color
 
-STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 4, 3, 5, 6, 7)]
 MODEL_NAMES = {"none": "plain HMM-GLM", "gaussian": "Gaussian prior", "one-hot": "one-hot prior"}
+# One palette, one owner per colour: the first three states keep the first three colours (as in every state
+# figure of the lab), the three models the next three, further states the rest.
+_OWNERS = ["state 0", "state 1", "state 2", *MODEL_NAMES.values()]
+STATE_COLORS = [COLORS[k] for k in (0, 1, 2, 6, 7)]
+
+
+def model_colour(model: str) -> str:
+    """The one colour of a model (a key of MODEL_NAMES, or its name) in every figure of the notebook, from the
+    lab's shared palette (:func:`labkit.viz.model_color`), never a state's colour."""
+    return model_color(MODEL_NAMES.get(model, model), _OWNERS)
+
+
+def em_figure(histories: Mapping[str, Sequence[float]]) -> go.Figure:
+    """Training log-likelihood per bin against the EM iteration, one line per model (keys of MODEL_NAMES)."""
+    fig = go.Figure()
+    for key, h in histories.items():
+        fig.add_trace(go.Scatter(x=np.arange(1, len(h) + 1), y=list(h), mode="lines", name=MODEL_NAMES.get(key, key),
+                                 line=dict(color=model_colour(key), width=2.5)))
+    fig.update_layout(title="EM: training log-likelihood per bin", xaxis_title="EM iteration",
+                      yaxis_title="log-likelihood (nats per bin)", height=420)
+    return fig
 
 
 def _state_color(k: int) -> str:
@@ -123,12 +143,17 @@ def prior_figure(backbone_adjacency: np.ndarray, backbone_sign: np.ndarray, adja
     return fig
 
 
+_SCORE_NAMES = {"one-hot": "1 − P(absent)", "gaussian": "|mean W|", "none": "mean |W_k|"}
+
+
 def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]]) -> go.Figure:
-    """ROC curves of state-independent connection scores against the backbone, AUC in the legend."""
+    """ROC curves of state-independent connection scores against the backbone, AUC in the legend; keys are
+    models (keys of MODEL_NAMES), each in its own colour."""
     fig = go.Figure()
-    for i, (name, (fpr, tpr, auc)) in enumerate(curves.items()):
+    for key, (fpr, tpr, auc) in curves.items():
+        name = f"{MODEL_NAMES.get(key, key)}: {_SCORE_NAMES[key]}" if key in _SCORE_NAMES else key
         fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUC {auc:.2f})",
-                                 line=dict(color=COLORS[(i + 2) % len(COLORS)], width=2.5, shape="hv")))
+                                 line=dict(color=model_colour(key), width=2.5, shape="hv")))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#999", dash="dot")))
     fig.update_layout(title="Recovering the anatomical backbone (off-diagonal pairs)",
                       xaxis_title="false-positive rate",
@@ -142,9 +167,9 @@ def data_curve_figure(n_trials: Sequence[int], scores: Mapping[str, Sequence[flo
     """Held-out log-likelihood per bin against the number of training trials, one line per model; the
     true model's held-out log-likelihood as a dotted reference."""
     fig = go.Figure()
-    for i, (name, ys) in enumerate(scores.items()):
+    for name, ys in scores.items():
         fig.add_trace(go.Scatter(x=list(n_trials), y=list(ys), mode="lines+markers", name=MODEL_NAMES.get(name, name),
-                                 line=dict(color=COLORS[(i + 2) % len(COLORS)], width=2.5), marker=dict(size=8)))
+                                 line=dict(color=model_colour(name), width=2.5), marker=dict(size=8)))
     if reference is not None:
         fig.add_trace(go.Scatter(x=list(n_trials), y=list(reference), mode="lines", name="true model",
                                  line=dict(color="#444", dash="dot")))
@@ -155,13 +180,18 @@ def data_curve_figure(n_trials: Sequence[int], scores: Mapping[str, Sequence[flo
 
 
 def accuracy_bar_figure(accuracy: Mapping[str, float], auc: Mapping[str, float] | None = None) -> go.Figure:
-    """State accuracy (and backbone AUC) of each model, side by side."""
+    """State accuracy (and backbone AUC) of each model, side by side: bars in each model's colour, the
+    backbone AUC hatched."""
     names = [MODEL_NAMES.get(k, k) for k in accuracy]
-    fig = go.Figure(go.Bar(x=names, y=list(accuracy.values()), name="state accuracy (held-out)", marker_color=COLORS[0],
+    fig = go.Figure(go.Bar(x=names, y=list(accuracy.values()), name="state accuracy (held-out; solid)",
+                           marker_color=[model_colour(k) for k in accuracy],
                            text=[f"{v:.3f}" for v in accuracy.values()], textposition="outside"))
     if auc is not None:
-        fig.add_trace(go.Bar(x=[MODEL_NAMES.get(k, k) for k in auc], y=list(auc.values()), name="backbone AUC",
-                             marker_color=COLORS[1], text=[f"{v:.3f}" for v in auc.values()], textposition="outside"))
+        fig.add_trace(go.Bar(x=[MODEL_NAMES.get(k, k) for k in auc], y=list(auc.values()),
+                             name="backbone AUC (hatched)",
+                             marker=dict(color=[model_colour(k) for k in auc], opacity=0.55,
+                                         pattern=dict(shape="/", fgcolor="#333")),
+                             text=[f"{v:.3f}" for v in auc.values()], textposition="outside"))
     fig.update_layout(title="State accuracy and backbone recovery", yaxis_title="score", yaxis=dict(range=[0, 1.1]),
                       barmode="group", height=400)
     return fig

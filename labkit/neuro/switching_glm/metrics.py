@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["match_states", "state_accuracy", "backbone_roc", "off_diagonal"]
+__all__ = ["match_states", "state_accuracy", "backbone_roc", "off_diagonal", "signed_accuracy"]
 
 
 def match_states(true_states, predicted_states, n_states: int | None = None) -> np.ndarray:
@@ -56,3 +56,18 @@ def backbone_roc(score, adjacency) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError("adjacency must contain both connected and unconnected pairs to compute an ROC curve.")
     fpr, tpr, _ = roc_curve(y, s)
     return fpr, tpr, float(roc_auc_score(y, s))
+
+
+def signed_accuracy(true_weights, fitted_weights) -> float:
+    """Balanced accuracy of the connection types, {inhibitory, absent, excitatory} = sign of W, over every
+    state's off-diagonal pairs: the mean over the three true types of the fraction called right.
+
+    What the one-hot prior adds is exactly this: couplings that are signed and exactly zero where absent. A
+    constant guess scores 1/3; a dense model (no exact zeros, as the plain and Gaussian HMM-GLMs) at most
+    2/3, however good its signs. States must already be aligned to the truth (``align_states``)."""
+    t = np.sign(off_diagonal(np.asarray(true_weights, dtype=float))).ravel()
+    f = np.sign(off_diagonal(np.asarray(fitted_weights, dtype=float))).ravel()
+    if t.shape != f.shape:
+        raise ValueError(f"true_weights and fitted_weights must have the same shape, got {np.shape(true_weights)} "
+                         f"and {np.shape(fitted_weights)}.")
+    return float(np.mean([np.mean(f[t == c] == c) for c in (-1.0, 0.0, 1.0) if (t == c).any()]))

@@ -1,7 +1,8 @@
 """The rules of the switching-GLM notebook's parameters (``labkit.check_params`` and ``labkit run`` use them)."""
+from labkit.neuro.switching_glm.experiment import CONTROLS
 
 PARAMETERS = {
-    "seed": "seed", "device": "device", "backbone": ["worm", "random"], "neurons": str,
+    "seed": "seed", "device": "device", "control": list(CONTROLS), "backbone": ["worm", "random"], "neurons": str,
     "min_synapses": (float, 1.0, 100.0), "n_random": (int, 4, 200), "density": (float, 0.02, 0.9),
     "n_states": (int, 2, 8), "n_trials": (int, 3, 1000), "n_test": (int, 1, 500),
     "n_time_bins": (int, 50, 100_000), "stickiness": (float, 0.5, 0.9999), "p_active": (float, 0.1, 1.0),

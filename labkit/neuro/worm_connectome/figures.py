@@ -13,32 +13,47 @@ from labkit.viz.theme import COLORS
 
 
 def coverage_figure(table: pd.DataFrame) -> go.Figure:
-    """Neurons covered (of the 302) and other nodes, per annotation; whole-animal ones in blue."""
+    """Neurons covered (of the 302) and other nodes, per annotation; whole-animal ones in blue.
+
+    Counts are written inside the bars where they fit (outside only for short bars, far from the 302 line),
+    and the line's label sits above the plot, so no number collides with the line."""
     names = list(table.index)
     colors = [COLORS[0] if w else COLORS[1] for w in table.whole_animal]
     fig = go.Figure(go.Bar(y=names, x=table.n_present, orientation="h", marker_color=colors, name="of the 302 neurons",
-                           text=table.n_present, textposition="outside"))
+                           text=table.n_present, textposition="auto", insidetextanchor="end", textangle=0))
     fig.add_trace(go.Bar(y=names, x=table.n_extra, orientation="h", marker_color="#bbb",
-                         name="other nodes (muscles, glia, male)", text=table.n_extra, textposition="outside"))
-    fig.add_vline(x=302, line_dash="dot", line_color="#444", annotation_text="302 neurons",
-                  annotation_position="bottom right")
-    fig.update_xaxes(range=[0, 345])
-    fig.update_layout(title="Coverage: neurons each annotation reconstructs (blue: whole animal, orange: partial)",
+                         name="other nodes (muscles, glia, male)", text=table.n_extra, textposition="auto", textangle=0,
+                         insidetextanchor="end"))
+    fig.add_vline(x=302, line_dash="dot", line_color="#444")
+    fig.add_annotation(x=302, y=1.0, yref="paper", yanchor="bottom", text="302 neurons", showarrow=False)
+    fig.update_xaxes(range=[0, 320])
+    fig.update_layout(title=dict(text="Coverage: neurons each annotation reconstructs (blue: whole animal, "
+                                      "orange: partial)", y=0.98, yanchor="top"),
                       xaxis_title="number of nodes", yaxis_title="annotation", barmode="group",
-                      height=220 + 42 * len(names), legend=dict(orientation="h", y=-0.12, x=0))
+                      uniformtext=dict(minsize=9, mode="hide"), margin=dict(t=90),
+                      height=240 + 42 * len(names), legend=dict(orientation="h", y=-0.12, x=0))
     fig.update_yaxes(autorange="reversed")
     return fig
 
 
 def agreement_figure(matrix: pd.DataFrame, *, title: str, colorbar: str,
-                     zmin: float = 0.0, zmax: float = 1.0) -> go.Figure:
-    """A labelled annotation-by-annotation agreement matrix with its values written in."""
-    fig = heatmap(matrix.values, x=list(matrix.columns), y=list(matrix.index), title=title, colorbar=colorbar,
+                     zmin: float = 0.0, zmax: float = 1.0, undefined: str = "") -> go.Figure:
+    """A labelled annotation-by-annotation agreement matrix with its values written in.
+
+    Undefined cells (NaN: two annotations that share no neuron, or weights that only record presence) are
+    drawn grey and marked "n/a"; ``undefined`` says why under the figure."""
+    values = matrix.values.astype(float)
+    fig = heatmap(values, x=list(matrix.columns), y=list(matrix.index), title=title, colorbar=colorbar,
                   xaxis="annotation", yaxis="annotation")
-    fig.update_traces(text=np.round(matrix.values, 2), texttemplate="%{text}", textfont=dict(size=10),
-                      zmin=zmin, zmax=zmax)
+    text = np.where(np.isnan(values), "n/a", np.char.mod("%.2f", np.nan_to_num(values)))
+    fig.update_traces(text=text, texttemplate="%{text}", textfont=dict(size=10), zmin=zmin, zmax=zmax,
+                      hoverongaps=False)
     n = len(matrix)
-    fig.update_layout(height=260 + 34 * n, xaxis=dict(tickangle=-45))
+    fig.update_layout(height=300 + 34 * n, xaxis=dict(tickangle=-45), plot_bgcolor="#d9d9d9")
+    if np.isnan(values).any() and undefined:
+        fig.add_annotation(x=0, y=-0.02, xref="paper", yref="paper", xanchor="left", yanchor="top", yshift=-150,
+                           text=f"grey, n/a: {undefined}", showarrow=False, font=dict(size=12, color="#555"))
+        fig.update_layout(margin=dict(b=185))
     return fig
 
 
@@ -144,4 +159,21 @@ def neighbourhood_figure(df: pd.DataFrame, neuron: str, a: str, b: str) -> go.Fi
         fig.update_xaxes(title_text=t, row=1, col=col)
     fig.update_layout(title=f"{neuron}: wiring in {a} and {b} against signal propagation", barmode="group",
                       height=max(420, 160 + 22 * len(y)), legend=dict(orientation="h", y=-0.12, x=0))
+    return fig
+
+
+def preregistered_figure(test: Mapping, label: str) -> go.Figure:
+    """The pre-registered test: the ROC AUC of the real wiring beside the AUCs of its degree-preserving
+    rewirings, with the gain's 95% bootstrap interval in the title."""
+    null = np.asarray(test["null_auc"], float)
+    fig = go.Figure(go.Box(x=null, name="degree-preserving rewirings", boxpoints="all", jitter=0.4, pointpos=0,
+                           marker_color="#888", line_color="#888", orientation="h"))
+    fig.add_trace(go.Scatter(x=[test["auc"]], y=["real wiring"], mode="markers", name="real wiring",
+                             marker=dict(color=COLORS[0], size=14, symbol="diamond")))
+    fig.add_vline(x=0.5, line_dash="dot", line_color="#444")
+    fig.update_layout(title=f"Pre-registered: {label}<br><sup>gain over the null {test['gain']:+.3f} AUC, 95% CI "
+                            f"[{test['ci_low']:+.3f}, {test['ci_high']:+.3f}] (bootstrap over stimulated neurons); "
+                            "dotted: chance</sup>",
+                      xaxis_title="ROC AUC (stimulating s drives r, q < 0.05)", showlegend=False, height=330,
+                      margin=dict(t=90, l=190))
     return fig
