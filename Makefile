@@ -34,7 +34,8 @@ report: install
 # keeps its token either way, so a request without it is refused.
 PORT ?=
 lab: install
-	@case "$(PORT)" in ""|*[!0-9]*) [ -z "$(PORT)" ] || { echo "make lab: PORT must be a port number (1-65535), got '$(PORT)'." >&2; exit 2; };; esac
+	@case "$(PORT)" in "") ;; *[!0-9]*|0*|??????*|6553[6-9]|655[4-9]?|65[6-9]??|6[6-9]???|[7-9]????) \
+		echo "make lab: PORT must be a port number (1-65535), got '$(PORT)'." >&2; exit 2;; esac
 	@if [ -n "$(PORT)" ] && ! $(PY) -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null; then \
 		echo "make lab: port $(PORT) is in use or not allowed; pick another with PORT=N." >&2; exit 2; fi
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(PORT),--port=$(PORT) --port-retries=0) \
