@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 
 test: install
 	$(VENV)/bin/ruff check labkit tests benchmarks
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 # Every catalog notebook opened in JupyterLab in headless Chromium, run, drawn, its explorer's slider moved
 # (`make test` runs one notebook per track of it). Needs Debian's chromium; Playwright comes with [dev].
