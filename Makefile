@@ -6,7 +6,7 @@ PIP     := $(PY) -m pip
 PROFILE ?= default
 OUT     ?= reports
 
-.PHONY: install test report lab bench clean
+.PHONY: install test test-browser report lab bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,21 +23,33 @@ install: $(VENV)/.installed
 
 test: install
 	$(VENV)/bin/ruff check labkit tests benchmarks
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+# Every catalog notebook opened in JupyterLab in headless Chromium, run, drawn, its explorer's slider moved
+# (`make test` runs one notebook per track of it). Needs Debian's chromium; Playwright comes with [dev].
+test-browser: install
+	LABKIT_BROWSER_ALL=1 $(VENV)/bin/pytest -n 0 tests/test_lab_browser.py
 
 report: install
 	$(VENV)/bin/labkit run all --profile $(PROFILE) --out $(OUT)
 	@echo "Open $(OUT)/index.html in a browser."
 
-# JupyterLab on notebooks/. PORT=N picks the port (default: the first free one from 8888). As root (a
-# container, a fresh cloud machine) JupyterLab refuses to start unless told --allow-root; the server
-# keeps its token either way, so a request without it is refused.
+# JupyterLab on notebooks/. PORT=N picks the port (default: the first free one from 8888); IP=0.0.0.0 listens
+# on every interface, which a container needs for its published port to reach the lab (default: this
+# machine only). As root (a container, a fresh cloud machine) JupyterLab refuses to start unless told
+# --allow-root; the server keeps its token either way, so a request without it is refused.
 PORT ?=
+IP ?=
 lab: install
-	@case "$(PORT)" in ""|*[!0-9]*) [ -z "$(PORT)" ] || { echo "make lab: PORT must be a port number (1-65535), got '$(PORT)'." >&2; exit 2; };; esac
-	@if [ -n "$(PORT)" ] && ! $(PY) -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null; then \
+	@case "$(PORT)" in "") ;; *[!0-9]*|0*|??????*|6553[6-9]|655[4-9]?|65[6-9]??|6[6-9]???|[7-9]????) \
+		echo "make lab: PORT must be a port number (1-65535), got '$(PORT)'." >&2; exit 2;; esac
+	@if [ -n "$(IP)" ] && ! $(PY) -c "import socket; socket.socket().bind(('$(IP)', 0))" 2>/dev/null; then \
+		echo "make lab: IP must be an IPv4 address of this machine (0.0.0.0 for all of them), got '$(IP)'." >&2; \
+		exit 2; fi
+	@if [ -n "$(PORT)" ] && ! $(PY) -c "import socket; socket.socket().bind(('$(or $(IP),127.0.0.1)', $(PORT)))" \
+		2>/dev/null; then \
 		echo "make lab: port $(PORT) is in use or not allowed; pick another with PORT=N." >&2; exit 2; fi
-	$(VENV)/bin/jupyter lab notebooks/ $(if $(PORT),--port=$(PORT) --port-retries=0) \
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(PORT),--port=$(PORT) --port-retries=0) $(if $(IP),--ip=$(IP)) \
 		$(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # The peers live in their own environment (.venv-bench), so their pins (Brian2 2.9 needs numpy<2.4)
