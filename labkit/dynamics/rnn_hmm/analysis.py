@@ -135,7 +135,7 @@ class KickScreen:
 
 
 def kick_screen(model, symbols, group_size: int = 3, n_seq: int = 64, length: int = 300,
-                generator: torch.Generator | int = 0, noise_scale: float = 1.0) -> KickScreen:
+                generator: torch.Generator | int = 0, noise_scale: float = 1.0, burn_in: int = 20) -> KickScreen:
     """Silence each unit alone (H + 1 conditions in one run, shared noise); rank units per direction by the
     drop of the switch rate out of that cluster; each direction's kick group is its top ``group_size``."""
     H = model.n_hidden
@@ -143,7 +143,8 @@ def kick_screen(model, symbols, group_size: int = 3, n_seq: int = 64, length: in
     gen = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
     gains = torch.ones(H + 1, H)
     gains[torch.arange(1, H + 1), torch.arange(H)] = 0.0
-    rates = switch_rates(cluster_runs(model, gains, n_seq, length, gen, noise_scale=noise_scale), symbols)
+    runs = cluster_runs(model, gains, n_seq, length, gen, burn_in=burn_in, noise_scale=noise_scale)
+    rates = switch_rates(runs, symbols)
     intact, silenced = rates[0], rates[1:]
     drop = np.nan_to_num(intact[None] - silenced, nan=0.0)
     ranking = np.argsort(-drop, axis=0, kind="stable").T
@@ -159,7 +160,7 @@ class SilencingTest:
 
 
 def silencing_test(model, screen: KickScreen, n_random: int = 20, n_seq: int = 64, length: int = 300,
-                   generator: torch.Generator | int = 1, noise_scale: float = 1.0) -> SilencingTest:
+                   generator: torch.Generator | int = 1, noise_scale: float = 1.0, burn_in: int = 20) -> SilencingTest:
     """On fresh noise: each direction's kick group silenced, and ``n_random`` random groups of the same size
     drawn from the units in no kick group; switch rates over the intact rate. A cluster never visited under
     a kick group counts as ratio 1 (no evidence of an effect); under a random group as 0."""
@@ -175,7 +176,8 @@ def silencing_test(model, screen: KickScreen, n_random: int = 20, n_seq: int = 6
     gains = torch.ones(1 + K + n_random, H)
     for i, grp in enumerate(screen.groups + rand):
         gains[1 + i, grp] = 0.0
-    rates = switch_rates(cluster_runs(model, gains, n_seq, length, gen, noise_scale=noise_scale), screen.symbols)
+    runs = cluster_runs(model, gains, n_seq, length, gen, burn_in=burn_in, noise_scale=noise_scale)
+    rates = switch_rates(runs, screen.symbols)
     intact = rates[0]
     kick_ratio = np.array([rates[1 + k, k] / intact[k] for k in range(K)])
     kick_ratio = np.nan_to_num(kick_ratio, nan=1.0)

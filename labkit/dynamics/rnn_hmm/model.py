@@ -34,6 +34,8 @@ def gumbel_hard(logits: torch.Tensor, tau: float = 1.0, generator: torch.Generat
     g = -torch.log(-torch.log(u.clamp(1e-20, 1 - 1e-7)))
     soft = torch.softmax((logits + g) / tau, dim=-1)
     hard = torch.nn.functional.one_hot(soft.argmax(-1), logits.shape[-1]).to(soft.dtype)
+    if not (torch.is_grad_enabled() and logits.requires_grad):
+        return hard  # exactly one-hot (hard + soft − soft is one-hot only up to rounding)
     return hard + soft - soft.detach()
 
 
