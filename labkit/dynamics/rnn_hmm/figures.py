@@ -10,7 +10,7 @@ from labkit.viz import COLORS
 from labkit.viz.pieces import learning_curve
 
 SYMBOL_COLORS = [COLORS[0], COLORS[6], COLORS[3]]  # symbol 0, the rare symbol 1, symbol 2
-CLASS_COLORS = [COLORS[3], COLORS[1], COLORS[0]]  # fast, intermediate, slow
+CLASS_COLORS = [COLORS[4], COLORS[1], COLORS[2]]  # fast, intermediate, slow (apart from the symbol colours)
 CLASS_NAMES = ["fast (< 2 steps)", "intermediate (2-8)", "slow (> 8 steps)"]
 
 

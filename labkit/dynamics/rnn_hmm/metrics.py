@@ -15,14 +15,24 @@ def stat_errors(hmm: EmissionStats, rnn: EmissionStats, min_freq: float = 0.05) 
     return {
         "max_frequency_error": max_frequency_error(hmm, rnn),
         "max_transition_error": max_transition_error(hmm, rnn, hmm.frequencies, min_freq),
+        "min_stay_probability": min_stay_probability(rnn, np.flatnonzero(hmm.frequencies >= min_freq)),
+        "hmm_stay_probability": min_stay_probability(hmm, np.flatnonzero(hmm.frequencies >= min_freq)),
         "hmm_switches": hmm.switches,
         "rnn_switches": rnn.switches,
     }
 
 
 def collapse_ratio(final_norms, start_norms) -> float:
-    """The largest norm reached without noise over the mean norm of the noisy start states."""
-    return float(torch.as_tensor(final_norms).max() / torch.as_tensor(start_norms).mean())
+    """The largest norm reached without noise over the mean norm of the noisy start states (a run that
+    overflows counts as 1e30, so that the number can be recorded)."""
+    r = float(torch.as_tensor(final_norms).double().max() / torch.as_tensor(start_norms).double().mean())
+    return r if np.isfinite(r) else 1e30
+
+
+def min_stay_probability(st: EmissionStats, symbols) -> float:
+    """The smallest P(y_{t+1} = k | y_t = k) over the given (frequent) symbols: how long the emitted runs last.
+    A memoryless emitter with the same frequencies has P = frequency; the 2-state chain HMM has 0.9405."""
+    return float(np.nan_to_num(np.diag(st.transitions)[list(symbols)], nan=0.0).min())
 
 
 def pca(H, k: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,3 +74,13 @@ def switch_triggered(h, clusters, units, k: int, window: int = 10) -> np.ndarray
 def class_fractions(classes) -> np.ndarray:
     """Fractions of states in the fast, intermediate and slow residency classes."""
     return np.bincount(np.asarray(classes).ravel(), minlength=3) / max(np.size(classes), 1)
+
+
+def join_runs(pcs, *labels):
+    """Runs (B, T, 2) laid end to end as one (B·(T+1), 2) array with a NaN row after each run (so a line
+    drawn through it breaks between runs); each label array (B, T) laid out the same way, −1 at the breaks."""
+    pcs = np.asarray(pcs, dtype=np.float64)
+    B, T = pcs.shape[:2]
+    flat = np.concatenate([pcs, np.full((B, 1, 2), np.nan)], axis=1).reshape(-1, 2)
+    labs = [np.concatenate([np.asarray(lab), np.full((B, 1), -1)], axis=1).reshape(-1) for lab in labels]
+    return (flat, *labs)
