@@ -262,3 +262,17 @@ def test_bad_input_writes_no_cache(tmp_path, monkeypatch):
 
 def test_parameters_cover_the_notebook():
     assert {"seed", "device", "control", "n_hidden", "n_noise", "steps", "cycle"} <= set(PARAMETERS)
+
+
+def test_stay_probability_between_the_memoryless_emitter_and_the_hmm():
+    from labkit.dynamics.rnn_hmm.metrics import min_stay_probability
+
+    hmm = HMMSpec.chain(2)
+    np.testing.assert_allclose(np.diag(hmm.symbol_transitions())[[0, 2]], 0.9405)
+    st = emission_stats(hmm.sample(3000, 30, seed=5).symbols)
+    assert min_stay_probability(st, [0, 2]) == pytest.approx(0.9405, abs=0.01)
+    # a memoryless emitter with the HMM's frequencies stays with probability = the frequency (0.495)
+    y = torch.multinomial(torch.as_tensor(hmm.symbol_frequencies()), 3000 * 30, replacement=True,
+                          generator=torch.Generator().manual_seed(0)).reshape(3000, 30)
+    iid = emission_stats(torch.nn.functional.one_hot(y, 3))
+    assert min_stay_probability(iid, [0, 2]) == pytest.approx(0.495, abs=0.01)
