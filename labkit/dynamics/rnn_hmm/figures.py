@@ -128,7 +128,7 @@ def silencing_figure(kick_ratio, random_ratio, symbols) -> go.Figure:
 def explorer_figure(pcs, clusters, symbols, title: str = "") -> go.Figure:
     """A trajectory in the PC1–PC2 plane (coloured by readout symbol) above its emitted-symbol raster."""
     pcs, c, y = np.asarray(pcs), np.asarray(clusters), np.asarray(symbols)
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.7, 0.3], vertical_spacing=0.12,
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.7, 0.3], vertical_spacing=0.2,
                         subplot_titles=("PC1–PC2 trajectory (colour: readout argmax)", "emitted symbols"))
     fig.add_trace(go.Scatter(x=pcs[:, 0], y=pcs[:, 1], mode="lines", line=dict(color="lightgray", width=0.7),
                              showlegend=False), row=1, col=1)
