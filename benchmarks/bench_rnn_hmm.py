@@ -4,7 +4,7 @@
    ``SamplesLoss("sinkhorn", p=2, blur=0.2, backend="tensorized")`` on the same two clouds, at 512 x 150
    and 4,096 x 300 points (N x D, float32). The losses must agree to 1e-4 (relative). Target: >= 1.5x.
 2. ``fixed_points`` (256 starts at once, damped Gauss-Newton) against a loop of SciPy L-BFGS-B minimising
-   the same q(h) = ½‖ReLU(W h) − h‖² from each start, both to q <= 1e-12 (L-BFGS-B with ftol = gtol = 0 and
+   the same q(h) = ½‖ReLU(W h) − h‖² from each start, both to q <= 1e-12 (L-BFGS-B with ftol = 0, gtol = 1e-9 and
    up to 5,000 iterations; a start it leaves above 1e-12 is counted). W: a random 50 x 50 matrix with
    spectral radius 0.9. Target: >= 10x.
 
@@ -75,7 +75,7 @@ def scipy_fixed_points(W, starts):
             J = (pre > 0)[:, None] * W - np.eye(len(h))
             return 0.5 * r @ r, J.T @ r
 
-        res = minimize(f, h0, jac=True, method="L-BFGS-B", options=dict(maxiter=5000, ftol=0, gtol=0))
+        res = minimize(f, h0, jac=True, method="L-BFGS-B", options=dict(maxiter=5000, ftol=0, gtol=1e-9))
         out.append(res.x)
         qs.append(res.fun)
     return np.array(out), np.array(qs)
