@@ -18,6 +18,10 @@ _EXPORTS.update(
     }
 )
 
+_EXPORTS.update(
+    {name: "labkit.dynamics.rnn_hmm" for name in ("NoiseRNN", "HMMSpec", "sinkhorn_divergence", "train_rnn")}
+)
+
 __all__ = list(_EXPORTS)
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
