@@ -365,5 +365,6 @@ def test_texts_are_read_off_the_numbers():
     per_head = np.array([[0.33, 0.9, 0.95, 0.94], [0.9, 0.93, 0.92, 0.91]])
     text = figs.ablation_text(0.96, per_head, 0.04, [(1, h) for h in range(4)], 0.95, [(0, 2)])
     assert "**L1H0**" in text and "0.96 to 0.33" in text and "specific to the circuit" in text
+    assert "no induction head to ablate" in figs.ablation_text(0.2, per_head * 0.2, 0.2, [], 0.03, [(0, 1)])
     fig = figs.ablation_figure(0.96, per_head, 0.04, [(1, h) for h in range(4)], 0.95, [(0, 2)])
     assert "L1H0" in fig.layout.title.text and "0.33" in fig.layout.title.text

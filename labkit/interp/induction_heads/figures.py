@@ -218,9 +218,13 @@ def ablation_text(clean_acc: float, per_head: np.ndarray, identified_acc: float,
                      f"several heads here; it flows through that one.")
     else:
         parts.append(f"The most damaging single head is {names[worst]} ({flat[worst]:.2f}).")
-    parts.append(f"All {len(identified)} identified induction heads ablated together leave {identified_acc:.2f}"
-                 + (" (redundant heads: together they carry what none carries alone)."
-                    if identified_acc < 0.5 * clean_acc and layer2.min() >= 0.8 * clean_acc else "."))
+    if not identified:
+        parts.append("No layer-2 head reaches an induction score of 0.5 on shifted repeats: there is no induction "
+                     "head to ablate.")
+    else:
+        parts.append(f"All {len(identified)} identified induction heads ablated together leave {identified_acc:.2f}"
+                     + (" (redundant heads: together they carry what none carries alone)."
+                        if identified_acc < 0.5 * clean_acc and layer2.min() >= 0.8 * clean_acc else "."))
     parts.append(f"The control, the {len(control)} heads outside the circuit ablated together, leaves {control_acc:.2f}"
                  + (": the loss is specific to the circuit, not to removing heads." if control_acc >= 0.8 * clean_acc
                     else ", so here the circuit is not confined to the heads the scores picked."))
