@@ -269,3 +269,102 @@ def test_control_heads_leave_out_the_circuit():
               "induction": np.array([[0.0] * 4, [0.8, 0.1, 0.7, 0.0]])}
     identified = [(1, 0), (1, 2)]
     assert ind.control_heads(scores, identified) == [(0, 0), (0, 2), (0, 3), (1, 1), (1, 3)]
+
+
+# ------------------------------------------------------------------ shifted repeats and the control (issue 22)
+
+def test_repeats_with_a_gap_keep_their_truth():
+    b = ind.repeated_segments(64, 24, 10, min_len=3, max_len=8, min_gap=1, max_gap=24, seed=4)
+    L, g, a = b.seg_len, b.gap, b.offset
+    assert (g >= 1).all() and (2 * L + g <= 24).all() and (a + 2 * L + g <= 24).all()
+    rows, q = torch.nonzero(b.target_mask, as_tuple=True)
+    assert torch.equal(b.tokens[rows, b.source[rows, q]], b.tokens[rows, q + 1])   # the source holds the answer
+    assert torch.equal(b.source[rows, q], q - (L + g)[rows] + 1)
+    assert len(set(g.tolist())) > 3                                             # the distance varies
+    assert (b.target_mask.sum(1) == L - 1).all()
+
+
+def test_gap_free_repeats_are_unchanged_and_shifted_ones_are_shifted():
+    b = ind.repeated_segments(32, 24, 16, seed=2)
+    assert (b.gap == 0).all() and torch.equal(b.source[b.target_mask],
+                                              (torch.arange(24)[None] - b.seg_len[:, None] + 1)[b.target_mask])
+    s = ind.shifted_repeats(256, 24, 16, min_len=4, seed=3)
+    assert (s.gap >= 1).all() and s.seg_len.max() <= 11
+    with pytest.raises(ValueError, match="max_len"):
+        ind.repeated_segments(4, 24, 10, max_len=12, min_gap=1, max_gap=3)
+
+
+def test_match_and_copy_accuracy_is_the_ideal_rule():
+    # 0 1 2 3 | 9 | 0 1 2 3 : every repeated position is solved by the most recent earlier occurrence
+    tokens = torch.tensor([[0, 1, 2, 3, 9, 0, 1, 2, 3, 7]])
+    mask = torch.zeros(1, 10, dtype=torch.bool)
+    mask[0, 5:8] = True
+    src = torch.full((1, 10), -1)
+    b = ind.TokenBatch(tokens, mask, src)
+    assert ind.match_and_copy_accuracy(b) == 1.0
+    # a token that recurs inside the gap misleads the rule: 1 appears after the first copy, followed by 5
+    tokens2 = torch.tensor([[0, 1, 2, 3, 1, 5, 0, 1, 2, 3]])
+    mask2 = torch.zeros(1, 10, dtype=torch.bool)
+    mask2[0, 6:9] = True
+    acc = ind.match_and_copy_accuracy(ind.TokenBatch(tokens2, mask2, src))
+    assert acc == pytest.approx(2 / 3)
+    # on random shifted repeats it lies between chance and 1
+    s = ind.shifted_repeats(512, 24, 32, seed=0)
+    assert 0.5 < ind.match_and_copy_accuracy(s) < 0.9
+
+
+def test_induction_at_phase_change():
+    phase = {"step": 99, "window": 10, "detected": True}
+    steps = np.arange(0, 301, 50)
+    ind_scores = np.zeros((len(steps), 2, 2))
+    ind_scores[3:, 1, 1] = 0.7                                   # first >= 0.5 at step 150
+    out = ind.induction_at_phase_change(phase, steps, ind_scores, eval_every=50)
+    assert out == {"formed_step": 150, "distance": 50, "formed_at_phase_change": True}
+    assert not ind.induction_at_phase_change({**phase, "step": 9}, steps, ind_scores, 50)["formed_at_phase_change"]
+    undetected = ind.induction_at_phase_change({**phase, "detected": False}, steps, ind_scores, 50)
+    assert not undetected["formed_at_phase_change"]
+    none = ind.induction_at_phase_change(phase, steps, ind_scores * 0, 50)
+    assert none["formed_step"] is None and not none["formed_at_phase_change"]
+
+
+def test_controls_of_the_training_run():
+    cfg = TransformerConfig(d_vocab=12, n_ctx=12, d_model=16, n_layers=2, n_heads=2, d_head=8)
+    run = ind.train_induction(cfg, steps=3, batch_size=4, eval_every=3, eval_batch=8, control="untrained", seed=1)
+    torch.manual_seed(1)
+    fresh = Transformer(cfg)
+    for (name, p), q in zip(run.model.state_dict().items(), fresh.state_dict().values()):
+        torch.testing.assert_close(p, q, msg=f"{name} changed under the untrained control")
+    trained = ind.train_induction(cfg, steps=3, batch_size=4, eval_every=3, eval_batch=8, seed=1)
+    assert not torch.equal(trained.model.W_E, fresh.W_E)
+    fixed = ind.train_induction(cfg, steps=2, batch_size=4, eval_every=2, eval_batch=8, control="fixed_offset")
+    assert fixed.induction.shape == (2, 2, 2)
+    with pytest.raises(ValueError, match="control"):
+        ind.train_induction(cfg, steps=2, batch_size=4, control="shuffled")
+    with pytest.raises(ValueError, match="repeat task"):
+        ind.train_induction(cfg, steps=2, batch_size=4, task="exemplar", control="fixed_offset")
+    assert set(ind.PARAMETERS["control"]) == {"none", "untrained", "fixed_offset"}
+
+
+def test_control_heads_keep_every_previous_token_head():
+    scores = {"prev_token": np.array([[0.6, 0.75, 0.45, 0.7], [0.1] * 4]), "induction": np.zeros((2, 4))}
+    assert ind.control_heads(scores, [(1, 0), (1, 1), (1, 2), (1, 3)]) == [(0, 2)]
+    assert ind.control_heads(scores, [], prev_threshold=0.9) == [(0, 0), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2),
+                                                                   (1, 3)]
+
+
+def test_texts_are_read_off_the_numbers():
+    losses = np.r_[np.linspace(3.5, 2.9, 200), np.linspace(2.9, 0.5, 30), np.full(270, 0.5)]
+    phase = ind.detect_phase_change(losses)
+    formation = {"formed_step": 250, "distance": abs(250 - phase["step"] - 1), "formed_at_phase_change": True}
+    text = figs.loss_text(losses, phase, formation)
+    assert "not flat" in text and f"step {phase['step'] + 1}" in text and "250" in text
+    flat = figs.loss_text(np.full(100, 3.0) + 0.01 * np.sin(np.arange(100)), ind.detect_phase_change(
+        np.full(100, 3.0) + 0.01 * np.sin(np.arange(100))), {"formed_step": None, "distance": None,
+                                                             "formed_at_phase_change": False})
+    assert flat.startswith("**No phase change") and "never reaches 0.5" in flat
+    per_head = np.array([[0.33, 0.9, 0.95, 0.94], [0.9, 0.93, 0.92, 0.91]])
+    text = figs.ablation_text(0.96, per_head, 0.04, [(1, h) for h in range(4)], 0.95, [(0, 2)])
+    assert "**L1H0**" in text and "0.96 to 0.33" in text and "specific to the circuit" in text
+    assert "no induction head to ablate" in figs.ablation_text(0.2, per_head * 0.2, 0.2, [], 0.03, [(0, 1)])
+    fig = figs.ablation_figure(0.96, per_head, 0.04, [(1, h) for h in range(4)], 0.95, [(0, 2)])
+    assert "L1H0" in fig.layout.title.text and "0.33" in fig.layout.title.text

@@ -6,7 +6,7 @@ import torch
 from labkit.core.estimator import NotFittedError
 from labkit.interp import sparse_dictionaries as dl
 from labkit.interp.sparse_dictionaries import codebook_fsm as cf
-from labkit.interp.sparse_dictionaries import sae
+from labkit.interp.sparse_dictionaries import figures, sae
 from labkit.interp.sparse_dictionaries.superposition import (
     make_sparse_features,
     random_directions,
@@ -15,6 +15,7 @@ from labkit.interp.sparse_dictionaries.superposition import (
     train_toy_models,
     transcoder_target,
 )
+from labkit.interp.transformer import Transformer
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tiny problems: one torch thread (conftest)
 
@@ -376,3 +377,59 @@ def test_codebook_steering_shapes():
     layer.steer(mask, 1)
     with pytest.raises(ValueError, match="steering mask"):
         layer(torch.randn(2, 5, 8))
+
+
+# ------------------------------------------------------------------ the negative control (issue 22)
+def test_random_atoms_control_recovers_nothing(small):
+    fitted = dl.TopKSAE(128, k=4, steps=150, batch_size=512, seed=0).fit(small.X)
+    assert dl.recovery(fitted.D_, small.directions)["recovered"] > 0.8
+    null = dl.fit_dictionary(dl.TopKSAE(128, k=4, steps=150, batch_size=512, seed=0), small.X, control="random")
+    torch.testing.assert_close(null.D_.norm(dim=1), torch.ones(128))
+    rec = dl.recovery(null.D_, small.directions)
+    assert rec["recovered"] == 0.0 and rec["mmcs"] < 0.7        # about sqrt(2 ln 128 / 32) = 0.78 at most
+    again = dl.fit_dictionary(dl.TopKSAE(128, k=4, steps=150, batch_size=512, seed=0), small.X, control="random")
+    torch.testing.assert_close(again.D_, null.D_)              # same seed, same null
+    with pytest.raises(ValueError, match="control"):
+        dl.fit_dictionary(dl.TopKSAE(8), small.X, control="shuffle")
+    with pytest.raises(NotFittedError):
+        dl.TopKSAE(8).randomize_atoms()
+
+
+def test_compare_and_sweep_apply_the_control(small):
+    Y, out_dirs = transcoder_target(small, seed=0)
+    models = dl.make_methods(96, k=4, steps=20, batch_size=256, seminmf_iter=3, seed=0,
+                             only=["relu", "transcoder", "vq"])
+    rows = dl.compare(models, small.X, small.directions, Y=Y, out_directions=out_dirs, eval_samples=500,
+                      control="random")
+    assert all(r["recovered"] == 0.0 for r in rows)
+    rows = dl.sweep(lambda v: dl.TopKSAE(96, k=v, steps=20, batch_size=256), [2], small.X, small.directions,
+                    eval_samples=500, control="random")
+    assert rows[0]["recovered"] == 0.0
+    with pytest.raises(ValueError, match="control"):
+        dl.compare({}, small.X, small.directions, control="bad")
+    assert set(dl.PARAMETERS["control"]) == {"none", "random"}
+
+
+def test_fsm_control_leaves_the_model_untrained():
+    fsm = cf.random_fsm(16, 4, 4, seed=0)
+    kw = dict(d_model=12, d_mlp=12, n_codes=32, n_steps=4, steps=5, batch_size=8, replace_every=1, seed=0)
+    null = cf.train_codebook_fsm(fsm, control="random", **kw)
+    torch.manual_seed(0)
+    fresh = Transformer(null.model.cfg)
+    for p, q in zip(null.model.state_dict().values(), fresh.state_dict().values()):
+        torch.testing.assert_close(p, q)
+    assert null.n_replaced == 0 and len(null.losses) == 5
+    trained = cf.train_codebook_fsm(fsm, **kw)
+    assert not torch.equal(trained.model.W_E, fresh.W_E)
+
+
+def test_sweep_figure_has_no_stray_labels_or_stretched_axes():
+    rows = [{"value": v, "l0": l0, "recovered": r, "explained_variance": e}
+            for v, l0, r, e in ((2, 1.9, 0.9, 0.7), (4, 3.8, 1.0, 0.8), (8, 7.5, 0.8, 0.9))]
+    fig = figures.sweep_figure({"TopK SAE (k)": rows, "ReLU SAE (L1)": rows}, true_l0=2.5)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["features recovered", "explained variance"]       # the subplot titles only: no "new text"
+    assert all(t.mode == "lines+markers" or t.mode == "lines" for t in fig.data)   # no piled-up point labels
+    xs = [x for t in fig.data for x in t.x]
+    assert max(xs) < 10 and not fig.layout.shapes                     # nothing stretches the log x axes
+    assert any("true L0" in t.name for t in fig.data)

@@ -31,6 +31,8 @@ from labkit.interp.induction_heads.diagnostics import (
     detect_phase_change,
     head_ablation,
     in_context_accuracy,
+    induction_at_phase_change,
+    match_and_copy_accuracy,
     patch_heads,
 )
 from labkit.interp.induction_heads.parameters import PARAMETERS
@@ -40,14 +42,15 @@ from labkit.interp.induction_heads.tasks import (
     exemplar_label,
     in_context_loss,
     repeated_segments,
+    shifted_repeats,
 )
-from labkit.interp.induction_heads.training import InductionRun, eval_batch_for, train_induction
+from labkit.interp.induction_heads.training import CONTROLS, InductionRun, eval_batch_for, train_induction
 
 __all__ = [
-    "TokenBatch", "repeated_segments", "exemplar_label", "corrupt_first_copy", "in_context_loss",
+    "TokenBatch", "repeated_segments", "shifted_repeats", "exemplar_label", "corrupt_first_copy", "in_context_loss",
     "ablation_hooks", "ideal_prev_token_pattern", "clamp_hooks", "copy_logits", "forward_clamped",
     "in_context_accuracy", "attention_scores", "copying_scores", "head_ablation", "control_heads", "patch_heads",
-    "detect_phase_change",
-    "InductionRun", "train_induction", "eval_batch_for",
+    "detect_phase_change", "induction_at_phase_change", "match_and_copy_accuracy",
+    "CONTROLS", "InductionRun", "train_induction", "eval_batch_for",
     "PARAMETERS",
 ]

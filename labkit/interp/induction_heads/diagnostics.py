@@ -29,6 +29,23 @@ def in_context_accuracy(model: Transformer, batch: TokenBatch, fwd_hooks=()) -> 
     return float((logits[:, :-1].argmax(-1)[m] == batch.tokens[:, 1:][m]).float().mean())
 
 
+@torch.no_grad()
+def match_and_copy_accuracy(batch: TokenBatch) -> float:
+    """The in-context accuracy of the ideal one-token induction rule, read off the tokens alone: at each
+    context-predictable position, predict the token that followed the most recent earlier occurrence of
+    the current token (no earlier occurrence: wrong). It is below 1 because tokens recur by chance, and
+    it does not depend on where the repeat sits, so it is the reference for shifted repeats: a model that
+    does match-and-copy reaches it wherever the copy is; one that copies from a fixed distance does not."""
+    t = batch.tokens
+    P = t.shape[1]
+    k = torch.arange(P, device=t.device)
+    earlier = (t[:, :, None] == t[:, None, :]) & (k[None, None, :] < k[None, :, None]) & (k[None, None, :] < P - 1)
+    last = torch.where(earlier, k[None, None, :], torch.full_like(k, -1)[None, None, :]).max(-1).values
+    pred = torch.where(last >= 0, t.gather(1, (last + 1).clamp(max=P - 1)), torch.full_like(last, -1))
+    m = batch.target_mask[:, :-1]
+    return float((pred[:, :-1][m] == t[:, 1:][m]).float().mean())
+
+
 @one_thread
 @torch.no_grad()
 def attention_scores(model: Transformer, batch: TokenBatch, fwd_hooks=()) -> dict[str, np.ndarray]:
@@ -90,13 +107,17 @@ def head_ablation(model: Transformer, batch: TokenBatch) -> np.ndarray:
     return out
 
 
-def control_heads(scores: dict[str, np.ndarray], identified: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+def control_heads(scores: dict[str, np.ndarray], identified: Sequence[tuple[int, int]],
+                  prev_threshold: float = 0.5) -> list[tuple[int, int]]:
     """The heads to ablate as a control for ablating ``identified``: every head that is neither an
-    identified induction head nor the strongest previous-token head of layer 1 (the circuit's other
-    half). If ablating these barely moves the accuracy while ablating ``identified`` destroys it, the
-    effect is specific to the circuit, not a matter of removing heads."""
+    identified induction head nor a previous-token head of layer 1 (the circuit's other half: its
+    strongest head, and every other scoring at least ``prev_threshold``, the bar the induction heads
+    clear; layer-1 previous-token heads can be redundant too). If ablating these barely moves the
+    accuracy while ablating ``identified`` destroys it, the effect is specific to the circuit, not a
+    matter of removing heads. When every head belongs to the circuit the list is empty."""
     prev = scores["prev_token"]
     keep = set(map(tuple, identified)) | {(0, int(np.argmax(prev[0])))}
+    keep |= {(0, h) for h in range(prev.shape[1]) if prev[0, h] >= prev_threshold}
     return [(l, h) for l in range(prev.shape[0]) for h in range(prev.shape[1]) if (l, h) not in keep]
 
 
@@ -131,6 +152,23 @@ def patch_heads(model: Transformer, clean: TokenBatch, corrupt: TokenBatch) -> n
                 return z
             out[l, h] = (metric(model.run_with_hooks(corrupt.tokens, [(names[l], fn)])) - base_corrupt) / gap
     return out
+
+
+def induction_at_phase_change(phase: dict, ckpt_steps: np.ndarray, induction: np.ndarray, eval_every: int,
+                              threshold: float = 0.5) -> dict:
+    """Whether the induction circuit forms *at* the phase change (Olsson et al. 2022): the phase change of
+    :func:`detect_phase_change` is detected, and the best layer-2 induction score (``induction``:
+    [n_ckpt, n_layers, n_heads], scored on shifted repeats) first reaches ``threshold`` within
+    ``phase["window"] + eval_every`` steps of it, the resolution of the two measurements (the loss's
+    smoothing window and the spacing of the checkpoints). A positional copier also shows a phase
+    change, but its induction score on shifted repeats never rises; an untrained model shows neither.
+    Returns ``formed_step`` (None if never), ``distance`` and ``formed_at_phase_change``."""
+    best = np.asarray(induction)[:, -1].max(-1)
+    hit = np.nonzero(best >= threshold)[0]
+    formed = int(np.asarray(ckpt_steps)[hit[0]]) if len(hit) else None
+    distance = None if formed is None else abs(formed - (phase["step"] + 1))
+    ok = bool(phase["detected"] and distance is not None and distance <= phase["window"] + eval_every)
+    return {"formed_step": formed, "distance": distance, "formed_at_phase_change": ok}
 
 
 def detect_phase_change(losses: np.ndarray, window: int | None = None, min_drop: float = 0.25) -> dict:

@@ -1,12 +1,13 @@
 """The tasks that grow induction heads, with their ground truth, and the loss on them.
 
 :func:`repeated_segments` draws uniform random tokens with one random segment of random length ``L``
-repeated immediately, at a random offset: nothing predicts the repeated half but the first copy, and
-because ``L`` and the offset vary, a head cannot solve it by a fixed positional offset; it needs the
-content-based circuit. :func:`exemplar_label` is Singh et al.'s (2024) exemplar-label few-shot task
-with token exemplars: ``x1 y1 x2 y2 ... xq`` with labels freshly assigned in every sequence, so the
-query's label can only be read from context. :func:`corrupt_first_copy` is the corrupted run of
-activation patching.
+repeated immediately (or after a gap), at a random offset: nothing predicts the repeated half but the
+first copy, and because ``L`` and the offset vary, a head cannot solve it by a fixed positional offset;
+it needs the content-based circuit. :func:`shifted_repeats` puts a random gap between the copies, so
+that scoring on it tells match-and-copy from copying at a learned distance. :func:`exemplar_label` is
+Singh et al.'s (2024) exemplar-label few-shot task with token exemplars: ``x1 y1 x2 y2 ... xq`` with
+labels freshly assigned in every sequence, so the query's label can only be read from context.
+:func:`corrupt_first_copy` is the corrupted run of activation patching.
 """
 from __future__ import annotations
 
@@ -34,42 +35,66 @@ class TokenBatch:
     source: torch.Tensor        # [batch, pos] long: the position holding tokens[q + 1] earlier, or -1
     seg_len: torch.Tensor | None = None   # [batch] repeated-segment length L (repeated_segments only)
     offset: torch.Tensor | None = None    # [batch] where the first copy starts
+    gap: torch.Tensor | None = None       # [batch] noise tokens between the two copies (0: the copy follows at once)
 
     def to(self, device) -> TokenBatch:
         move = lambda t: None if t is None else t.to(device)
         return TokenBatch(move(self.tokens), move(self.target_mask), move(self.source), move(self.seg_len),
-                          move(self.offset))
+                          move(self.offset), move(self.gap))
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
 
 def repeated_segments(batch: int, n_ctx: int, d_vocab: int, *, min_len: int = 4, max_len: int | None = None,
-                      seed: int = 0, device="cpu") -> TokenBatch:
-    """Uniform random tokens with one segment of length ``L ~ U{min_len..max_len}`` repeated at once.
+                      min_gap: int = 0, max_gap: int = 0, seed: int = 0, device="cpu") -> TokenBatch:
+    """Uniform random tokens with one segment of length ``L ~ U{min_len..max_len}`` repeated after a gap.
 
-    Layout per sequence: ``noise[:a] | S (L tokens) | S again | noise``, with the offset ``a`` uniform
-    over the positions that fit. Position ``q`` in the second copy (except its last) predicts
-    ``tokens[q + 1] = tokens[q - L + 1]``: that is the ideal induction source.
+    Layout per sequence: ``noise[:a] | S (L tokens) | g noise tokens | S again | noise``, with the gap
+    ``g ~ U{min_gap..min(max_gap, n_ctx - 2L)}`` (the default 0: the copy follows at once) and the offset
+    ``a`` uniform over the positions that fit. Position ``q`` in the second copy (except its last)
+    predicts ``tokens[q + 1] = tokens[q - (L + g) + 1]``: that is the ideal induction source.
     """
-    batch = check_value("batch", batch, (int, 1, None), "repeated_segments")
-    n_ctx = check_value("n_ctx", n_ctx, (int, 4, None), "repeated_segments")
-    d_vocab = check_value("d_vocab", d_vocab, (int, 2, None), "repeated_segments")
-    max_len = n_ctx // 2 if max_len is None else max_len
-    min_len = check_value("min_len", min_len, (int, 2, None), "repeated_segments")
-    max_len = check_value("max_len", max_len, (int, min_len, None), "repeated_segments")
-    if 2 * max_len > n_ctx:
-        raise ValueError(f"max_len must be at most n_ctx // 2 = {n_ctx // 2} so two copies fit, got {max_len}.")
+    owner = "repeated_segments"
+    batch = check_value("batch", batch, (int, 1, None), owner)
+    n_ctx = check_value("n_ctx", n_ctx, (int, 4, None), owner)
+    d_vocab = check_value("d_vocab", d_vocab, (int, 2, None), owner)
+    min_gap = check_value("min_gap", min_gap, (int, 0, None), owner)
+    max_gap = check_value("max_gap", max_gap, (int, min_gap, None), owner)
+    max_len = (n_ctx - min_gap) // 2 if max_len is None else max_len
+    min_len = check_value("min_len", min_len, (int, 2, None), owner)
+    max_len = check_value("max_len", max_len, (int, min_len, None), owner)
+    if 2 * max_len + min_gap > n_ctx:
+        raise ValueError(f"max_len must be at most (n_ctx - min_gap) // 2 = {(n_ctx - min_gap) // 2} so two copies "
+                         f"and the gap fit, got {max_len}.")
     g = torch.Generator().manual_seed(int(seed))
     tokens = torch.randint(0, d_vocab, (batch, n_ctx), generator=g)
     L = torch.randint(min_len, max_len + 1, (batch,), generator=g)
-    a = (torch.rand(batch, generator=g) * (n_ctx - 2 * L + 1)).long()
+    if max_gap > 0:   # drawn only when asked for, so that gap-free batches are the same as before gaps existed
+        top = torch.clamp(n_ctx - 2 * L, max=max_gap)
+        gap = min_gap + (torch.rand(batch, generator=g) * (top - min_gap + 1)).long()
+    else:
+        gap = torch.zeros(batch, dtype=torch.long)
+    lag = L + gap                                   # how far back the first copy lies
+    a = (torch.rand(batch, generator=g) * (n_ctx - L - lag + 1)).long()
     pos = torch.arange(n_ctx)[None]
-    second = (pos >= (a + L)[:, None]) & (pos < (a + 2 * L)[:, None])
-    tokens = tokens.gather(1, torch.where(second, pos - L[:, None], pos))
-    target_mask = (pos >= (a + L)[:, None]) & (pos < (a + 2 * L - 1)[:, None])
-    source = torch.where(target_mask, pos - L[:, None] + 1, torch.full_like(pos, -1))
-    return TokenBatch(tokens, target_mask, source, L, a).to(device)
+    second = (pos >= (a + lag)[:, None]) & (pos < (a + lag + L)[:, None])
+    tokens = tokens.gather(1, torch.where(second, pos - lag[:, None], pos))
+    target_mask = (pos >= (a + lag)[:, None]) & (pos < (a + lag + L - 1)[:, None])
+    source = torch.where(target_mask, pos - lag[:, None] + 1, torch.full_like(pos, -1))
+    return TokenBatch(tokens, target_mask, source, L, a, gap).to(device)
+
+
+def shifted_repeats(batch: int, n_ctx: int, d_vocab: int, *, min_len: int = 4, seed: int = 0,
+                    device="cpu") -> TokenBatch:
+    """Repeats *shifted* away from the training layout: a segment of length ``L ~ U{min_len..(n_ctx-1)//2}``
+    repeated after a gap of ``g >= 1`` random tokens (``g ~ U{1..n_ctx - 2L}``), so the distance between
+    the copies, ``L + g``, varies independently of the segment. A head that copies from a fixed relative
+    position, or one that learned "the repeat follows at once", scores near chance here; only
+    match-and-copy (find the earlier occurrence of the current token, copy what followed it) scores high.
+    """
+    return repeated_segments(batch, n_ctx, d_vocab, min_len=min_len, max_len=(n_ctx - 1) // 2, min_gap=1,
+                             max_gap=n_ctx, seed=seed, device=device)
 
 
 def exemplar_label(batch: int, n_pairs: int, n_classes: int, n_labels: int, *, seed: int = 0,
@@ -114,7 +139,7 @@ def corrupt_first_copy(batch: TokenBatch, d_vocab: int, seed: int = 1) -> TokenB
     pos = torch.arange(batch.tokens.shape[1], device=batch.tokens.device)[None]
     first = (pos >= batch.offset[:, None]) & (pos < (batch.offset + batch.seg_len)[:, None])
     return TokenBatch(torch.where(first, fresh, batch.tokens), batch.target_mask, batch.source, batch.seg_len,
-                      batch.offset)
+                      batch.offset, batch.gap)
 
 
 def in_context_loss(logits: torch.Tensor, batch: TokenBatch) -> torch.Tensor:

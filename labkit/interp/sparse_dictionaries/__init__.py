@@ -14,7 +14,7 @@ Every dictionary reads like a scikit-learn estimator (:class:`~.base.SparseDicti
 * :mod:`~.figures` — plotly figures (nothing there fits anything);
 * :mod:`~.parameters` — the notebook's parameter rules (``PARAMETERS``).
 """
-from labkit.interp.sparse_dictionaries.base import SparseDictionary, check_activations
+from labkit.interp.sparse_dictionaries.base import CONTROLS, SparseDictionary, check_activations
 from labkit.interp.sparse_dictionaries.codebook import CodebookBottleneck, VQCodebook
 from labkit.interp.sparse_dictionaries.codebook_fsm import (
     FSM,
@@ -32,7 +32,7 @@ from labkit.interp.sparse_dictionaries.codebook_fsm import (
     train_codebook_fsm,
     transition_accuracy,
 )
-from labkit.interp.sparse_dictionaries.experiment import METHODS, compare, make_methods, sweep
+from labkit.interp.sparse_dictionaries.experiment import METHODS, compare, fit_dictionary, make_methods, sweep
 from labkit.interp.sparse_dictionaries.metrics import (
     evaluate,
     explained_variance,
@@ -57,12 +57,12 @@ from labkit.interp.sparse_dictionaries.superposition import (
 )
 
 __all__ = [
-    "SparseDictionary", "check_activations",
+    "CONTROLS", "SparseDictionary", "check_activations",
     "ReLUSAE", "TopKSAE", "JumpReLUSAE", "Transcoder", "MatchingPursuitSAE",
     "CodebookBottleneck", "VQCodebook", "SemiNMF",
     "feature_cosines", "max_cosines", "recovery", "explained_variance", "evaluate", "top_activations",
     "latent_summary",
-    "METHODS", "make_methods", "compare", "sweep",
+    "METHODS", "make_methods", "fit_dictionary", "compare", "sweep",
     "SparseFeatureData", "ToyModel", "make_sparse_features", "random_directions", "toy_model_data",
     "train_toy_model", "train_toy_models", "transcoder_target",
     "FSM", "FSMBatch", "CodebookFSMRun", "random_fsm", "fsm_batch", "train_codebook_fsm", "state_end_codes",

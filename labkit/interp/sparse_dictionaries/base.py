@@ -19,6 +19,15 @@ from labkit.core.estimator import Estimator
 from labkit.core.params import ParameterError, nullable
 from labkit.core.threads import threads
 
+CONTROLS = {
+    "none": "the methods as they are",
+    "random": "every dictionary's atoms replaced, after fitting, by random unit directions (its encoder as fitted), "
+              "and the codebook transformer of the finite-state machine left at its random initialisation "
+              "(a learning rate of zero, no dead-code replacement)",
+}
+"""The notebook's negative controls (its ``control`` parameter): the same data, figures and checks, with the
+methods replaced by a null."""
+
 
 def check_activations(X: Any, name: str = "X", device: torch.device | str | None = None) -> torch.Tensor:
     """Return ``X`` as a finite float32 ``(n_samples, dim)`` tensor, or raise one clear ValueError."""
@@ -104,6 +113,18 @@ class SparseDictionary(Estimator):
 
     def reconstruct(self, X) -> torch.Tensor:
         return self.decode(self.encode(X))
+
+    @torch.no_grad()
+    def randomize_atoms(self, seed: int = 0) -> SparseDictionary:
+        """The negative control: replace the fitted atoms ``D_`` by random unit directions (uniform on the
+        sphere, drawn from ``seed`` and the dictionary's own seed), keeping everything else as fitted.
+        Random atoms in ``d`` dimensions meet a planted feature at a cosine of about ``sqrt(2 ln n / d)``
+        at best, far below the 0.9 that counts as recovered."""
+        self._check_fitted("D_")
+        gen = torch.Generator().manual_seed(1_000_003 * (int(self.seed) + 1) + int(seed))
+        R = torch.randn(self.D_.shape, generator=gen)
+        self.D_ = (R / R.norm(dim=1, keepdim=True).clamp_min(1e-12)).to(self.D_.device, self.D_.dtype)
+        return self
 
     # -- helpers ------------------------------------------------------------------------------
     def _check_hyperparameters(self) -> None:

@@ -34,6 +34,7 @@ from labkit.core.device import resolve_device
 from labkit.core.params import check_value
 from labkit.core.threads import threads
 from labkit.core.train import train
+from labkit.interp.sparse_dictionaries.base import CONTROLS
 from labkit.interp.sparse_dictionaries.codebook import CodebookBottleneck
 from labkit.interp.transformer import Transformer, TransformerConfig
 
@@ -159,13 +160,16 @@ class CodebookFSMRun:
 def train_codebook_fsm(fsm: FSM, *, d_model: int = 32, n_layers: int = 2, n_heads: int = 4, d_mlp: int = 64,
                        n_codes: int = 256, k: int = 1, hook: str = "blocks.0.hook_resid_post",
                        n_steps: int = 16, steps: int = 2000, batch_size: int = 128, lr: float = 3e-3,
-                       replace_every: int = 100, seed: int = 0, device="cpu",
+                       replace_every: int = 100, seed: int = 0, device="cpu", control: str = "none",
                        desc: str = "codebook FSM") -> CodebookFSMRun:
     """Train a transformer with a codebook bottleneck at ``hook`` on trajectories of ``fsm``.
 
     Loss: next-token cross-entropy plus the codebook's reconstruction loss. Every batch is drawn
     from its own seed (derived from ``seed`` and the step), so the same seed gives the same run.
     Codes unused for ``replace_every`` steps are re-initialised at activations of the last batch.
+    ``control="random"`` (the notebook's negative control) trains with a learning rate of zero and no
+    dead-code replacement: model and codebook stay at their random initialisation, the batches and the
+    recorded loss are the same.
     """
     if not isinstance(fsm, FSM):
         raise ValueError(f"fsm must be an FSM (see random_fsm), got {type(fsm).__name__}.")
@@ -176,6 +180,9 @@ def train_codebook_fsm(fsm: FSM, *, d_model: int = 32, n_layers: int = 2, n_head
     replace_every = check_value("replace_every", replace_every, (int, 1, None), owner)
     n_codes = check_value("n_codes", n_codes, (int, 1, None), owner)
     k = check_value("k", k, (int, 1, n_codes), owner)
+    control = check_value("control", control, list(CONTROLS), owner)
+    if control == "random":
+        lr, replace_every = 0.0, steps + 1
     device = resolve_device(device)
     cfg = TransformerConfig(d_vocab=fsm.base, n_ctx=n_steps * fsm.digits, d_model=d_model, n_layers=n_layers,
                             n_heads=n_heads, d_head=max(1, d_model // n_heads), d_mlp=d_mlp)

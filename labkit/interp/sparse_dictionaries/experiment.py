@@ -2,7 +2,8 @@
 and judged against the truth side by side (:func:`compare`), and sparsity sweeps (:func:`sweep`)."""
 from __future__ import annotations
 
-from labkit.interp.sparse_dictionaries.base import SparseDictionary
+from labkit.core.params import check_value
+from labkit.interp.sparse_dictionaries.base import CONTROLS, SparseDictionary
 from labkit.interp.sparse_dictionaries.codebook import VQCodebook
 from labkit.interp.sparse_dictionaries.metrics import evaluate
 from labkit.interp.sparse_dictionaries.sae import JumpReLUSAE, MatchingPursuitSAE, ReLUSAE, TopKSAE, Transcoder
@@ -38,34 +39,46 @@ def make_methods(n_latents: int, *, k: int = 8, steps: int = 150, batch_size: in
     return {key: make[key]() for key in keys}
 
 
+def fit_dictionary(model: SparseDictionary, X, Y=None, *, control: str = "none") -> SparseDictionary:
+    """``model.fit(X)`` (a transcoder: ``fit(X, Y)``), then the notebook's negative control if asked for
+    (``control="random"``: the fitted atoms replaced by random unit directions, see :data:`CONTROLS`)."""
+    control = check_value("control", control, list(CONTROLS), "fit_dictionary")
+    model.fit(X, Y) if model.needs_target else model.fit(X)
+    return model.randomize_atoms() if control == "random" else model
+
+
 def compare(models: dict[str, SparseDictionary], X, directions, planes=None, *, Y=None, out_directions=None,
-            eval_samples: int | None = 10_000) -> list[dict]:
+            eval_samples: int | None = 10_000, control: str = "none") -> list[dict]:
     """Fit every model on ``X`` and evaluate it against the truth; one row (a dict) per model.
 
     A transcoder is fitted on ``(X, Y)`` and judged against ``out_directions`` (the features of
     ``Y``); the others against ``directions``/``planes``. Reconstruction, L0 and dead latents are
-    measured on the first ``eval_samples`` rows (``None``: all).
+    measured on the first ``eval_samples`` rows (``None``: all). ``control``: see :func:`fit_dictionary`.
     """
+    control = check_value("control", control, list(CONTROLS), "compare")
     rows = []
     for key, model in models.items():
         n = X.shape[0] if eval_samples is None else min(eval_samples, X.shape[0])
         if model.needs_target:
             if Y is None or out_directions is None:
                 raise ValueError(f"{key} is a transcoder: compare needs Y and out_directions.")
-            model.fit(X, Y)
+            fit_dictionary(model, X, Y, control=control)
             out = evaluate(model, X[:n], out_directions, Y=Y[:n])
         else:
-            model.fit(X)
+            fit_dictionary(model, X, control=control)
             out = evaluate(model, X[:n], directions, planes)
         rows.append({"key": key, "method": model.name, **out})
     return rows
 
 
-def sweep(make, values, X, directions, planes=None, *, eval_samples: int | None = 10_000) -> list[dict]:
-    """Fit ``make(value)`` for each of ``values`` on ``X``; one evaluation row per value."""
+def sweep(make, values, X, directions, planes=None, *, eval_samples: int | None = 10_000,
+          control: str = "none") -> list[dict]:
+    """Fit ``make(value)`` for each of ``values`` on ``X``; one evaluation row per value (``control``: see
+    :func:`fit_dictionary`)."""
+    control = check_value("control", control, list(CONTROLS), "sweep")
     rows = []
     for v in values:
-        model = make(v).fit(X)
+        model = fit_dictionary(make(v), X, control=control)
         n = X.shape[0] if eval_samples is None else min(eval_samples, X.shape[0])
         rows.append({"value": v, "method": model.name, **evaluate(model, X[:n], directions, planes)})
     return rows

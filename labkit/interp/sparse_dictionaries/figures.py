@@ -74,29 +74,35 @@ def comparison_figure(rows) -> go.Figure:
 
 
 def sweep_figure(sweeps: dict, true_l0: float | None = None) -> go.Figure:
-    """Recovery against sparsity: for each method, the fraction of features recovered against the
-    L0 its penalty (or k) gives; the label of each point is the penalty or k."""
+    """Recovery against sparsity: for each method, the fraction of features recovered (left) and the
+    explained variance (right) against the L0 its penalty (or k) gives. The penalty or k of each
+    point is in its hover text and, in order, in the legend (point labels would pile up where the
+    points crowd); the true L0 is a dashed vertical line drawn as a trace, so that it needs no
+    annotation (which a log axis would misplace)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=["features recovered", "explained variance"],
                         horizontal_spacing=0.12)
     for i, (label, rows) in enumerate(sweeps.items()):
         l0 = [r["l0"] for r in rows]
+        values = [f"{r['value']:g}" for r in rows]
+        name = f"{label}: {', '.join(values)}"
         for col, key in ((1, "recovered"), (2, "explained_variance")):
-            fig.add_trace(go.Scatter(x=l0, y=[r[key] for r in rows], mode="lines+markers+text",
-                                     text=[f"{r['value']:g}" for r in rows] if col == 1 else None,
-                                     textposition="top center", name=label, legendgroup=label, showlegend=col == 1,
+            fig.add_trace(go.Scatter(x=l0, y=[r[key] for r in rows], mode="lines+markers", text=values,
+                                     name=name, legendgroup=label, showlegend=col == 1,
                                      line=dict(color=COLORS[i % len(COLORS)]),
-                                     hovertemplate=f"{label} = %{{text}}<br>L0 %{{x:.2f}}: %{{y:.3f}}<extra></extra>"
-                                     if col == 1 else f"{label}<br>L0 %{{x:.2f}}: %{{y:.3f}}<extra></extra>"),
+                                     hovertemplate=f"{label} = %{{text}}<br>L0 %{{x:.2f}}: %{{y:.3f}}<extra></extra>"),
                           row=1, col=col)
     if true_l0 is not None:
         for col in (1, 2):
-            fig.add_vline(x=true_l0, line_dash="dash", line_color="gray", row=1, col=col,
-                          annotation_text="true L0" if col == 1 else None)
+            fig.add_trace(go.Scatter(x=[true_l0, true_l0], y=[0, 1], mode="lines", name=f"true L0 ({true_l0:.2f})",
+                                     line=dict(color="gray", dash="dash"), legendgroup="true L0",
+                                     showlegend=col == 1, hovertemplate=f"true L0 {true_l0:.2f}<extra></extra>"),
+                          row=1, col=col)
     for col in (1, 2):
-        fig.update_xaxes(title_text="L0 (active codes per input)", type="log", row=1, col=col)
-    fig.update_yaxes(title_text="fraction", row=1, col=1)
-    fig.update_yaxes(title_text="fraction", row=1, col=2)
-    fig.update_layout(height=430, title="Recovery against sparsity: the penalty (or k) of each point is its label")
+        fig.update_xaxes(title_text="L0 (active codes per input, log scale)", type="log", row=1, col=col)
+        fig.update_yaxes(title_text="fraction", range=[0, 1.05], row=1, col=col)
+    fig.update_layout(height=460,
+                      title="Recovery against sparsity (each method's penalties or k, in order, in the legend)",
+                      legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
 

@@ -1,7 +1,9 @@
 """The sparse-dictionaries notebook's parameter rules: its check cell and ``labkit run`` both read them."""
 
+from labkit.interp.sparse_dictionaries.base import CONTROLS
+
 PARAMETERS = {
-    "seed": "seed", "device": "device", "threads": (int, 1, 256),
+    "seed": "seed", "device": "device", "control": list(CONTROLS), "threads": (int, 1, 256),
     "n_samples": (int, 100, 10_000_000), "n_features": (int, 2, 100_000), "dim": (int, 2, 100_000),
     "feature_prob": (float, 1e-5, 1.0), "n_latents": (int, 1, 1_000_000), "k": (int, 1, 1024),
     "steps": (int, 1, 1_000_000), "batch_size": (int, 1, 1_000_000), "l1": (float, 0.0, 100.0),
