@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from labkit.core.params import check_value
+from labkit.core.threads import threads
 from labkit.fields.neuron_designs.designs import DESIGNS, build, count, match_params
 from labkit.fields.neuron_designs.layers import CBCHead, QuadraticLinear
 from labkit.fields.neuron_designs.prototypes import kmeans_init
@@ -42,7 +43,8 @@ def _binary_fit(model, x, y, steps, lr, control):
     return model
 
 
-def disk_study(n_train: int = 2000, n_test: int = 20000, steps: int = 500, lr: float = 0.05, seed: int = 0,
+@threads(1)
+def disk_study(n_train: int = 2000, n_test: int = 20000, steps: int = 1000, lr: float = 0.1, seed: int = 0,
                control: str = "none") -> DiskResult:
     """One quadratic neuron (plain start) and one linear neuron, each a logistic unit, trained on the disk task."""
     check_value("control", control, list(CONTROLS), "disk_study")
@@ -106,14 +108,16 @@ def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 
 
 
 def regression_study(targets: list[str], designs: list[str], budgets: list[int], steps: int, *, lr: float = 1e-2,
-                     n_train: int = 2000, seed: int = 0, control: str = "none") -> list[Fit]:
-    """Every target × design × budget, full-batch Adam on ``n_train`` points; test RMSE on 1,000 more."""
+                     batch_size: int = 0, n_train: int = 2000, seed: int = 0, control: str = "none") -> list[Fit]:
+    """Every target × design × budget, Adam on ``n_train`` points (full batch unless ``batch_size``); test RMSE
+    on 1,000 more."""
     out = []
     for target in targets:
         task = regression_task(target, n_train=n_train, seed=seed)
         for design in designs:
             for budget in budgets:
-                out.append(fit_design(design, task, budget, steps, lr=lr, seed=seed, control=control))
+                out.append(fit_design(design, task, budget, steps, lr=lr, batch_size=batch_size, seed=seed,
+                                      control=control))
     return out
 
 
@@ -149,14 +153,5 @@ def load_images(names: list[str], mnist1d_samples: int, seed: int) -> dict[str, 
     return {n: image_task(n, n_samples=mnist1d_samples, seed=seed) for n in names}
 
 
-def grid_predictions(model: torch.nn.Module, n: int = 121, lim: float = 1.05) -> tuple[np.ndarray, np.ndarray]:
-    """A model of two inputs on an ``n × n`` grid over ``[-lim, lim]²``: the axis and its (first) output."""
-    axis = torch.linspace(-lim, lim, n)
-    xx, yy = torch.meshgrid(axis, axis, indexing="xy")
-    out = predict(model, torch.stack([xx.flatten(), yy.flatten()], 1))[:, 0]
-    return axis.numpy(), out.reshape(n, n).numpy()
-
-
-
 __all__ = ["DiskResult", "Fit", "disk_study", "fit_design", "regression_study", "rmse_ratio", "image_study",
-           "relinear_study", "scaling_study", "load_images", "grid_predictions"]
+           "relinear_study", "scaling_study", "load_images", "accuracy"]

@@ -20,9 +20,18 @@ def _color(design: str) -> str:
     return model_color(design, DESIGNS)
 
 
-def disk_figure(res, grid: tuple) -> go.Figure:
+@torch.no_grad()
+def _grid_output(model, n: int = 121, lim: float = 1.05) -> tuple[np.ndarray, np.ndarray]:
+    axis = torch.linspace(-lim, lim, n)
+    xx, yy = torch.meshgrid(axis, axis, indexing="xy")
+    model.eval()
+    return axis.numpy(), model(torch.stack([xx.flatten(), yy.flatten()], 1))[:, 0].reshape(n, n).numpy()
+
+
+def disk_figure(res) -> go.Figure:
     """The two neurons' outputs over the disk, their decision boundaries (output 0.5) and the true circle."""
-    axis, (quad, lin) = grid
+    axis, quad = _grid_output(res.quadratic)
+    lin = _grid_output(res.linear)[1]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=(
         f"one quadratic neuron: test accuracy {res.quad_accuracy:.3f}",
         f"one linear neuron: test accuracy {res.linear_accuracy:.3f}"))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from labkit.core.params import check_value
+from labkit.core.threads import threads
 from labkit.fields.neuron_designs.layers import CBCHead
 
 
@@ -94,6 +95,7 @@ class AttackResult:
     violations: int           # samples flipped by a budget below their certified radius
 
 
+@threads(1)
 def attack_radius(head: CBCHead, x: torch.Tensor, *, steps: int = 100, restarts: int = 3, rounds: int = 10,
                   factor: float = 3.0, seed: int = 0) -> AttackResult:
     """For each sample, the smallest L2 budget in ``(0, factor × radius]`` at which :func:`pgd_l2` flips its

@@ -5,6 +5,7 @@
   ``lr × quadratic_lr_ratio`` (the official code's 1e-5 against 0.1 is a ratio of 1e-4);
 - S-KAN: the mixing temperature falls from 1 to 0.05 over the first 80% of the steps, then each node
   keeps its strongest space;
+- every fit runs on one CPU thread (:func:`labkit.core.threads.threads`: tiny models, many small ops);
 - ``control="untrained"`` (the negative control) returns the model as it was built, without a step.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from labkit.core.params import check_args
+from labkit.core.threads import threads
 from labkit.core.train import train
 from labkit.fields.neuron_designs.layers import CBCHead, QuadraticLinear, SKANLinear
 from labkit.fields.neuron_designs.targets import Task
@@ -42,6 +44,7 @@ def _loss(model, out: torch.Tensor, y: torch.Tensor, classes: int) -> torch.Tens
     return F.cross_entropy(out, y)
 
 
+@threads(1)
 def fit(model: torch.nn.Module, task: Task, steps: int, *, lr: float = 1e-2, batch_size: int = 0, seed: int = 0,
         quadratic_lr_ratio: float = 1.0, weight_decay: float = 0.0, control: str = "none",
         desc: str = "fitting") -> np.ndarray:
@@ -87,6 +90,7 @@ def fit(model: torch.nn.Module, task: Task, steps: int, *, lr: float = 1e-2, bat
                  progress=False)
 
 
+@threads(1)
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
     model.eval()
