@@ -32,16 +32,19 @@ class QuadraticLinear(nn.Module):
     ``start="relinear"`` (the ReLinear start) sets ``w_g = 0, b_g = 1, w_b = 0, c = 0``: the layer is then
     exactly the linear layer ``w_r·x + b_r``, and :meth:`parameter_groups` lets the quadratic weights
     (``g`` and ``b``) train at a far smaller rate. ``start="plain"`` draws every weight as ``nn.Linear`` does.
-    The linear part ``r`` is created first, so with the same seed it equals an ``nn.Linear`` made in its place.
+    The linear part ``r`` is created first and, at the ReLinear start, ``g`` and ``b`` leave the random generator
+    as they found it, so with the same seed a ReLinear network is exactly the MLP built in its place.
     """
 
     def __init__(self, d_in: int, d_out: int, start: str = "relinear"):
         super().__init__()
         check_value("start", start, ["relinear", "plain"], "QuadraticLinear")
         self.r = nn.Linear(d_in, d_out)
+        rng = torch.get_rng_state()
         self.g = nn.Linear(d_in, d_out)
         self.b = nn.Linear(d_in, d_out)
         if start == "relinear":
+            torch.set_rng_state(rng)    # g and b are overwritten: draw nothing, so the next layer matches the MLP's
             with torch.no_grad():
                 self.g.weight.zero_()
                 self.g.bias.fill_(1.0)
