@@ -76,7 +76,7 @@ class Fit:
 
 def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 1e-2, batch_size: int = 0,
                seed: int = 0, control: str = "none", quadratic_lr_ratio: float = 1e-4, per_class_sigma: float = 0.0,
-               width: int | None = None) -> Fit:
+               width: int | None = None, device="cpu") -> Fit:
     """Build ``design`` at ``budget`` parameters (or at ``width``) for ``task``, train it, score it on the test set.
 
     A CBC head is scored by its winner-takes-all readout (the nearest prototype's class: the classifier whose
@@ -84,7 +84,8 @@ def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 
     ReLinear (``quadratic``) trains its quadratic weights at ``lr × quadratic_lr_ratio``; the plain-start
     quadratic net trains every weight at ``lr``. A CBC head starts from k-means prototypes of each class
     (not under the control, where it keeps its random start) with ``σ`` the mean squared distance of the
-    training samples to their nearest prototype, unless ``per_class_sigma`` gives it.
+    training samples to their nearest prototype, unless ``per_class_sigma`` gives it. ``device``: where the
+    model trains (the data are moved there; every random draw stays on the CPU, so a seed means the same start).
     """
     check_value("design", design, list(DESIGNS), "fit_design")
     if design == "cbc" and not task.n_classes:
@@ -92,9 +93,10 @@ def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 
     w = width if width is not None else match_params(design, budget, task.d_in, task.d_out)
     torch.manual_seed(seed)
     model = build(design, task.d_in, task.d_out, w)
+    if isinstance(model, CBCHead) and control != "untrained":
+        kmeans_init(model, task.x_train.cpu(), task.y_train.cpu(), seed)
+    task, model = task.to(device), model.to(device)
     if isinstance(model, CBCHead):
-        if control != "untrained":
-            kmeans_init(model, task.x_train, task.y_train, seed)
         with torch.no_grad():
             model.sigma = per_class_sigma or float(model.distances(task.x_train).amin(1).square().mean())
     ratio = quadratic_lr_ratio if design == "quadratic" else 1.0
@@ -108,7 +110,8 @@ def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 
 
 
 def regression_study(targets: list[str], designs: list[str], budgets: list[int], steps: int, *, lr: float = 1e-2,
-                     batch_size: int = 0, n_train: int = 2000, seed: int = 0, control: str = "none") -> list[Fit]:
+                     batch_size: int = 0, n_train: int = 2000, seed: int = 0, control: str = "none",
+                     device="cpu") -> list[Fit]:
     """Every target × design × budget, Adam on ``n_train`` points (full batch unless ``batch_size``); test RMSE
     on 1,000 more."""
     out = []
@@ -117,7 +120,7 @@ def regression_study(targets: list[str], designs: list[str], budgets: list[int],
         for design in designs:
             for budget in budgets:
                 out.append(fit_design(design, task, budget, steps, lr=lr, batch_size=batch_size, seed=seed,
-                                      control=control))
+                                      control=control, device=device))
     return out
 
 
@@ -128,24 +131,25 @@ def rmse_ratio(fits: list[Fit], target: str, design: str, baseline: str, budget:
 
 
 def image_study(task: Task, designs: list[str], budget: int, steps: int, *, lr: float = 3e-3, batch_size: int = 128,
-                seed: int = 0, control: str = "none", quadratic_lr_ratio: float = 1e-4) -> dict[str, Fit]:
+                seed: int = 0, control: str = "none", quadratic_lr_ratio: float = 1e-4, device="cpu") -> dict[str, Fit]:
     """Every design at ``budget`` parameters on a classification task (minibatch Adam)."""
     return {d: fit_design(d, task, budget, steps, lr=lr, batch_size=batch_size, seed=seed, control=control,
-                          quadratic_lr_ratio=quadratic_lr_ratio) for d in designs}
+                          quadratic_lr_ratio=quadratic_lr_ratio, device=device) for d in designs}
 
 
 def relinear_study(task: Task, width: int, steps: int, *, lr: float = 3e-3, batch_size: int = 128, seed: int = 0,
-                   control: str = "none", quadratic_lr_ratio: float = 1e-4) -> dict[str, Fit]:
+                   control: str = "none", quadratic_lr_ratio: float = 1e-4, device="cpu") -> dict[str, Fit]:
     """The MLP, its ReLinear twin (same width, same seed: it starts as that MLP) and a plain-start quadratic net."""
     return {d: fit_design(d, task, 0, steps, lr=lr, batch_size=batch_size, seed=seed, control=control,
-                          quadratic_lr_ratio=quadratic_lr_ratio, width=width)
+                          quadratic_lr_ratio=quadratic_lr_ratio, width=width, device=device)
             for d in ("mlp", "quadratic", "quadratic_plain")}
 
 
 def scaling_study(task: Task, budgets: list[int], steps: int, *, lr: float = 3e-3, batch_size: int = 128,
-                  seed: int = 0, control: str = "none") -> list[Fit]:
+                  seed: int = 0, control: str = "none", device="cpu") -> list[Fit]:
     """The bottleneck MLP at each budget."""
-    return [fit_design("bottleneck", task, b, steps, lr=lr, batch_size=batch_size, seed=seed, control=control)
+    return [fit_design("bottleneck", task, b, steps, lr=lr, batch_size=batch_size, seed=seed, control=control,
+                       device=device)
             for b in budgets]
 
 

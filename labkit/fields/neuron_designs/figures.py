@@ -77,7 +77,7 @@ def rmse_figure(fits) -> go.Figure:
 @torch.no_grad()
 def kan_functions_figure(kan, layer: int = 0, n: int = 200) -> go.Figure:
     """The learned univariate functions ``φ_{q,p}`` of one KAN layer, one small panel per edge."""
-    lay = kan.layers[layer]
+    lay = kan.cpu().layers[layer]
     x = torch.linspace(lay.lo, lay.hi, n)[:, None].expand(-1, lay.d_in)
     phi = lay.edges(x).numpy()                                     # (n, out, in)
     fig = make_subplots(rows=lay.d_out, cols=lay.d_in, horizontal_spacing=0.03, vertical_spacing=0.06,
@@ -170,7 +170,7 @@ def fit_view(fit, n: int = 81) -> go.Figure:
     xx, yy = torch.meshgrid(axis, axis, indexing="xy")
     x = torch.zeros(n * n, d)
     x[:, 0], x[:, 1] = xx.flatten(), yy.flatten()
-    fit.model.eval()
+    fit.model.cpu().eval()
     truth = f(x).reshape(n, n).numpy()
     pred = fit.model(x)[:, 0].reshape(n, n).numpy()
     lim = float(np.abs(pred - truth).max())

@@ -7,6 +7,7 @@ from labkit.fields.neuron_designs.training import CONTROLS
 
 PARAMETERS = {
     "seed": "seed",
+    "device": "device",
     "control": list(CONTROLS),
     "disk_steps": (int, 1, 1_000_000),
     "targets": str,

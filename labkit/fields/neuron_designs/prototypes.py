@@ -99,8 +99,10 @@ class AttackResult:
 def attack_radius(head: CBCHead, x: torch.Tensor, *, steps: int = 100, restarts: int = 3, rounds: int = 10,
                   factor: float = 3.0, seed: int = 0) -> AttackResult:
     """For each sample, the smallest L2 budget in ``(0, factor × radius]`` at which :func:`pgd_l2` flips its
-    class, by ``rounds`` bisections; every budget tried below the radius that flips counts as a violation."""
-    head.eval()
+    class, by ``rounds`` bisections; every budget tried below the radius that flips counts as a violation.
+    Runs on the CPU (the head is moved there)."""
+    head.cpu().eval()
+    x = x.cpu()
     for p in head.parameters():
         p.requires_grad_(False)
     try:

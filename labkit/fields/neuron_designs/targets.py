@@ -41,6 +41,11 @@ class Task:
     y_test: torch.Tensor
     n_classes: int = 0
 
+    def to(self, device) -> Task:
+        """The same task with its tensors on ``device``."""
+        return Task(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
+                    self.y_test.to(device), self.n_classes)
+
     @property
     def d_in(self) -> int:
         return self.x_train.shape[1]

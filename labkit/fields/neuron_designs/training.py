@@ -44,7 +44,7 @@ def _loss(model, out: torch.Tensor, y: torch.Tensor, classes: int) -> torch.Tens
     return F.cross_entropy(out, y)
 
 
-@threads(1)
+@threads(1)   # on a GPU the torch thread count does not matter
 def fit(model: torch.nn.Module, task: Task, steps: int, *, lr: float = 1e-2, batch_size: int = 0, seed: int = 0,
         quadratic_lr_ratio: float = 1.0, weight_decay: float = 0.0, control: str = "none",
         desc: str = "fitting") -> np.ndarray:
@@ -70,7 +70,7 @@ def fit(model: torch.nn.Module, task: Task, steps: int, *, lr: float = 1e-2, bat
 
     def loss_fn(step: int) -> torch.Tensor:
         if batch_size and batch_size < n:
-            idx = torch.randint(0, n, (batch_size,), generator=g)
+            idx = torch.randint(0, n, (batch_size,), generator=g).to(x.device)
             return _loss(model, model(x[idx]), y[idx], classes)
         return _loss(model, model(x), y, classes)
 
