@@ -58,8 +58,9 @@ def kan_widths(d_in: int, d_out: int, width: int) -> list[int]:
 
 
 def build(design: str, d_in: int, d_out: int, width: int, *, grid: int = 5, k: int = 3,
-          sigma: float = 1.0) -> nn.Module:
-    """One network of ``design`` with width ``width`` (see the module's table)."""
+          sigma: float = 1.0, lo: float = -1.0, hi: float = 1.0, outside: str = "error") -> nn.Module:
+    """One network of ``design`` with width ``width`` (see the module's table). ``lo, hi``: the grid range of a
+    KAN family's first layer (the inputs' range), ``outside``: its rule for inputs beyond it."""
     design = check_value("design", design, list(DESIGNS), "build")
     width = check_value("width", width, (int, 1, MAX_WIDTH), "build")
     if design == "mlp":
@@ -75,12 +76,15 @@ def build(design: str, d_in: int, d_out: int, width: int, *, grid: int = 5, k: i
     w = kan_widths(d_in, d_out, width)
     if design == "kan":
         # the first layer refuses inputs outside [-1, 1]; hidden values are clamped into the grid
-        layers = [KANLinear(a, b, grid, k, outside="error" if i == 0 else "clamp")
+        layers = [KANLinear(a, b, grid, k, **({"lo": lo, "hi": hi, "outside": outside} if i == 0 else
+                                               {"outside": "clamp"}))
                   for i, (a, b) in enumerate(zip(w[:-1], w[1:]))]
     elif design == "afkan":
-        layers = [AFKANLinear(a, b, grid, k) for a, b in zip(w[:-1], w[1:])]
+        layers = [AFKANLinear(a, b, grid, k, **({"lo": lo, "hi": hi} if i == 0 else {}))
+                  for i, (a, b) in enumerate(zip(w[:-1], w[1:]))]
     else:
-        layers = [SKANLinear(a, b, grid, k) for a, b in zip(w[:-1], w[1:])]
+        layers = [SKANLinear(a, b, grid, k, **({"lo": lo, "hi": hi} if i == 0 else {}))
+                  for i, (a, b) in enumerate(zip(w[:-1], w[1:]))]
     return Stack(layers, activation=None)
 
 

@@ -91,8 +91,12 @@ def fit_design(design: str, task: Task, budget: int, steps: int, *, lr: float = 
     if design == "cbc" and not task.n_classes:
         raise ValueError("fit_design: design 'cbc' is a classifier; the task is a regression.")
     w = width if width is not None else match_params(design, budget, task.d_in, task.d_out)
+    grid_range = {}
+    if task.n_classes and design in ("kan", "afkan", "skan"):
+        # the grid spans the training inputs (MNIST-1D is standardised, not in [-1, 1]); test inputs beyond are clamped
+        grid_range = {"lo": float(task.x_train.min()), "hi": float(task.x_train.max()), "outside": "clamp"}
     torch.manual_seed(seed)
-    model = build(design, task.d_in, task.d_out, w)
+    model = build(design, task.d_in, task.d_out, w, **grid_range)
     if isinstance(model, CBCHead) and control != "untrained":
         kmeans_init(model, task.x_train.cpu(), task.y_train.cpu(), seed)
     task, model = task.to(device), model.to(device)
