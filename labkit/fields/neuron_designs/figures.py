@@ -39,7 +39,7 @@ def disk_figure(res) -> go.Figure:
     t = np.linspace(0, 2 * np.pi, 200)
     for col, z in ((1, quad), (2, lin)):
         p = 1 / (1 + np.exp(-z))
-        fig.add_trace(go.Heatmap(x=axis, y=axis, z=p, zmin=0, zmax=1, colorscale="RdBu", showscale=col == 2,
+        fig.add_trace(go.Heatmap(x=axis, y=axis, z=p, zmin=0, zmax=1, colorscale="RdBu_r", showscale=col == 2,
                                  colorbar=dict(title="σ(output)", len=0.8), opacity=0.75, hoverinfo="skip"), 1, col)
         fig.add_trace(go.Contour(x=axis, y=axis, z=p, contours=dict(start=0.5, end=0.5, coloring="none"),
                                  line=dict(color="black", width=3), showscale=False, name="decision boundary",
@@ -54,7 +54,8 @@ def disk_figure(res) -> go.Figure:
     fig.update_xaxes(range=[-1.05, 1.05], constrain="domain")
     fig.update_yaxes(range=[-1.05, 1.05], scaleanchor="x")
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(height=470, title="Is the point inside radius 1/√2? One neuron each")
+    fig.update_layout(height=520, title="Is the point inside radius 1/√2? One neuron each",
+                      legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="center", x=0.5))
     return fig
 
 
