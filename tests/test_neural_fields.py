@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from labkit.fields.neural_fields import (
+    FIELD_LABELS,
     FIELDS,
     PICTURES,
     DenseGridEncoding,
@@ -31,7 +32,9 @@ from labkit.fields.neural_fields.experiment import (
     compare_fields,
     fresh_choice,
     fresh_study,
+    psnr_sentence,
     rbf_layout,
+    shuffled_picture,
 )
 from labkit.fields.neural_fields.gather import gather_rows
 
@@ -228,13 +231,23 @@ def test_minibatch_fit_scores_every_eval_every_steps(camera16):
 
 def test_fit_rejects_bad_arguments(camera16):
     model = build_field("siren", 5000, 1, resolution=16)
-    for kwargs, msg in [({"steps": 0}, "Parameter 'steps' of fit must be an integer >= 1"),
+    for kwargs, msg in [({"steps": -1}, "Parameter 'steps' of fit must be an integer >= 0"),
                         ({"steps": 5, "lr": -1.0}, "Parameter 'lr' of fit must be a number > 0"),
                         ({"steps": 5, "lr": float("nan")}, "Parameter 'lr' of fit must be a number > 0"),
                         ({"steps": 5, "batch_size": 0}, "Parameter 'batch_size' of fit must be an integer >= 1"),
                         ({"steps": 5, "device": "tpu"}, "device must be one of")]:
         with pytest.raises(ValueError, match=msg):
             fit(model, camera16, **kwargs)
+
+
+def test_zero_steps_scores_the_untrained_field(camera16):
+    """The negative control's fit: no update, the field scored as it starts (after its set-up)."""
+    model, res = fit_field("gaussian_rbf", camera16, 8000, 0, seed=0)
+    assert res.steps.tolist() == [0] and res.seconds.tolist() == [0.0]
+    assert res.psnr_curve[-1] == pytest.approx(res.psnr, abs=1e-3)
+    fresh = build_field("gaussian_rbf", 8000, 1, resolution=16, seed=0)
+    assert np.allclose(np.clip(render(fresh, camera16), 0, 1), res.reconstruction)    # nothing was learned
+    assert res.psnr < fit_field("gaussian_rbf", camera16, 8000, 30, seed=0)[1].psnr - 5
 
 
 # ---------------------------------------------------------------------------------------------- FreSh
@@ -323,6 +336,37 @@ def test_compare_fields_checks_every_budget_before_training(camera16):
         compare_fields(camera16, ["siren", "nerf"], 10_000, 5)
     with pytest.raises(ValueError, match="must not repeat"):
         compare_fields(camera16, ["siren", "siren"], 10_000, 5)
+
+
+def test_untrained_control_scores_untrained_fields_and_blinds_fresh():
+    pic = load_picture("camera", 32)
+    runs = compare_fields(pic, ["gaussian_rbf", "hash_grid"], 8000, 40, seed=0)
+    null = compare_fields(pic, ["gaussian_rbf", "hash_grid"], 8000, 40, seed=0, control="untrained")
+    for k in runs:
+        assert null[k][1].steps.tolist() == [0] and null[k][1].psnr < runs[k][1].psnr - 5
+    # shuffling keeps the values, flattens the spectrum: FreSh then reaches for the highest frequency
+    shuf = shuffled_picture(pic, seed=1)
+    assert np.array_equal(np.sort(shuf.image.ravel()), np.sort(pic.image.ravel()))
+    assert torch.equal(shuf.values, torch.from_numpy(shuf.image.reshape(-1, 1)))
+    k = np.arange(1, 17)
+    mean_freq = [(s * k).sum() / s.sum() for s in (spectrum(pic.image), spectrum(shuf.image))]
+    assert mean_freq[1] > 1.5 * mean_freq[0]
+    real = fresh_choice(pic, 3000, candidates=[1, 2, 4, 8], n_evals=2, seed=0)
+    blind = fresh_choice(pic, 3000, candidates=[1, 2, 4, 8], n_evals=2, seed=0, control="untrained")
+    assert real.chosen < 8 and blind.chosen == 8
+    with pytest.raises(ValueError, match="Parameter 'control' of fresh_choice must be one of"):
+        fresh_choice(pic, 3000, control="shuffled")
+    with pytest.raises(ValueError, match="Parameter 'control' of compare_fields must be one of"):
+        compare_fields(pic, ["siren"], 5000, 2, control=True)
+
+
+def test_psnr_sentence_is_computed_from_the_fits(camera16):
+    runs = {k: r for k, (_, r) in compare_fields(camera16, ["hash_grid", "siren"], 12_000, 60, seed=0).items()}
+    text = psnr_sentence(runs, FIELD_LABELS, 30.0)
+    h, s = runs["hash_grid"].psnr, runs["siren"].psnr
+    assert h >= 30 > s                                                    # as in the training test above
+    assert text == (f"at or above 30 dB: {FIELD_LABELS['hash_grid']} ({h:.2f} dB); "
+                    f"below 30 dB: {FIELD_LABELS['siren']} ({s:.2f} dB).")
 
 
 def test_fresh_study_trains_each_sigma_once(camera16):

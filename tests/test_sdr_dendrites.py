@@ -120,6 +120,30 @@ def test_paper_threshold_sweep():
     assert n.size == a.size == s.size == 420
 
 
+def test_normal_control_is_the_central_limit_tail_and_contradicts_the_paper():
+    """The negative control: every probability by the normal approximation of the overlap (same mean and
+    variance, continuity correction). It must miss the paper's numbers by orders of magnitude in the tail
+    and move the threshold conclusions, while the exact functions are unchanged by default."""
+    n, a, s, th = 10000, 300, 24, 12
+    mean, var = s * a / n, s * (a / n) * (1 - a / n) * (n - s) / (n - 1)
+    want = stats.norm.sf((th - 0.5 - mean) / np.sqrt(var))
+    assert sdr.false_match(n, a, s, th, control="normal") == pytest.approx(want, rel=1e-9)
+    assert sdr.false_match(n, a, s, th) == pytest.approx(sdr.PAPER_FALSE_MATCH["p"], rel=1e-9)
+    assert sdr.false_match(n, a, s, th, control="normal") < 1e-6 * sdr.PAPER_FALSE_MATCH["p"]
+    assert sdr.false_match(n, a, s, 0, control="normal") == 1.0 and sdr.false_match(n, a, s, 25, "normal") == 0.0
+    assert sdr.false_negative(40, 20, 0, 10, "normal") == 0.0 and sdr.false_negative(40, 20, 21, 0, "normal") == 1.0
+    fn = sdr.PAPER_FALSE_NEGATIVE
+    assert not np.allclose(sdr.false_negative(fn["a"], fn["s"], fn["theta"], fn["v"], "normal"), fn["p"], rtol=0.1)
+    un = sdr.PAPER_UNION
+    got = [float(sdr.union_false_match(un["n"], un["a"], un["s"], un["theta"], M, "expected", "normal"))
+           for M in un["M"]]
+    assert not np.allclose(got, un["p"], rtol=0.1)
+    sw = sdr.paper_threshold_sweep(control="normal")
+    assert sw["theta"][np.argmax(sw["median"] <= 1e-9)] < 10
+    assert np.median(sdr.best_threshold_grid(0.3, control="normal")) < 8 <= np.median(sdr.best_threshold_grid(0.3))
+    assert sdr.optimal_threshold(10000, 200, 32, 50, control="normal").params["control"] == "normal"
+
+
 def test_edge_cases():
     assert sdr.false_match(100, 10, 5, 0) == 1.0
     assert sdr.false_match(100, 10, 5, 6) == 0.0                    # theta > s
@@ -149,6 +173,9 @@ def test_edge_cases():
     (lambda: sdr.noise_count(10, 1.5), "noise"),
     (lambda: sdr.simulate_false_match(100, 10, 5, 0), "n_trials"),
     (lambda: sdr.simulate_noise(100, 95, 5, 10, 100), "v"),
+    (lambda: sdr.false_match(100, 10, 5, 2, control="binomial"), "control"),
+    (lambda: sdr.best_threshold_grid(0.2, control="untrained"), "control"),
+    (lambda: sdr.agreement_grid(1000, 1000, control=None), "control"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=rf"^Parameter {name!r}( of \w+)? must"):

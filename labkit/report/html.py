@@ -66,14 +66,15 @@ def summary_html(metrics: dict[str, Any], entry=None) -> str:
 
 
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
-_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]+?)(?<!\\)\$")
+# Inline math may run over a line break (as MathJax reads it) but not over a blank line (a new paragraph).
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<![\\\n])\$")
 
 
 def _to_mathml(latex: str, display: str) -> str | None:
     try:
         from latex2mathml.converter import convert
 
-        return convert(latex.strip(), display=display)
+        return convert(" ".join(latex.split("\n")).strip(), display=display)
     except Exception:  # an unsupported macro: keep the LaTeX source
         return None
 

@@ -6,6 +6,12 @@
   of ``σ``, at a default ``σ`` and at each ``σ`` of a small grid, all with the same budget, so one
   can see whether the frequency chosen *before* training lands near the best one found *by* training.
 * :func:`rbf_layout` reads where each RBF field put its basis functions, for drawing over the picture.
+
+The notebook's negative control, ``control="untrained"``: the comparison's fields are scored as they
+start (zero steps, after their data-dependent set-up), and FreSh scores its candidates against the
+picture with its pixels shuffled (the same values, no spatial structure, a flat spectrum), so its choice
+knows nothing of the picture. The grid search that judges FreSh still trains: it is the truth FreSh's
+choice is held to.
 """
 from __future__ import annotations
 
@@ -28,6 +34,20 @@ from labkit.fields.neural_fields.models import (
 )
 from labkit.fields.neural_fields.training import FitResult, fit_field
 
+CONTROLS = ("none", "untrained")
+"""The method as it is, or the notebook's negative control (see the module's docstring)."""
+
+
+def shuffled_picture(picture: Picture, seed: int = 0) -> Picture:
+    """``picture`` with its pixels in a random order (seeded): the same values and histogram, no spatial
+    structure, so its spectrum is flat. FreSh's target under the negative control."""
+    rng = np.random.default_rng(seed)
+    R, C = picture.resolution, picture.channels
+    flat = picture.image.reshape(-1, C)
+    image = flat[rng.permutation(flat.shape[0])].reshape(R, R, C)
+    values = torch.from_numpy(image.reshape(-1, C).copy()).to(picture.values)
+    return Picture(picture.name, image, picture.coords, values)
+
 
 def _check_kinds(kinds: Sequence[str]) -> list[str]:
     kinds = list(kinds)
@@ -42,13 +62,16 @@ def _check_kinds(kinds: Sequence[str]) -> list[str]:
 
 def compare_fields(picture: Picture, kinds: Sequence[str], n_params: int, steps: int, *,
                    batch_size: int | None = None, eval_every: int = 25, device="cpu", seed: int = 0,
-                   options: dict | None = None) -> dict[str, tuple[NeuralField, FitResult]]:
+                   options: dict | None = None, control: str = "none") -> dict[str, tuple[NeuralField, FitResult]]:
     """Fit ``picture`` with each field in ``kinds`` at the same budget: ``{kind: (model, result)}``.
 
     Every budget is checked before anything trains, so a budget too small for one field fails at once.
     ``options`` maps a field to its options (e.g. ``{"fourier": {"sigma": 8.0}}``).
+    ``control="untrained"``: every field scored untrained (zero steps), the negative control.
     """
     kinds = _check_kinds(kinds)
+    if check_value("control", control, list(CONTROLS), "compare_fields") == "untrained":
+        steps = 0
     options = options or {}
     for k in kinds:   # fail before training if any budget is too small
         build_field(k, n_params, picture.channels, resolution=picture.resolution, seed=seed, **options.get(k, {}))
@@ -104,11 +127,16 @@ def _sigmas(values, name: str) -> np.ndarray:
 
 
 def fresh_choice(picture: Picture, n_params: int, *, candidates: Sequence[float] = tuple(range(1, 21)),
-                 n_evals: int = 10, crop: int | None = 64, device="cpu", seed: int = 0) -> FreshResult:
+                 n_evals: int = 10, crop: int | None = 64, device="cpu", seed: int = 0,
+                 control: str = "none") -> FreshResult:
     """FreSh's choice of ``σ`` for the Fourier-feature field of ``n_params`` on ``picture``: no training.
 
     ``candidates`` are the values scored (the official grid for Fourier features is ``σ = 1 … 20``).
+    ``control="untrained"``: FreSh matches the spectrum of the picture with its pixels shuffled (the
+    negative control: a choice that knows nothing of the picture's structure).
     """
+    if check_value("control", control, list(CONTROLS), "fresh_choice") == "untrained":
+        picture = shuffled_picture(picture, seed)
     cands = _sigmas(candidates, "candidates")
     C, R = picture.channels, picture.resolution
     build_field("fourier", n_params, C, resolution=R, seed=seed)                   # budget check first
@@ -140,6 +168,22 @@ def fresh_study(picture: Picture, n_params: int, steps: int, *, candidates: Sequ
         _, results[sigma] = fit_field("fourier", picture, n_params, steps, batch_size=batch_size, eval_every=eval_every,
                                       device=device, seed=seed, sigma=sigma)
     return FreshStudy(fresh, default, grid, results)
+
+
+def psnr_sentence(results: dict[str, FitResult], labels: dict[str, str], db: float = 30.0) -> str:
+    """One sentence, computed from the fits, saying which fields end at or above ``db`` dB and which below
+    (with their final PSNR): the notebook prints it instead of asserting it in prose."""
+    def name(k):
+        return f"{labels.get(k, k)} ({results[k].psnr:.2f} dB)"
+
+    above = [name(k) for k in results if results[k].psnr >= db]
+    below = [name(k) for k in results if results[k].psnr < db]
+    parts = []
+    if above:
+        parts.append(f"at or above {db:g} dB: " + ", ".join(above))
+    if below:
+        parts.append(f"below {db:g} dB: " + ", ".join(below))
+    return "; ".join(parts) + "."
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ Its check cell passes them to :func:`labkit.check_params`; ``labkit run`` and ``
 a value against them before any kernel starts.
 """
 from labkit.fields.neural_fields.data import PICTURES
+from labkit.fields.neural_fields.experiment import CONTROLS
 
 PARAMETERS = {
     "seed": "seed", "device": "device",
@@ -21,4 +22,5 @@ PARAMETERS = {
     "fresh_crop": (int, 1, 4096),
     "default_sigma": (float, 0.01, 1000.0),
     "grid_sigmas": str,
+    "control": list(CONTROLS),
 }

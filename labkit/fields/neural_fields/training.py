@@ -72,10 +72,12 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
     is read off the loss at every step. A smaller ``batch_size`` draws that many pixels per step
     (without replacement, from a generator seeded by ``seed``) and scores the whole picture every
     ``eval_every`` steps and after the last one (scoring time is not counted as training time).
+    ``steps=0`` scores the field as it starts, after its data-dependent set-up: the untrained field of
+    the notebook's negative control.
     """
     lr = model.default_lr if lr is None else lr
     check_args("fit", {"steps": steps, "lr": lr, "batch_size": batch_size, "eval_every": eval_every},
-               {"steps": (int, 1, None), "lr": (float, 0, None, "neither"), "batch_size": nullable((int, 1, None)),
+               {"steps": (int, 0, None), "lr": (float, 0, None, "neither"), "batch_size": nullable((int, 1, None)),
                 "eval_every": (int, 1, None)})
     n_pix = picture.coords.shape[0]
     full = batch_size is None or batch_size >= n_pix
@@ -85,6 +87,8 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
     t0 = time.perf_counter()
     model.prepare(pic)
     setup = time.perf_counter() - t0
+    if steps == 0:
+        return _scored(model, pic, picture.image, np.zeros(1), np.zeros(1), None, setup)
     opt = torch.optim.Adam(model.param_groups(float(lr)))
     n = int(steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t / n)))
@@ -123,14 +127,16 @@ def fit(model: NeuralField, picture: Picture, steps: int, *, lr: float | None = 
     else:
         curve_steps = np.array(sorted(evals))
         mse = np.array([evals[k] for k in curve_steps])
-    recon = render(model, pic)
-    img = picture.image
     seconds = np.where(curve_steps > 0, stamps[np.maximum(curve_steps - 1, 0)], 0.0)
-    # The curve ends with the trained field (after the last step), scored as the reported PSNR is
-    # (its output clipped to [0, 1]); the points before are the unclipped field's.
-    curve_steps = np.append(curve_steps, n)
-    seconds = np.append(seconds, stamps[-1])
-    mse = np.append(mse, float(np.mean((np.clip(recon, 0, 1) - img) ** 2)))
+    return _scored(model, pic, picture.image, np.append(curve_steps, n), np.append(seconds, stamps[-1]), mse, setup)
+
+
+def _scored(model, pic, img, curve_steps, seconds, mse, setup) -> FitResult:
+    """The fit's result. The curve ends with the field after the last step, scored as the reported PSNR
+    is (its output clipped to [0, 1]); the points before (``mse``, None for none) are the unclipped field's."""
+    recon = render(model, pic)
+    last = float(np.mean((np.clip(recon, 0, 1) - img) ** 2))
+    mse = np.append(np.asarray([] if mse is None else mse, dtype=float), last)
     return FitResult(kind=model.kind, n_params=model.n_params, steps=curve_steps, seconds=seconds,
                      psnr_curve=-10 * np.log10(np.maximum(mse, 1e-12)),
                      reconstruction=np.clip(recon, 0, 1), psnr=psnr(img, recon), ssim=ssim(img, recon),

@@ -37,6 +37,10 @@ The **Monte-Carlo simulator** draws explicit random SDRs (a dense 0/1 bank on th
 :func:`simulate_noise`. It returns the histogram of overlaps, from which the match probability for
 every θ and its exact (Clopper–Pearson) confidence interval follow.
 
+The negative control (``control="normal"`` in every probability, and the notebook's ``control``
+parameter) replaces each exact hypergeometric tail by its normal approximation: the naive theory that
+the paper's printed numbers and the simulation must both contradict.
+
 The room: :mod:`.theory` (the exact formulas and the best threshold), :mod:`.simulate` (the
 Monte-Carlo), :mod:`.grids` (the paper's grids and printed numbers, and simulation against theory),
 :mod:`.figures` and :mod:`.parameters` (the notebook's parameter rules).
@@ -61,6 +65,7 @@ from labkit.spiking.sdr_dendrites.grids import (
 from labkit.spiking.sdr_dendrites.parameters import PARAMETERS
 from labkit.spiking.sdr_dendrites.simulate import OverlapSample, clopper_pearson, simulate_false_match, simulate_noise
 from labkit.spiking.sdr_dendrites.theory import (
+    CONTROLS,
     ThresholdChoice,
     expected_union_size,
     false_match,
@@ -81,7 +86,7 @@ __all__ = [
     "log_false_match", "false_match", "overlap_pmf",
     "union_size_pmf", "expected_union_size", "union_overlap_pmf", "log_union_false_match", "union_false_match",
     "log_false_negative", "false_negative", "noise_overlap_pmf", "noise_count",
-    "ThresholdChoice", "optimal_threshold",
+    "ThresholdChoice", "optimal_threshold", "CONTROLS",
     "OverlapSample", "clopper_pearson", "simulate_false_match", "simulate_noise",
     "paper_grid", "paper_threshold_sweep", "best_threshold_grid", "agreement_grid", "false_match_sweeps",
     "AGREEMENT_FALSE_MATCH", "AGREEMENT_UNION", "AGREEMENT_NOISE",

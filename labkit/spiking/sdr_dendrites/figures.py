@@ -36,13 +36,15 @@ def _mc_traces(x, est, lo, hi, color, name, showlegend=True):
 
 
 def theory_vs_sim_panels(panels: Sequence[dict], *, title: str, rows: int = 2, cols: int = 2,
-                         yaxis: str = "P(false match)", height: int = 760) -> go.Figure:
+                         yaxis: str = "P(false match)", height: int = 860) -> go.Figure:
     """A grid of log-probability panels, each with exact curves and Monte-Carlo markers.
 
     Each panel: ``{"title", "xaxis", "curves": [{"name", "x", "y", "mc": (x, est, lo, hi) or None}], "log_x"}``.
+    Under each panel's title a colour key names its curves (a line of each curve's colour before its name);
+    the rows are spaced so that an upper panel's axis title clears the lower panel's title.
     """
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[p["title"] for p in panels],
-                        horizontal_spacing=0.12, vertical_spacing=0.16)
+                        horizontal_spacing=0.12, vertical_spacing=0.24)
     for k, panel in enumerate(panels):
         r, c = k // cols + 1, k % cols + 1
         for j, curve in enumerate(panel["curves"]):
@@ -55,9 +57,11 @@ def theory_vs_sim_panels(panels: Sequence[dict], *, title: str, rows: int = 2, c
                     fig.add_trace(tr, row=r, col=c)
         fig.update_xaxes(title_text=panel["xaxis"], type="log" if panel.get("log_x") else "linear", row=r, col=c)
         fig.update_yaxes(title_text=yaxis, type="log", exponentformat="power", row=r, col=c)
-        labels = ", ".join(curve["name"] for curve in panel["curves"])
-        fig.layout.annotations[k].text = f"{panel['title']}<br><sub>{labels}</sub>"
-    fig.update_layout(title=title, height=height, showlegend=False, margin=dict(t=110))
+        key = "   ".join(f"<span style='color:{COLORS[j % len(COLORS)]}'><b>━●</b></span> {curve['name']}"
+                           for j, curve in enumerate(panel["curves"]))
+        fig.layout.annotations[k].text = f"{panel['title']}<br><span style='font-size:12px'>{key}</span>"
+    fig.update_layout(title=title, height=height, showlegend=False, margin=dict(t=120))
+    fig.update_xaxes(title_standoff=4)
     return fig
 
 

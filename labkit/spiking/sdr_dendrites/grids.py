@@ -14,6 +14,8 @@ from labkit.core.progress import progress
 from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar
 from labkit.spiking.sdr_dendrites.simulate import simulate_false_match, simulate_noise
 from labkit.spiking.sdr_dendrites.theory import (
+    _log_normal_tail,
+    check_control,
     false_match,
     false_negative,
     log_comb,
@@ -49,26 +51,30 @@ def paper_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return N.ravel(), np.floor(SP * N + 0.5).astype(np.int64).ravel(), S.ravel()
 
 
-def paper_threshold_sweep(thetas=range(3, 25)) -> dict[str, np.ndarray]:
+def paper_threshold_sweep(thetas=range(3, 25), control: str = "none") -> dict[str, np.ndarray]:
     """False-match probability over the paper's grid of settings, summarised per θ.
 
     The grid behind the paper's optimal-threshold figure (Numenta's ``compute_optimal_threshold.py``
     as of commit 4540e8a, whose medians ``plot_optimal_threshold.py`` lists): n in 10000..190000
     (step 20000), sparsity 0.5%..3% (step 0.5%, a = round(sparsity n)), s in 20..50 (step 5), 420
     settings. Returns the median, mean, min and max P_FM per θ; the paper reads off that the median
-    falls below 1e-9 from θ ≈ 10.
+    falls below 1e-9 from θ ≈ 10. ``control="normal"``: the negative control's normal approximation.
     """
     thetas = int_array("thetas", list(thetas), 1)
     n, a, s = paper_grid()
-    lp = log_false_match(n[None, :], a[None, :], s[None, :], thetas[:, None])
+    lp = log_false_match(n[None, :], a[None, :], s[None, :], thetas[:, None], control)
     p = np.exp(lp)
     return {"theta": thetas, "median": np.median(p, axis=1), "mean": p.mean(axis=1),
             "min": p.min(axis=1), "max": p.max(axis=1),
             "log10_median": np.median(lp, axis=1) / np.log(10)}
 
 
-def _log_tails(N, K, draws, bmax: int) -> np.ndarray:
-    """log P(X >= t) for t = 0..bmax+1 (rows) and each column's X ~ Hypergeometric(N, K, draws)."""
+def _log_tails(N, K, draws, bmax: int, control: str = "none") -> np.ndarray:
+    """log P(X >= t) for t = 0..bmax+1 (rows) and each column's X ~ Hypergeometric(N, K, draws)
+    (``control="normal"``: its normal approximation)."""
+    if control == "normal":
+        t = np.arange(bmax + 2)[:, None]
+        return _log_normal_tail(N[None], K[None], draws[None], t)
     b = np.arange(bmax + 1)[:, None]
     logpmf = log_comb(K[None], b) + log_comb((N - K)[None], draws[None] - b) - log_comb(N, draws)[None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -78,24 +84,25 @@ def _log_tails(N, K, draws, bmax: int) -> np.ndarray:
     return np.vstack([tails, np.full((1, tails.shape[1]), -np.inf)])
 
 
-def best_threshold_grid(noise, fp_weight: float = 1.0) -> np.ndarray:
+def best_threshold_grid(noise, fp_weight: float = 1.0, control: str = "none") -> np.ndarray:
     """The best θ (argmin of fp_weight P_FP + P_FN) for each of the paper's 420 settings.
 
     ``noise`` is a fraction of the active cells replaced, or a sequence of them; the result has shape
-    (420,) or (len(noise), 420).
+    (420,) or (len(noise), 420). ``control="normal"``: both by the negative control's normal approximation.
     """
+    control = check_control(control, "best_threshold_grid")
     levels = np.atleast_1d(np.asarray(noise, dtype=float))
     if levels.ndim != 1 or np.any(~np.isfinite(levels)) or np.any((levels < 0) | (levels > 1)):
         raise ParameterError(f"Parameter 'noise' must be a fraction in [0, 1] (or a list of them), got {noise!r}.")
     n, a, s = paper_grid()
     smax = int(s.max())
     thetas = np.arange(1, smax + 1)[:, None]
-    log_fp = np.log(fp_weight) + _log_tails(n, s, a, smax)[1:smax + 1]      # P(overlap >= θ), θ = 1..smax
+    log_fp = np.log(fp_weight) + _log_tails(n, s, a, smax, control)[1:smax + 1]      # P(overlap >= θ), θ = 1..smax
     out = []
     for x in levels:
         v = np.floor(x * a + 0.5).astype(np.int64)
         # miss when b >= s - θ + 1 synapses sit on removed cells, b ~ Hypergeometric(a, s, v)
-        tails = _log_tails(a, s, v, smax)
+        tails = _log_tails(a, s, v, smax, control)
         log_fn = tails[np.clip(s[None] - thetas + 1, 0, smax + 1), np.arange(s.size)[None]]
         log_total = np.logaddexp(log_fp, log_fn)
         log_total = np.where(thetas <= s[None], log_total, np.inf)
@@ -120,7 +127,7 @@ def _pick_thetas(p: np.ndarray, thetas: np.ndarray, p_min: float, per_config: in
 
 def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: float = 0.99,
                    p_min: float = 1e-4, min_events: float = 30.0, per_config: int = 2,
-                   device: str | torch.device = "cpu") -> list[dict]:
+                   device: str | torch.device = "cpu", control: str = "none") -> list[dict]:
     """Simulate every setting of the agreement grid and compare with the exact probability.
 
     A setting is a configuration and one threshold θ. For each of the 16 configurations, up to
@@ -132,8 +139,10 @@ def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: 
     1 - level. Each row holds the exact value, the estimate, its Clopper–Pearson interval, whether it
     holds the exact value (``inside``), and the same for a family-wise interval (Bonferroni: level
     1 - (1 - level) / number of rows, ``inside_family``), which a correct simulator fails anywhere
-    with probability at most 1 - level.
+    with probability at most 1 - level. ``control="normal"``: the "exact" probabilities (and so the
+    thresholds chosen) come from the negative control's normal approximation; the simulation is unchanged.
     """
+    control = check_control(control, "agreement_grid")
     n_trials = int_scalar("n_trials", n_trials, 1)
     n_trials_union = int_scalar("n_trials_union", n_trials_union, 1)
     planned = []                                  # (kind, (n, a, s, x), exact p over θ, θ, trials)
@@ -142,7 +151,8 @@ def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: 
     for kind, (n, a, s, x) in configs:
         thetas = np.arange(0, s + 2)
         trials = n_trials_union if kind == "union" else n_trials
-        p = false_negative(a, s, thetas, x) if kind == "false negative" else union_false_match(n, a, s, thetas, x)
+        p = (false_negative(a, s, thetas, x, control) if kind == "false negative"
+             else union_false_match(n, a, s, thetas, x, control=control))
         for th in _pick_thetas(p, thetas, max(p_min, min_events / trials), per_config):
             planned.append((kind, (n, a, s, x), float(p[th]), int(th), trials))
     family = 1.0 - (1.0 - level) / max(len(planned), 1)
@@ -164,10 +174,15 @@ def agreement_grid(n_trials: int, n_trials_union: int, *, seed: int = 0, level: 
 
 
 def false_match_sweeps(n_trials: int, *, seed: int = 0, device: str | torch.device = "cpu",
-                       level: float = 0.99) -> list[dict]:
+                       level: float = 0.99, control: str = "none") -> list[dict]:
     """Exact P_FM and simulated estimates against n, a, s and θ: four panels of data for
     :func:`labkit.spiking.sdr_dendrites.figures.theory_vs_sim_panels` (one simulation per (n, a, s)
-    gives every θ)."""
+    gives every θ). ``control="normal"``: the lines from the negative control's normal approximation."""
+    control = check_control(control, "false_match_sweeps")
+
+    def theory(n, a, s, theta):
+        return false_match(n, a, s, theta, control)
+
     k = iter(range(10_000))
 
     def sim(n, a, s):
@@ -184,27 +199,27 @@ def false_match_sweeps(n_trials: int, *, seed: int = 0, device: str | torch.devi
     n_mc = np.array([300, 600, 1200, 2500, 5000, 10000, 20000])
     smp = [sim(n, 64, 16) for n in n_mc]
     panels.append(dict(title="against population size n (a=64, s=16)", xaxis="cells n", log_x=True, curves=[
-        dict(name=f"θ={t}", x=n_line, y=false_match(n_line, 64, 16, t), mc=mc(smp, n_mc, [t] * len(n_mc)))
+        dict(name=f"θ={t}", x=n_line, y=theory(n_line, 64, 16, t), mc=mc(smp, n_mc, [t] * len(n_mc)))
         for t in (4, 6, 8)]))
     # against a (n = 2000, s = 20)
     a_line = np.arange(5, 401, 5)
     a_mc = np.array([20, 50, 100, 200, 300, 400])
     smp = [sim(2000, a, 20) for a in a_mc]
     panels.append(dict(title="against active cells a (n=2000, s=20)", xaxis="active cells a", curves=[
-        dict(name=f"θ={t}", x=a_line, y=false_match(2000, a_line, 20, t), mc=mc(smp, a_mc, [t] * len(a_mc)))
+        dict(name=f"θ={t}", x=a_line, y=theory(2000, a_line, 20, t), mc=mc(smp, a_mc, [t] * len(a_mc)))
         for t in (6, 10)]))
     # against s at theta = s/2 (n = 10000, a = 300): the paper's "small subsample"
     s_line = np.arange(2, 31)
     s_mc = np.arange(2, 17, 2)
     smp = [sim(10000, 300, s) for s in s_mc]
     panels.append(dict(title="against synapses s, θ = s/2 (n=10000, a=300)", xaxis="synapses s", curves=[
-        dict(name="θ=⌊s/2⌋", x=s_line, y=false_match(10000, 300, s_line, s_line // 2), mc=mc(smp, s_mc, s_mc // 2))]))
+        dict(name="θ=⌊s/2⌋", x=s_line, y=theory(10000, 300, s_line, s_line // 2), mc=mc(smp, s_mc, s_mc // 2))]))
     # against theta
     curves = []
     for n, a, s in ((1000, 200, 25), (10000, 300, 24)):
         th = np.arange(1, s + 1)
         smp = sim(n, a, s)
-        curves.append(dict(name=f"n={n}, a={a}, s={s}", x=th, y=false_match(n, a, s, th),
+        curves.append(dict(name=f"n={n}, a={a}, s={s}", x=th, y=theory(n, a, s, th),
                            mc=mc([smp] * len(th), th, th)))
     panels.append(dict(title="against the threshold θ", xaxis="NMDA threshold θ", curves=curves))
     return panels

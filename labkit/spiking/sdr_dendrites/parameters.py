@@ -1,5 +1,6 @@
 """The rules of the SDR dendrites notebook's parameters (checked by its check cell, and by
 ``labkit run`` / ``labkit sweep`` before a kernel starts)."""
+from labkit.spiking.sdr_dendrites.theory import CONTROLS
 
 PARAMETERS = {
     "seed": "seed",
@@ -9,4 +10,5 @@ PARAMETERS = {
     "grid_trials": (int, 1000, 10**9),
     "grid_trials_union": (int, 1000, 10**8),
     "noise": (float, 0.0, 0.9),
+    "control": list(CONTROLS),
 }

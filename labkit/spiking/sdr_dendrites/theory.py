@@ -3,6 +3,12 @@
 False matches (Eq. 1-3), the union property (exactly, through the distribution of the union size,
 and as the paper does, with the expected size), false negatives under noise, and the threshold θ
 that balances false positives against false negatives. See the package docstring for the formulas.
+
+Every probability takes ``control``: ``"none"`` (the exact sums) or ``"normal"``, the notebook's negative
+control, which replaces each hypergeometric tail by its central-limit (normal) approximation with the
+same mean and variance (and a continuity correction). That is the naive theory: right near the mean,
+wrong by orders of magnitude in the far tail where false matches live, so every check of the theory
+against the paper's numbers and against the simulation must fail under it.
 """
 from __future__ import annotations
 
@@ -10,12 +16,20 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln, log_ndtr, logsumexp
 
 from labkit.core.params import check_value
 from labkit.spiking.sdr_dendrites.checks import int_array, int_scalar, noise_args, pattern_args
 
 _LGAMMA_TABLE = np.zeros(0)
+
+CONTROLS = ("none", "normal")
+"""The theory's modes: the exact sums, or the negative control's normal approximation."""
+
+
+def check_control(control: str, owner: str | None = None) -> str:
+    """``control`` if it is one of :data:`CONTROLS`, else a ParameterError naming it."""
+    return check_value("control", control, list(CONTROLS), owner)
 
 
 def _lgamma1(x: np.ndarray) -> np.ndarray:
@@ -39,8 +53,25 @@ def log_comb(N, k) -> np.ndarray:
     return np.where(ok, out, -np.inf)
 
 
-def _log_hyper_tail(N, K, draws, theta) -> np.ndarray:
-    """log P(X >= theta) for X ~ Hypergeometric(population N, K marked, `draws` drawn); broadcasts."""
+def _log_normal_tail(N, K, draws, theta) -> np.ndarray:
+    """The negative control's log P(X >= theta): X ~ Hypergeometric(N, K, draws) replaced by the normal
+    law of the same mean and variance, with a continuity correction (theta <= 0 gives 0, and a theta
+    beyond the support, above min(K, draws), gives -inf, as the exact tail)."""
+    N, K, draws, theta = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (N, K, draws, theta)))
+    p = K / np.maximum(N, 1.0)
+    mean = draws * p
+    var = draws * p * (1.0 - p) * (N - draws) / np.maximum(N - 1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (theta - 0.5 - mean) / np.sqrt(var)
+    z = np.where(var > 0, z, np.where(theta - 0.5 > mean, np.inf, -np.inf))   # a degenerate count
+    return np.where(theta <= 0, 0.0, np.where(theta > np.minimum(K, draws), -np.inf, log_ndtr(-z)))
+
+
+def _log_hyper_tail(N, K, draws, theta, control: str = "none") -> np.ndarray:
+    """log P(X >= theta) for X ~ Hypergeometric(population N, K marked, `draws` drawn); broadcasts.
+    ``control="normal"``: the normal approximation instead (the negative control)."""
+    if control == "normal":
+        return _log_normal_tail(N, K, draws, theta)
     N, K, draws, theta = np.broadcast_arrays(*(np.asarray(x, dtype=np.int64) for x in (N, K, draws, theta)))
     shape = N.shape
     N, K, draws, theta = (x.ravel() for x in (N, K, draws, theta))
@@ -61,19 +92,20 @@ def _log_hyper_tail(N, K, draws, theta) -> np.ndarray:
     return out.reshape(shape)
 
 
-def log_false_match(n, a, s, theta) -> np.ndarray:
+def log_false_match(n, a, s, theta, control: str = "none") -> np.ndarray:
     """Natural log of the false-match probability P_FM(n, a, s, θ) (Eq. 1–3); broadcasts over arrays.
 
     ``theta = 0`` gives 0 (always a match); ``theta > min(s, a)`` gives ``-inf`` (never).
+    ``control="normal"``: the negative control's normal approximation.
     """
     n, a, s = pattern_args("false_match", n, a, s, array=True)
     theta = int_array("theta", theta, 0, "false_match")
-    return _log_hyper_tail(n, s, a, theta)
+    return _log_hyper_tail(n, s, a, theta, check_control(control, "false_match"))
 
 
-def false_match(n, a, s, theta) -> np.ndarray:
+def false_match(n, a, s, theta, control: str = "none") -> np.ndarray:
     """The false-match probability P_FM(n, a, s, θ) (Eq. 1–3), a float or array of floats."""
-    return np.exp(log_false_match(n, a, s, theta))
+    return np.exp(log_false_match(n, a, s, theta, control))
 
 
 def overlap_pmf(n: int, a: int, s: int) -> np.ndarray:
@@ -156,37 +188,54 @@ def _union_args(n, a, s, M, method):
     return n, a, s, M
 
 
-def log_union_false_match(n: int, a: int, s: int, theta, M: int, method: str = "exact") -> np.ndarray:
+def log_union_false_match(n: int, a: int, s: int, theta, M: int, method: str = "exact",
+                          control: str = "none") -> np.ndarray:
     """log P(a random pattern matches a segment holding s synapses for each of M patterns).
 
     ``method="exact"`` averages over the exact distribution of the union size;
     ``method="expected"`` uses the paper's rounded expected union size (Numenta's ``sdr_paper_unions``).
-    ``theta`` may be an array; ``M = 1`` is the plain false match.
+    ``theta`` may be an array; ``M = 1`` is the plain false match. ``control="normal"``: the overlap
+    for each union size by the negative control's normal approximation.
     """
     n, a, s, M = _union_args(n, a, s, M, method)
     theta = int_array("theta", theta, 0, "union_false_match")
-    return _log_tail_from_pmf(_log_union_overlap_pmf(n, a, s, M, method), theta)
+    if check_control(control, "union_false_match") == "none":
+        return _log_tail_from_pmf(_log_union_overlap_pmf(n, a, s, M, method), theta)
+    if method == "expected":
+        u, logpu = np.array([int(math.floor(expected_union_size(n, s, M) + 0.5))]), np.zeros(1)
+    else:
+        logp = _log_union_size_pmf(n, s, M)
+        u = np.flatnonzero(np.isfinite(logp))
+        logpu = logp[u]
+    theta = np.asarray(theta)
+    terms = logpu.reshape((-1,) + (1,) * theta.ndim) + _log_normal_tail(n, u.reshape((-1,) + (1,) * theta.ndim),
+                                                                        a, theta[None])
+    return np.minimum(logsumexp(terms, axis=0), 0.0)
 
 
-def union_false_match(n: int, a: int, s: int, theta, M: int, method: str = "exact") -> np.ndarray:
+def union_false_match(n: int, a: int, s: int, theta, M: int, method: str = "exact",
+                      control: str = "none") -> np.ndarray:
     """P(false match) for a segment holding s synapses for each of M patterns (see the log version)."""
-    return np.exp(log_union_false_match(n, a, s, theta, M, method))
+    return np.exp(log_union_false_match(n, a, s, theta, M, method, control))
 
 
-def log_false_negative(a, s, theta, v) -> np.ndarray:
+def log_false_negative(a, s, theta, v, control: str = "none") -> np.ndarray:
     """log P(a learned pattern is missed after v of its a active cells are replaced); broadcasts.
 
     ``theta = 0`` gives ``-inf`` (never missed); ``theta > s`` gives 0 (always missed).
+    ``control="normal"``: the negative control's normal approximation.
     """
     a, s, v = noise_args("false_negative", a, s, v, array=True)
     theta = int_array("theta", theta, 0, "false_negative")
+    control = check_control(control, "false_negative")
     # b ~ Hypergeometric(a cells, s of them synapsed, v removed); missed when b >= s - theta + 1.
-    return _log_hyper_tail(a, s, v, np.maximum(s - theta + 1, 0))
+    out = _log_hyper_tail(a, s, v, np.maximum(s - theta + 1, 0), control)
+    return np.where(theta == 0, -np.inf, out) if control == "normal" else out
 
 
-def false_negative(a, s, theta, v) -> np.ndarray:
+def false_negative(a, s, theta, v, control: str = "none") -> np.ndarray:
     """P(miss) after v of the a active cells are replaced by cells outside the pattern."""
-    return np.exp(log_false_negative(a, s, theta, v))
+    return np.exp(log_false_negative(a, s, theta, v, control))
 
 
 def noise_overlap_pmf(a: int, s: int, v: int) -> np.ndarray:
@@ -217,22 +266,23 @@ class ThresholdChoice:
     params: dict = field(default_factory=dict)
 
 
-def optimal_threshold(n: int, a: int, s: int, v: int, M: int = 1, fp_weight: float = 1.0) -> ThresholdChoice:
+def optimal_threshold(n: int, a: int, s: int, v: int, M: int = 1, fp_weight: float = 1.0,
+                      control: str = "none") -> ThresholdChoice:
     """The NMDA threshold θ in 1..s that minimises ``fp_weight * P_FP + P_FN``.
 
     P_FP is the (union) false-match probability, P_FN the miss probability when v of the a active cells
     are replaced. Raising θ trades false positives for false negatives; the minimum of their sum is
-    the threshold that balances them.
+    the threshold that balances them. ``control="normal"``: both by the normal approximation.
     """
     n, a, s = pattern_args("optimal_threshold", n, a, s)
     a, s, v = noise_args("optimal_threshold", a, s, v)
     s, M = int_scalar("s", s, 1, "optimal_threshold"), int_scalar("M", M, 1, "optimal_threshold")
     check_value("fp_weight", fp_weight, (float, 0, None, "neither"))
     thetas = np.arange(1, s + 1)
-    log_fp = log_union_false_match(n, a, s, thetas, M)
-    log_fn = log_false_negative(a, s, thetas, v)
+    log_fp = log_union_false_match(n, a, s, thetas, M, control=control)
+    log_fn = log_false_negative(a, s, thetas, v, control)
     log_total = np.logaddexp(np.log(fp_weight) + log_fp, log_fn)
     gap = np.abs(np.where(np.isfinite(log_fp) & np.isfinite(log_fn), log_fp - log_fn, np.inf))
     return ThresholdChoice(thetas, np.exp(log_fp), np.exp(log_fn), np.exp(log_total),
                            int(thetas[np.argmin(log_total)]), int(thetas[np.argmin(gap)]),
-                           dict(n=n, a=a, s=s, v=v, M=M, fp_weight=fp_weight))
+                           dict(n=n, a=a, s=s, v=v, M=M, fp_weight=fp_weight, control=control))
