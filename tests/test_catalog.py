@@ -24,6 +24,15 @@ def test_entry_is_complete(entry):
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_every_notebook_has_a_negative_control_and_truth_checks(entry):
+    """Issue 22: a green report must mean the method worked, so every notebook carries a control profile
+    (tests/test_notebooks.py runs it and requires every truth check to fail) and at least one truth check."""
+    assert "control" in entry.profiles, f"{entry.id} has no control profile (see the catalog's header)"
+    assert any(c.kind == "truth" for c in entry.checks), f"{entry.id} has no truth check"
+    assert {c.kind for c in entry.checks} <= {"truth", "sanity"}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_notebook_is_stored_clean_with_one_parameters_cell(entry):
     nb = nbformat.read(entry.path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
