@@ -313,12 +313,14 @@ STATE = """(path) => {
 DRAWN = "(path) => { const s = (" + STATE + """)(path);
   return !s.undrawn.length && !s.unrendered.length && !s.innerUndrawn && !s.placeholders.length; }"""
 
-# The explorer: the first control of a kind (a slider; a dropdown where the explorer has no slider) whose
-# widget (the nearest enclosing widget box) holds a plotly figure. Marks the control and its box, so the
-# figure can be found again after the widget's output area replaced it.
+# The explorer: the first control of a kind (a slider; a dropdown with two or more options where the explorer
+# has no slider) whose widget (the nearest enclosing widget box) holds a plotly figure. Marks the control and its
+# box, so the figure can be found again after the widget's output area replaced it.
 FIND_EXPLORER = """([path, kind]) => {
   const node = window.__labkitPanel(path).node;
   for (const control of node.querySelectorAll(kind)) {
+    const only = control.querySelector('select');
+    if (only && only.options.length < 2) continue;  // a one-option dropdown cannot move its figure
     const output = control.closest('.jp-OutputArea-output');
     let box = control.parentElement;
     while (box && box !== output && !box.querySelector('.js-plotly-plot')) box = box.parentElement;
