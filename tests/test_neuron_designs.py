@@ -158,6 +158,34 @@ def test_kan_outside_the_grid():
     assert torch.isfinite(clamped(torch.tensor([[0.0, 1.5]]))).all()
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_kan_extend_fades_the_splines_out_past_the_extended_grid(k):
+    """outside="extend": the SciPy B-splines on the extended knots, zero beyond them (only silu is left)."""
+    t = knots(5, k, dtype=torch.float64)
+    x = torch.linspace(-3.0, 3.0, 241, dtype=torch.float64)
+    tt = t.numpy()
+    expected = np.stack([np.nan_to_num(BSpline.basis_element(tt[i:i + k + 2], extrapolate=False)(x.numpy()))
+                         for i in range(5 + k)], axis=1)  # each B-spline on its own support, zero elsewhere
+    got = uniform_bspline_basis(x.unsqueeze(1), 5, k)[:, 0]
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+    layer = KANLinear(1, 1, 5, k, outside="extend").double()
+    far = torch.tensor([[-9.0], [9.0]], dtype=torch.float64)
+    torch.testing.assert_close(layer(far), torch.nn.functional.silu(far) @ layer.base_weight.T)
+
+
+@pytest.mark.parametrize("k", [1, 3, 4])
+def test_uniform_bspline_closed_form_derivative_matches_autograd_through_the_recursion(k):
+    """The basis' hand-written backward (dB_k/dx = (B_{k-1,i} - B_{k-1,i+1}) / h) against autograd through
+    the general Cox-de Boor recursion, and against finite differences (gradcheck)."""
+    torch.manual_seed(0)
+    x = (torch.rand(40, 3, dtype=torch.float64) * 3.0 - 1.5).requires_grad_()
+    w = torch.randn(40, 3, 5 + k, dtype=torch.float64)
+    fast, = torch.autograd.grad((uniform_bspline_basis(x, 5, k) * w).sum(), x)
+    general, = torch.autograd.grad((bspline_basis(x, knots(5, k, dtype=torch.float64), k) * w).sum(), x)
+    torch.testing.assert_close(fast, general, atol=1e-12, rtol=1e-12)
+    assert torch.autograd.gradcheck(lambda v: uniform_bspline_basis(v, 5, k), (x,))
+
+
 # --- the certificate ------------------------------------------------------------------------------------------
 
 def _head_2d(protos, classes):

@@ -44,20 +44,51 @@ def bspline_basis(x: torch.Tensor, t: torch.Tensor, k: int) -> torch.Tensor:
     return b
 
 
-def uniform_bspline_basis(x: torch.Tensor, grid: int, k: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
-    """The same ``G + k`` B-splines as ``bspline_basis(x, knots(grid, k, lo, hi), k)``, with fewer tensor ops.
+def _uniform_orders(x: torch.Tensor, grid: int, k: int, lo: float, hi: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The B-splines of order ``k - 1`` and ``k`` on the extended uniform grid (no autograd graph).
 
     On equally spaced knots both denominators of the recursion are ``p·h``, one number per order: the step
-    becomes ``((x - t_i) B_i + (t_{i+p+1} - x) B_{i+1}) / (p h)``, a third fewer ops than the general
-    recursion (a small KAN's training step is dominated by the number of ops, not their size).
+    becomes ``((x - t_i) B_i + (t_{i+p+1} - x) B_{i+1}) / (p h)``, a third fewer ops than the general recursion.
     """
     h = (hi - lo) / grid
     t = lo + h * torch.arange(-k, grid + k + 1, dtype=x.dtype, device=x.device)
     x = x.unsqueeze(-1)
     b = ((x >= t[:-1]) & (x < t[1:])).to(x.dtype)
+    previous = b
     for p in range(1, k + 1):
+        previous = b
         b = ((x - t[: -(p + 1)]) * b[..., :-1] + (t[p + 1:] - x) * b[..., 1:]) * (1.0 / (p * h))
-    return b
+    return previous, b
+
+
+class _UniformBSpline(torch.autograd.Function):
+    """The uniform B-spline basis with its derivative in closed form: ``dB_{i,k}/dx = (B_{i,k-1} - B_{i+1,k-1}) / h``.
+
+    Autograd through the recursion would record every one of its ops (and reduce each broadcast back to
+    ``x``); the closed form needs the order ``k - 1`` bases, which the forward pass computes anyway. A small
+    KAN's training step is dominated by the number of ops, not their size, so this halves it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, grid, k, lo, hi):
+        lower, b = _uniform_orders(x, grid, k, lo, hi)
+        ctx.save_for_backward(lower)
+        ctx.h = (hi - lo) / grid
+        return b
+
+    @staticmethod
+    def backward(ctx, grad):
+        (lower,) = ctx.saved_tensors
+        slope = (lower[..., :-1] - lower[..., 1:]) * (1.0 / ctx.h)
+        return (grad * slope).sum(-1), None, None, None, None
+
+
+def uniform_bspline_basis(x: torch.Tensor, grid: int, k: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
+    """The same ``G + k`` B-splines as ``bspline_basis(x, knots(grid, k, lo, hi), k)``, faster: fewer ops per
+    order on equal knots, and the derivative in closed form when ``x`` needs a gradient (hidden layers)."""
+    if x.requires_grad and torch.is_grad_enabled():
+        return _UniformBSpline.apply(x, grid, k, lo, hi)
+    return _uniform_orders(x, grid, k, lo, hi)[1]
 
 
 def relu_kan_basis(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:

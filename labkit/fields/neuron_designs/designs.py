@@ -75,9 +75,10 @@ def build(design: str, d_in: int, d_out: int, width: int, *, grid: int = 5, k: i
         return CBCHead(d_in, d_out, per_class=width, sigma=sigma)
     w = kan_widths(d_in, d_out, width)
     if design == "kan":
-        # the first layer refuses inputs outside [-1, 1]; hidden values are clamped into the grid
+        # the first layer refuses inputs outside [-1, 1]; past the grid, hidden values fade out of the splines
+        # (pykan's rule; clamping them instead fit f4 2-4x worse on seeds 0-3 of the benchmark)
         layers = [KANLinear(a, b, grid, k, **({"lo": lo, "hi": hi, "outside": outside} if i == 0 else
-                                               {"outside": "clamp"}))
+                                               {"outside": "extend"}))
                   for i, (a, b) in enumerate(zip(w[:-1], w[1:]))]
     elif design == "afkan":
         layers = [AFKANLinear(a, b, grid, k, **({"lo": lo, "hi": hi} if i == 0 else {}))

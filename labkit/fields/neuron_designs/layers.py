@@ -23,7 +23,7 @@ from labkit.fields.neuron_designs.bases import (
     uniform_bspline_basis,
 )
 
-OUTSIDE = ("error", "clamp")
+OUTSIDE = ("error", "clamp", "extend")
 
 
 class QuadraticLinear(nn.Module):
@@ -66,8 +66,10 @@ class KANLinear(nn.Module):
 
     ``grid`` intervals and spline order ``k`` on ``[lo, hi]``; the ``G + k`` B-splines come from the extended
     grid (:func:`~labkit.fields.neuron_designs.bases.bspline_basis`). Inputs outside ``[lo, hi]``:
-    ``outside="error"`` refuses them; ``"clamp"`` feeds the spline the clamped value (the ``silu`` branch
-    sees the input as it is). :meth:`refine` moves the layer to a finer grid, fitting the new coefficients
+    ``outside="error"`` refuses them; ``"clamp"`` feeds the spline the clamped value; ``"extend"`` feeds it
+    the input as it is, so the bases fade out over the ``k`` extra knots on each side and vanish beyond (pykan's
+    rule, for hidden layers, whose values drift past the grid as they train). The ``silu`` branch always sees
+    the input as it is. :meth:`refine` moves the layer to a finer grid, fitting the new coefficients
     to the old curves by least squares. Parameters per edge: ``G + k + 2``.
     """
 
@@ -89,10 +91,10 @@ class KANLinear(nn.Module):
         """The ``G + k`` B-splines at each input: ``(batch, d_in, G + k)``, after the ``outside`` rule."""
         if self.outside == "clamp":
             x = x.clamp(self.lo, self.hi)
-        elif x.numel() and (float(x.min()) < self.lo or float(x.max()) > self.hi):
+        elif self.outside == "error" and x.numel() and (float(x.min()) < self.lo or float(x.max()) > self.hi):
             bad = float(x.min()) if float(x.min()) < self.lo else float(x.max())
             raise ValueError(f"KANLinear: an input ({bad:.4g}) lies outside the grid [{self.lo}, {self.hi}]; "
-                             "rescale the inputs or build the layer with outside='clamp'.")
+                             "rescale the inputs or build the layer with outside='clamp' or 'extend'.")
         return uniform_bspline_basis(x, self.grid, self.k, self.lo, self.hi)
 
     def edges(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +110,8 @@ class KANLinear(nn.Module):
     @torch.no_grad()
     def refine(self, grid: int, x: torch.Tensor | None = None) -> KANLinear:
         """Move to ``grid`` intervals, the new coefficients the least-squares fit of the old splines at ``x``
-        (default: 20 points per new interval across the grid). A nested finer grid reproduces them exactly."""
+        (default: 20 points per new interval across the grid). A nested finer grid reproduces them exactly on
+        ``[lo, hi]``."""
         grid = check_value("grid", grid, (int, 1, None), "KANLinear.refine")
         if x is None:
             x = torch.linspace(self.lo, self.hi, 20 * (grid + self.k), dtype=self.coef.dtype).unsqueeze(1)
