@@ -98,6 +98,7 @@ def summarize(study: Study) -> dict:
     shortest = study.budget_accuracy(shorten(k, max_delay=1))
     drift = kernel_drift(k)
     angles = drift_angles(drift, test.classes)
+    angles_pos = drift_angles(kernel_drift(k, "positive"), test.classes)
     (p50, _, _), _ = fit_sigmoid(study.keeps, study.pruned, chance)
     (s50, _, _), _ = fit_sigmoid(study.keeps, study.shortened, chance)
     n_nonzero = int((k != 0).sum())
@@ -107,6 +108,7 @@ def summarize(study: Study) -> dict:
         "shortest_delay_accuracy": shortest, "shortest_over_dense": shortest / dense if dense > 0 else float("nan"),
         "shortest_delay_fraction": int((shorten(k, max_delay=1) != 0).sum()) / max(n_nonzero, 1),
         "median_drift_angle": float(np.median(angles)),
+        "median_drift_angle_positive": float(np.median(angles_pos)),
         "fast_drifts_faster": fast_beats_slow(drift, test.n_directions, len(test.speeds)),
         "prune_half_keep": p50, "shorten_half_keep": s50, "n_synapses": n_nonzero,
         "drift": drift, "angles": angles,

@@ -4,9 +4,9 @@
   magnitude (Grimaldi & Perrinet 2023: accuracy stays near its peak down to ~31x fewer synapses).
 * :func:`shorten` keeps the same number of synapses, those with the shortest delays (larger magnitude first
   within a delay): the paper's control, which loses accuracy much earlier.
-* :func:`kernel_drift`: the centroid of each class's positive weights, delay by delay, fitted by a line; a
-  layer that learned the planted motion has its centroid drift *against* the motion (a spike from
-  ``x - v d`` emitted ``d`` steps ago arrives together with one from ``x`` now).
+* :func:`kernel_drift`: the centroid of each class's weight magnitudes (or positive weights), delay by delay,
+  fitted by a line; a layer that learned the planted motion has its centroid drift *against* the motion (a
+  spike from ``x - v d`` emitted ``d`` steps ago arrives together with one from ``x`` now).
 * :func:`fit_sigmoid`: accuracy against log budget, a logistic curve from chance to its plateau, and the
   budget at half saturation.
 """
@@ -67,12 +67,16 @@ def shorten(kernel: torch.Tensor, keep: float | None = None, *, max_delay: int |
     return out.view_as(k)
 
 
-def kernel_drift(kernel: torch.Tensor):
-    """Per class, the drift (vx, vy) in px per delay of the centroid of its positive weights (summed over
-    polarities), the least-squares slope over the delays that hold positive weight. (K, 2) NumPy; zeros for a
-    kernel with one delay (no drift to see)."""
+def kernel_drift(kernel: torch.Tensor, weights: str = "magnitude"):
+    """Per class, the drift (vx, vy) in px per delay of the centroid of its synapses' weight magnitudes
+    (``weights="magnitude"``, what pruning ranks) or of its positive weights (``"positive"``), summed over
+    polarities: the least-squares slope over the delays that hold weight. (K, 2) NumPy; zeros for a kernel
+    with one delay (no drift to see)."""
     check_kernel(kernel)
-    w = kernel.detach().clamp(min=0).sum(1).double()                  # (K, D, h, w)
+    if weights not in ("magnitude", "positive"):
+        raise ParameterError(f"Parameter 'weights' must be 'magnitude' or 'positive', got {weights!r}.")
+    k = kernel.detach()
+    w = (k.abs() if weights == "magnitude" else k.clamp(min=0)).sum(1).double()   # (K, D, h, w)
     n_k, n_d, h, wd = w.shape
     if n_d < 2:
         return np.zeros((n_k, 2))
