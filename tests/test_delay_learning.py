@@ -143,7 +143,7 @@ def test_kernel_drift_reads_a_planted_path():
             kern[k, 0, d, int(round(4 - vy * d * 0.6)), int(round(4 - vx * d * 0.6))] = 1.0
     drift = kernel_drift(kern)
     assert np.all(drift_angles(drift, classes) < 5)
-    assert fast_beats_slow(np.r_[drift[:1] * 0.5, drift[:1]], 1, 2) == 1
+    assert fast_beats_slow(np.r_[drift[:1] * 0.5, drift[:1]], 1, 2) == 1.0
     assert np.allclose(kernel_drift(kern[:, :, :1]), 0) and np.allclose(drift_angles(np.zeros((4, 2)), classes), 90)
 
 

@@ -109,7 +109,7 @@ def summarize(study: Study) -> dict:
         "shortest_delay_fraction": int((shorten(k, max_delay=1) != 0).sum()) / max(n_nonzero, 1),
         "median_drift_angle": float(np.median(angles)),
         "median_drift_angle_positive": float(np.median(angles_pos)),
-        "fast_drifts_faster": fast_beats_slow(drift, test.n_directions, len(test.speeds)),
+        "fast_drifts_faster_fraction": fast_beats_slow(drift, test.n_directions, len(test.speeds)),
         "prune_half_keep": p50, "shorten_half_keep": s50, "n_synapses": n_nonzero,
         "drift": drift, "angles": angles,
     }

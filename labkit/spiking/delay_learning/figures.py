@@ -22,15 +22,15 @@ def stream_figure(events: np.ndarray, velocity: np.ndarray, labels: np.ndarray, 
     """One movie: its trajectory (content position, coloured by motion class) and ON - OFF event frames summed
     over the 6 steps up to each of ``steps``. ``events`` (2, T, S, S), ``velocity`` (T, 2), ``labels`` (T,)."""
     steps = [s for s in steps if s < events.shape[1]]
-    fig = make_subplots(1, len(steps) + 1, subplot_titles=["trajectory"] + [f"events, steps {s - 5}–{s}" for s in steps],
-                        horizontal_spacing=0.03)
+    titles = ["trajectory"] + [f"events, steps {s - 5}–{s}" for s in steps]
+    fig = make_subplots(1, len(steps) + 1, subplot_titles=titles, horizontal_spacing=0.03)
     pos = np.cumsum(velocity, 0)
     names = [class_name(k, classes) for k in range(len(classes))]
     for k in np.unique(labels):
         m = labels == k
-        fig.add_trace(go.Scatter(x=np.where(m, pos[:, 0], np.nan), y=np.where(m, pos[:, 1], np.nan), mode="lines+markers",
-                                 marker=dict(size=3), name=names[k], line=dict(color=model_color(names[k], names))),
-                      1, 1)
+        fig.add_trace(go.Scatter(x=np.where(m, pos[:, 0], np.nan), y=np.where(m, pos[:, 1], np.nan),
+                                 mode="lines+markers", marker=dict(size=3), name=names[k],
+                                 line=dict(color=model_color(names[k], names))), 1, 1)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", row=1, col=1)
     for i, s in enumerate(steps):
         frame = events[0, s - 5:s + 1].sum(0) - events[1, s - 5:s + 1].sum(0)

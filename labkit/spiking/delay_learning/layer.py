@@ -30,11 +30,14 @@ def events_from_list(t, p, y, x, *, n_steps: int, size: int, movie=None, n_movie
     optional movie), each checked: times from 0, polarities 0 (ON) or 1 (OFF), addresses inside the frame."""
     check_args("events_from_list", dict(n_steps=n_steps, size=size, n_movies=n_movies),
                {"n_steps": (int, 1, None), "size": (int, 1, None), "n_movies": (int, 1, None)})
-    cols = {k: torch.as_tensor(np.asarray(v), dtype=torch.long).reshape(-1) for k, v in dict(t=t, p=p, y=y, x=x).items()}
-    cols["movie"] = torch.zeros_like(cols["t"]) if movie is None else torch.as_tensor(np.asarray(movie)).long().reshape(-1)
+    cols = {k: torch.as_tensor(np.asarray(v), dtype=torch.long).reshape(-1)
+            for k, v in dict(t=t, p=p, y=y, x=x).items()}
+    cols["movie"] = torch.zeros_like(cols["t"]) if movie is None else \
+        torch.as_tensor(np.asarray(movie)).long().reshape(-1)
     n = cols["t"].numel()
     if any(c.numel() != n for c in cols.values()):
-        raise ParameterError("Parameters 't', 'p', 'y', 'x' (and 'movie') of events_from_list must be lists of one length.")
+        raise ParameterError("Parameters 't', 'p', 'y', 'x' (and 'movie') of events_from_list must be lists of one "
+                             "length.")
     limits = {"t": (n_steps, "times must lie in [0, n_steps)"), "p": (2, "polarities must be 0 (ON) or 1 (OFF)"),
               "y": (size, "addresses must lie inside the frame"), "x": (size, "addresses must lie inside the frame"),
               "movie": (n_movies, "movie indices must lie in [0, n_movies)")}

@@ -102,12 +102,13 @@ def drift_angles(drift: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
-def fast_beats_slow(drift: np.ndarray, n_directions: int, n_speeds: int) -> int:
-    """In how many directions the fastest class's drift is longer than the slowest's (0 with one speed)."""
+def fast_beats_slow(drift: np.ndarray, n_directions: int, n_speeds: int) -> float:
+    """The fraction of directions in which the fastest class's drift is longer than the slowest's (0 with one
+    speed)."""
     if n_speeds < 2:
-        return 0
+        return 0.0
     length = np.linalg.norm(drift, axis=1).reshape(n_directions, n_speeds)
-    return int((length[:, -1] > length[:, 0]).sum())
+    return float((length[:, -1] > length[:, 0]).mean())
 
 
 def fit_sigmoid(keeps, accuracy, chance: float):
