@@ -54,7 +54,7 @@ def kernel_figure(kernel: np.ndarray, classes: np.ndarray, which=None, delays=No
     for r, k in enumerate(which):
         for c, d in enumerate(delays):
             fig.add_trace(go.Heatmap(z=kernel[k, 0, d] - kernel[k, 1, d], colorscale="RdBu_r", zmin=-lim, zmax=lim,
-                                     showscale=(r == 0 and c == 0)), r + 1, c + 1)
+                                     showscale=(r == 0 and c == 0), colorbar=dict(x=1.12)), r + 1, c + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
     fig.update_layout(title="Learned kernels: weight (ON − OFF) at each delay; the blob moves against the motion",
@@ -86,8 +86,8 @@ def budget_figure(keeps, pruned, shortened, fits: dict, chance: float) -> go.Fig
     fig.add_hline(y=chance, line_dash="dot", annotation_text="chance")
     fig.add_vline(x=1 / 30, line_dash="dash", annotation_text="1/30")
     fig.update_xaxes(type="log", title="fraction of synapses kept")
-    fig.update_layout(title="Pruning keeps accuracy far longer than shortening", yaxis_title="accuracy",
-                      yaxis_range=[0, 1.02])
+    fig.update_layout(title="Accuracy against the synapses kept: pruning by magnitude and shortening",
+                      yaxis_title="accuracy", yaxis_range=[0, 1.02])
     return fig
 
 
