@@ -31,14 +31,15 @@ DOTS = "dots"
 PAD = 8  # pixels of picture around a frame's window for the Fourier shift (its wrap-around stays outside)
 
 
-def whitened_picture(name: str) -> np.ndarray:
+def whitened_picture(name: str, min_size: int = 0) -> np.ndarray:
     """One of scikit-image's bundled pictures in gray, whitened (amplitude spectrum flattened by a radial
-    ramp, rolled off at high frequencies; Olshausen & Field 1996) and scaled to unit standard deviation."""
+    ramp, rolled off at high frequencies; Olshausen & Field 1996) and scaled to unit standard deviation; or, for
+    ``"dots"``, :func:`dots_picture`, at least ``min_size`` px wide."""
     import skimage.color
     import skimage.data
 
-    if name == DOTS:
-        return dots_picture()
+    if name == DOTS:                                      # drawn large enough for the trajectory
+        return dots_picture(max(320, int(min_size)))
     if name not in PICTURES:
         raise ParameterError(f"Parameter 'picture' must be one of {list(PICTURES) + [DOTS]}, got {name!r}.")
     img = getattr(skimage.data, name)()
@@ -160,8 +161,8 @@ def simulate_events(n_movies: int, *, crop: int = 32, n_steps: int = 64, n_direc
     speeds = tuple(float(s) for s in speeds)
     if not speeds or min(speeds) <= 0 or not all(math.isfinite(s) for s in speeds):
         raise ParameterError(f"Parameter 'speeds' of simulate_events must be positive px per step, got {speeds}.")
-    pics = [whitened_picture(p) for p in pictures]
     reach = max(speeds) * n_steps                        # the farthest the content can travel from the centre
+    pics = [whitened_picture(p, crop + 2 * PAD + 2 * math.ceil(reach) + 2) for p in pictures]
     for name, pic in zip(pictures, pics, strict=True):
         if min(pic.shape) < crop + 2 * PAD + 2 * math.ceil(reach) + 2:
             raise ParameterError(
