@@ -109,19 +109,19 @@ def engine_raster(t: np.ndarray, n: np.ndarray, labels: np.ndarray, n_per_class:
 def explorer_figure(events: np.ndarray, scores: np.ndarray, kernel: np.ndarray, k: int, classes: np.ndarray,
                     n_delays: int) -> go.Figure:
     """One constant motion: its summed events, the pooled evidence of every class over time, and the true
-    class's kernel summed over delays (the path it expects)."""
+    class's kernel: at each pixel the delay its weight magnitude sits at on average (the path it expects)."""
     names = [class_name(j, classes) for j in range(len(classes))]
     fig = make_subplots(1, 3, subplot_titles=["events (ON − OFF, all steps)", "pooled evidence per class",
-                                              f"kernel of {names[k]} (ON+OFF, by delay)"],
+                                              f"kernel of {names[k]}: mean delay by |weight|"],
                         column_widths=[0.28, 0.44, 0.28])
     fig.add_trace(go.Heatmap(z=events[0].sum(0) - events[1].sum(0), colorscale="RdBu_r", zmid=0, showscale=False), 1, 1)
     for j in range(len(classes)):
         fig.add_trace(go.Scatter(y=scores[:, j], mode="lines", name=names[j], showlegend=False,
                                  line=dict(width=4 if j == k else 1, color=COLORS[0] if j == k else "lightgray")), 1, 2)
     fig.add_vline(x=n_delays - 1, line_dash="dash", row=1, col=2)
-    w = kernel[k].sum(0)                                              # (D, h, w)
-    depth = (np.arange(w.shape[0])[:, None, None] * np.clip(w, 0, None)).sum(0) / np.clip(w, 0, None).sum(0).clip(1e-9)
-    fig.add_trace(go.Heatmap(z=np.where(np.clip(w, 0, None).sum(0) > 0, depth, np.nan), colorscale="Viridis",
+    w = np.abs(kernel[k]).sum(0)                                      # (D, h, w) weight magnitudes
+    depth = (np.arange(w.shape[0])[:, None, None] * w).sum(0) / w.sum(0).clip(1e-9)
+    fig.add_trace(go.Heatmap(z=np.where(w.sum(0) > 0, depth, np.nan), colorscale="Viridis",
                              colorbar=dict(title="delay", x=1.02)), 1, 3)
     for c in (1, 3):
         fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=c)
