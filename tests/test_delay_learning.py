@@ -185,3 +185,13 @@ def test_bad_delays_name_the_argument():
         check_delays(torch.tensor([0, 1]), 3)
     with pytest.raises(ParameterError, match="D_max"):
         check_delays(torch.tensor([1, 4]), 3)
+
+
+def test_sigmoid_fit_recovers_half_saturation_and_refuses_to_extrapolate():
+    from labkit.spiking.delay_learning import fit_sigmoid
+    keeps = np.geomspace(1, 1e-3, 13)
+    acc = 0.1 + 0.8 / (1 + (0.02 / keeps) ** 2)
+    (k50, top, _), f = fit_sigmoid(keeps, acc, 0.1)
+    assert abs(k50 / 0.02 - 1) < 1e-3 and abs(top - 0.9) < 1e-3 and np.allclose(f(keeps), acc, atol=1e-6)
+    (k50, _, _), _ = fit_sigmoid(keeps, 0.1 + 0.8 / (1 + (5.0 / keeps) ** 2), 0.1)
+    assert math.isnan(k50)

@@ -113,7 +113,8 @@ def fast_beats_slow(drift: np.ndarray, n_directions: int, n_speeds: int) -> floa
 
 def fit_sigmoid(keeps, accuracy, chance: float):
     """Fit accuracy = chance + (top - chance) / (1 + (keep50 / keep)^s) (a logistic curve in log budget).
-    Returns (keep50, top, s) and the fitted function; NaNs when the fit fails."""
+    Returns (keep50, top, s) and the fitted function; NaNs when the fit fails, and keep50 NaN when it falls
+    outside the measured budgets (an extrapolation, not a measurement)."""
     from scipy.optimize import curve_fit
 
     x, y = np.asarray(keeps, float), np.asarray(accuracy, float)
@@ -123,6 +124,7 @@ def fit_sigmoid(keeps, accuracy, chance: float):
 
     try:
         p, _ = curve_fit(f, x, y, p0=(np.log(np.median(x)), max(y.max(), chance + 1e-3), 2.0), maxfev=5000)
-        return (float(np.exp(p[0])), float(p[1]), float(p[2])), (lambda k: f(np.asarray(k, float), *p))
+        keep50 = float(np.exp(p[0])) if x.min() <= np.exp(p[0]) <= x.max() else math.nan   # not extrapolated
+        return (keep50, float(p[1]), float(p[2])), (lambda k: f(np.asarray(k, float), *p))
     except (RuntimeError, ValueError):
         return (math.nan, math.nan, math.nan), (lambda k: np.full(np.shape(k), np.nan))
