@@ -35,11 +35,11 @@ def whitened_picture(name: str, min_size: int = 0) -> np.ndarray:
     """One of scikit-image's bundled pictures in gray, whitened (amplitude spectrum flattened by a radial
     ramp, rolled off at high frequencies; Olshausen & Field 1996) and scaled to unit standard deviation; or, for
     ``"dots"``, :func:`dots_picture`, at least ``min_size`` px wide."""
+    if name == DOTS:                                      # drawn large enough for the trajectory
+        return dots_picture(max(320, int(min_size)))
     import skimage.color
     import skimage.data
 
-    if name == DOTS:                                      # drawn large enough for the trajectory
-        return dots_picture(max(320, int(min_size)))
     if name not in PICTURES:
         raise ParameterError(f"Parameter 'picture' must be one of {list(PICTURES) + [DOTS]}, got {name!r}.")
     img = getattr(skimage.data, name)()
