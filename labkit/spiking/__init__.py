@@ -24,6 +24,7 @@ _EXPORTS = {
     "AstrocyteParams": "labkit.spiking.plasticity",
     "AstroSTDP": "labkit.spiking.plasticity",
     "Liquid": "labkit.spiking.liquid_state_machine",
+    "DelayLayer": "labkit.spiking.delay_learning",
     "LiquidConfig": "labkit.spiking.liquid_state_machine",
     "OverlapSample": "labkit.spiking.sdr_dendrites",
     "ThresholdChoice": "labkit.spiking.sdr_dendrites",
