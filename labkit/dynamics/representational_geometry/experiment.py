@@ -96,8 +96,10 @@ def cube_study(d: int = 3, ks=(1,), fractions=(0.0, 0.5, 1.0), replicates: int =
             seeds = [seed * 1000 + 100 * ik + j for j in range(len(tasks))]
             ens = Ensemble(make_mlps(seeds, n_in=X.shape[-1], width=width, n_out=k, nonlinearity=nl,
                                      fixed_readout=True)).to(device)
-            _fit(ens, lambda step: F.binary_cross_entropy_with_logits(ens(X, shared=False), Y) * len(tasks),
-                 steps, lr, control, "sgd", f"cube {nl} k={k}")
+            def loss(step, ens=ens, X=X, Y=Y):
+                return F.binary_cross_entropy_with_logits(ens(X, shared=False), Y) * ens.size
+
+            _fit(ens, loss, steps, lr, control, "sgd", f"cube {nl} k={k}")
             with torch.no_grad():
                 logits = ens(X, shared=False)
                 hid = ens.call("layers", X, shared=False)[:, -1].double().cpu()      # (members, n, width)

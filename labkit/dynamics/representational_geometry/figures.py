@@ -20,7 +20,7 @@ def alignment_figure(study) -> go.Figure:
     ks = study.ks
     fig = make_subplots(rows=1, cols=2 * len(ks), subplot_titles=[f"{w} CKA, k = {k}" for k in ks
                                                                   for w in ("target", "input")])
-    for ik, k in enumerate(ks):
+    for ik in range(len(ks)):
         for iw, name in enumerate(("target_cka", "input_cka")):
             for inl, nl in enumerate(study.nonlinearities):
                 v = getattr(study, name)[inl, ik]
@@ -77,7 +77,8 @@ def matching_figure(plain: np.ndarray, rotated: np.ndarray, cka: np.ndarray) -> 
     """Per pair of seeds: CKA, mean matched-unit correlation, and the same after rotating one net's units."""
     x = np.arange(len(plain))
     fig = go.Figure()
-    for i, (name, v) in enumerate((("linear CKA", cka), ("matched units", plain), ("matched, one net rotated", rotated))):
+    bars = (("linear CKA", cka), ("matched units", plain), ("matched, one net rotated", rotated))
+    for i, (name, v) in enumerate(bars):
         fig.add_trace(go.Bar(x=x, y=v, name=name, marker_color=COLORS[i]))
     fig.update_layout(height=320, template="plotly_white", barmode="group", xaxis_title="pair of seeds",
                       yaxis_range=[0, 1], title="CKA cannot see a rotation of the units; matching can")

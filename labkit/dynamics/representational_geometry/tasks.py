@@ -83,7 +83,8 @@ def cube_task(d: int, k: int, c: float, n_per_condition: int = 50, dim: int = 10
         raise ParameterError(f"Parameter 'k' of cube_task must be an integer from 1 to 2^d − 1 = {m}, got {k!r}.")
     cm = c_max(d, k)
     if not isinstance(c, (int, float)) or not 0 <= c <= cm + 1e-12:
-        raise ParameterError(f"Parameter 'c' of cube_task must be in [0, c_max = {cm:.4f}] for d={d}, k={k}, got {c!r}.")
+        raise ParameterError(f"Parameter 'c' of cube_task must be in [0, c_max = {cm:.4f}] for d={d}, k={k}, "
+                             f"got {c!r}.")
     dim = check_value("dim", dim, (int, m, None), "cube_task")
     g = torch.Generator().manual_seed(int(seed))
     H = parity_dichotomies(d)
