@@ -37,16 +37,17 @@ def alignment_figure(study) -> go.Figure:
 
 
 def rdm_grid(rdms: dict, title: str, zmax: float | None = None) -> go.Figure:
-    """A row of RDM heatmaps (name → (n, n) array), one colour scale each."""
+    """A row of RDM heatmaps (name → (n, n) array) on one colour scale (0 to ``zmax``, default the largest entry)."""
     names = list(rdms)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.03)
+    zmax = zmax if zmax is not None else max(float(_np(D).max()) for D in rdms.values())   # one scale for all
     for i, n in enumerate(names):
         D = _np(rdms[n])
-        fig.add_trace(go.Heatmap(z=D, colorscale="Viridis", showscale=(i == len(names) - 1), zmin=0,
-                                 zmax=zmax if zmax is not None else float(D.max())), row=1, col=i + 1)
+        fig.add_trace(go.Heatmap(z=D, colorscale="Viridis", showscale=(i == len(names) - 1), zmin=0, zmax=zmax),
+                      row=1, col=i + 1)
         fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=i + 1)
         fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
-    fig.update_layout(height=260 + 0 * len(names), width=None, template="plotly_white", title=title,
+    fig.update_layout(height=260, template="plotly_white", title=title,
                       margin=dict(t=70, b=20))
     return fig
 
