@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import torch
@@ -174,15 +175,18 @@ def match_units(A, B) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([rows, cols], 1), C[rows, cols]
 
 
-def predict_units(A, B, alpha: float = 1e-3) -> np.ndarray:
+def predict_units(A, B, alpha: float = 1e-2) -> np.ndarray:
     """One-to-many: how well each unit of A (n, a) is predicted by a sparse (Lasso) combination of B's
     units (n, b): the R² of each of A's units (Li et al.'s sparse prediction), fitted and scored in-sample."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import Lasso
 
     A, B = _tensor("A", A, 2, "predict_units").cpu().numpy(), _tensor("B", B, 2, "predict_units").cpu().numpy()
     Az = (A - A.mean(0)) / np.where(A.std(0) > 0, A.std(0), 1.0)
     Bz = (B - B.mean(0)) / np.where(B.std(0) > 0, B.std(0), 1.0)
-    pred = Lasso(alpha=alpha, max_iter=2000).fit(Bz, Az).predict(Bz)
+    with warnings.catch_warnings():       # a unit the sparse fit cannot finish in max_iter keeps its last iterate
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pred = Lasso(alpha=alpha, max_iter=5000, tol=1e-3).fit(Bz, Az).predict(Bz)
     ss = (Az ** 2).sum(0)
     return np.where(ss > 0, 1 - ((Az - pred) ** 2).sum(0) / np.where(ss > 0, ss, 1.0), 0.0)
 
