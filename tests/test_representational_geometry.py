@@ -186,9 +186,13 @@ def test_variance_explained_parallelism_and_ccgp_on_known_geometry():
     assert parallelism_score(M, bits[:, 0]) == pytest.approx(1.0)
     xor = (bits.sum(1) % 2)
     assert parallelism_score(M, xor) < 0.5
-    cond = torch.arange(4).repeat_interleave(20)
-    X = M[cond] + 0.05 * torch.randn(80, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
-    assert ccgp(X, cond.numpy(), bits[:, 0].numpy()) == 1.0
+    H = parity_dichotomies(3)                          # CCGP: a factorised cube generalises, the simplex does not
+    cond = torch.arange(8).repeat_interleave(20)
+    g = torch.Generator().manual_seed(9)
+    cube = (2 * H[:, :3] - 1)[cond] + 0.1 * torch.randn(160, 3, dtype=torch.float64, generator=g)
+    simplex = (2 * H - 1)[cond] + 0.1 * torch.randn(160, 7, dtype=torch.float64, generator=g)
+    assert ccgp(cube, cond.numpy(), H[:, 0].numpy()) == 1.0
+    assert ccgp(simplex, cond.numpy(), H[:, 0].numpy()) < 0.5
 
 
 # ------------------------------------------------------------------------------------------------ topology, features

@@ -50,12 +50,16 @@ def rdm(X, method: str = "euclidean") -> torch.Tensor:
     p = X.shape[-1]
     if method == "euclidean":
         sq = (X * X).sum(-1)
-        D = sq[..., :, None] + sq[..., None, :] - 2 * X @ X.transpose(-1, -2)
-        return (D / p).clamp_min(0) * (1 - torch.eye(n, dtype=X.dtype, device=X.device))
+        D = (X @ X.transpose(-1, -2)).mul_(-2).add_(sq[..., :, None]).add_(sq[..., None, :])
+        D = D.div_(p).clamp_min_(0)
+        D.diagonal(dim1=-2, dim2=-1).zero_()
+        return D
     if method == "correlation":
         Z = X - X.mean(-1, keepdim=True)
         Z = Z / Z.norm(dim=-1, keepdim=True)
-        return (1 - Z @ Z.transpose(-1, -2)) * (1 - torch.eye(n, dtype=X.dtype, device=X.device))
+        D = torch.sub(1, Z @ Z.transpose(-1, -2))
+        D.diagonal(dim1=-2, dim2=-1).zero_()
+        return D
     F = X.shape[-3]
     if F < 2:
         raise ParameterError(f"Parameter 'X' of rdm needs at least 2 folds for crossnobis (axis -3), got {F}.")
