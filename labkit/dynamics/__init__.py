@@ -22,6 +22,8 @@ _EXPORTS.update(
     {name: "labkit.dynamics.rnn_hmm" for name in ("NoiseRNN", "HMMSpec", "sinkhorn_divergence", "train_rnn")}
 )
 
+_EXPORTS.update({n: "labkit.dynamics.representational_geometry" for n in ("cube_study", "rdm", "cka", "gt_transform")})
+
 __all__ = list(_EXPORTS)
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
