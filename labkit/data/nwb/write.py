@@ -37,7 +37,8 @@ def _table(name: str, description: str, columns: dict[str, tuple[np.ndarray, str
 
     n = len(next(iter(columns.values()))[0])
     return DynamicTable(name=name, description=description, id=list(range(n)),
-                        columns=[VectorData(name=c, description=d, data=np.asarray(v)) for c, (v, d) in columns.items()])
+                        columns=[VectorData(name=c, description=d, data=np.asarray(v))
+                                 for c, (v, d) in columns.items()])
 
 
 def _save(nwb, path: Path) -> Path:
