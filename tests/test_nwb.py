@@ -191,3 +191,44 @@ def test_binning_is_exact_at_bin_centres_and_edges():
     # unsorted spike times inside a unit still bin right
     counts2 = nwb.bin_spike_times(times[::-1], unit[::-1], 2, [0.0], 5, 0.01)[0]
     assert np.array_equal(counts, counts2)
+
+
+@pytest.mark.notebook
+def test_switching_glm_on_a_written_file_recovers_the_truth(tmp_path):
+    """The round trip: a simulation with its truth written to NWB, the notebook run on the file alone through the
+    runner at its smoke profile (one kernel), and the fit it saves scored by the test against the truth the file
+    carries, with the catalog's thresholds: the states (>= 0.9 on held-out trials) and the signed connection types
+    (>= 0.83) are found, and the number of states chosen on held-out trials is the true one."""
+    from labkit.data.networks import random_backbone
+    from labkit.neuro import switching_glm as sg
+    from labkit.report.catalog import get_entry
+    from labkit.report.runner import run_notebook
+
+    entry = get_entry("neuro/switching_glm")
+    smoke = entry.profile("smoke")
+    data = sg.simulate_switching_glm(random_backbone(smoke["n_random"], density=smoke["density"], seed=0), n_states=3,
+                                     n_trials=smoke["n_trials"], n_time_bins=smoke["n_time_bins"], seed=0)
+    path = nwb.write_simulation(tmp_path / "recording.nwb", data, bin_size=0.02)
+    result = run_notebook(entry, {"nwb_path": str(path), "bin_size": 0.02, "fit_out": str(tmp_path / "fit.npz")},
+                          profile="smoke", out=tmp_path / "reports")
+    assert result.ok, result.error
+    applies = {c["name"]: c["applies"] for c in result.checks}
+    assert applies.pop("held_out_gain_over_poisson") and not any(applies.values())
+    assert result.metrics["held_out_gain_over_poisson"] > 0
+    html = (result.folder / "report.html").read_text()
+    assert "Model selection" in html and "aligned on the trials table" in html and "does not apply" in html
+
+    truth, fit = nwb.read_truth(path), np.load(tmp_path / "fit.npz")
+    n_train = smoke["n_trials"] - smoke["n_test"]
+    states = truth["states"].reshape(fit["states"].shape)
+    assert int(fit["n_states"]) == data.n_states
+    assert sg.state_accuracy(states[n_train:], fit["states"][n_train:]) >= 0.9
+    perm = sg.match_states(states[:n_train], fit["states"][:n_train], int(fit["n_states"]))
+    assert sg.signed_accuracy(truth["couplings.weights"], fit["weights_one-hot"][perm]) >= 0.83
+
+
+def test_run_refuses_a_missing_recording_before_a_kernel_starts(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "labkit.report.cli", "run", "neuro/switching_glm", "-p", "nwb_path",
+                          str(tmp_path / "none.nwb"), "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "nwb_path" in out.stderr and not (tmp_path / "r").exists()

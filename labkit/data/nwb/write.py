@@ -48,7 +48,7 @@ def _save(nwb, path: Path) -> Path:
         raise ParameterError(f"Parameter 'path' must end in .nwb, got {str(path)!r}.")
     if not path.parent.is_dir():
         raise ParameterError(f"Parameter 'path': the folder {str(path.parent)!r} does not exist.")
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name("." + path.stem + ".part.nwb")
     with NWBHDF5IO(str(tmp), "w") as io:
         io.write(nwb)
     tmp.replace(path)                                     # never a half-written file under the real name
@@ -143,6 +143,6 @@ def write_connectome(path: Path, data, animal: int) -> Path:
                          starting_time=float(data.time[0]), description="the epoch type of every sample"))
     truth.add(_table("communities", "each epoch type's partition (rows: epoch types)",
                      {"labels": (data.communities, "community of each neuron (ROI order)"),
-                      "name": (np.asarray(data.epoch_names, dtype=str), "the epoch type"),
+                      "epoch": (np.asarray(data.epoch_names, dtype=str), "the epoch type"),
                       "gain": (data.gain[animal], "this animal's drive strength in the epoch type")}))
     return _save(nwb, path)
