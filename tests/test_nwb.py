@@ -232,3 +232,50 @@ def test_run_refuses_a_missing_recording_before_a_kernel_starts(tmp_path):
                           str(tmp_path / "none.nwb"), "--out", str(tmp_path / "r")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "nwb_path" in out.stderr and not (tmp_path / "r").exists()
+
+
+@pytest.mark.notebook
+def test_dynamic_connectome_on_written_files_recovers_the_truth(tmp_path):
+    """The round trip for traces: the smoke profile's simulation written one animal per file, the notebook run on
+    the files alone (one kernel), and its saved fit scored by the test against the truth of the files with the
+    catalog's thresholds: every epoch's communities (ARI >= 0.8), its time factor (correlation >= 0.8), one
+    factor per epoch, and the rank chosen equal to the number of epoch types."""
+    from labkit.data import worm
+    from labkit.neuro import dynamic_connectome as dc
+    from labkit.report.catalog import get_entry
+    from labkit.report.runner import run_notebook
+
+    entry = get_entry("neuro/dynamic_connectome")
+    smoke = entry.profile("smoke")
+    net = worm.subnetwork(worm.load_connectome("cook_2019_herm", kind="all"), smoke["subnetwork"])
+    data = dc.simulate_dynamic_connectome(net.weights, net.neurons, sign=net.sign, n_animals=smoke["n_animals"],
+                                          seed=0)
+    paths = [str(nwb.write_simulation(tmp_path / f"worm{a}.nwb", data, animal=a)) for a in range(data.n_animals)]
+    result = run_notebook(entry, {"nwb_path": ",".join(paths), "fit_out": str(tmp_path / "fit.npz")},
+                          profile="smoke", out=tmp_path / "reports")
+    assert result.ok, result.error
+    assert all(c["applies"] is False for c in result.checks)
+    assert result.metrics["chosen_rank"] == 3
+
+    truth, fit = nwb.read_truth(paths[0]), np.load(tmp_path / "fit.npz")
+    names = truth["communities.epoch"]
+    courses = dc.epoch_courses(truth["epochs"], len(names), int(fit["window"]), int(fit["step"]))
+    best, corr = dc.match_time_factors(fit["time_factors"], courses)
+    assert len(set(best.tolist())) == len(names)
+    for e in range(len(names)):
+        assert corr[e, best[e]] >= 0.8, names[e]
+        assert dc.partition_scores(truth["communities.labels"][e], fit["communities"][best[e]])["ari"] >= 0.8, names[e]
+
+
+def test_recordings_must_share_their_rois(connectome, tmp_path):
+    from labkit.neuro.dynamic_connectome import load_recordings
+
+    data, path = connectome
+    other, _ = lab_file(tmp_path / "other.nwb", units=False, series=1)
+    with pytest.raises(ParameterError, match="holds other ROIs than"):
+        load_recordings(f"{path},{other}")
+    with pytest.raises(ParameterError, match="at least two files"):
+        load_recordings(str(path))
+    rec = load_recordings([path, path])
+    assert rec.traces.shape == (2, data.n_neurons, data.traces.shape[2]) and rec.epoch_names == data.epoch_names
+    assert np.array_equal(rec.epoch_of_sample, data.epoch_of_sample) and rec.neurons == list(data.neurons)

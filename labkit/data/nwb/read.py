@@ -1,8 +1,9 @@
 """Reading NWB files (and the entry point of writing them): a user's recording in, labkit's simulations out.
 
 In: :func:`read_spikes` bins a file's units table (spike times) into counts, over the whole recording or cut
-on its trials table, for every unit at once: the concatenated spike times of all units are placed in the
-bins with one ``np.searchsorted`` and counted run by run, with no Python loop over units. :func:`read_traces`
+on its trials table, for every unit at once: the concatenated spike times of all units find their bins by one
+division (and one ``np.searchsorted`` over the trials' starts) and are counted run by run, with no Python loop
+over units. :func:`read_traces`
 reads fluorescence or ΔF/F traces (a ``RoiResponseSeries`` in the ``ophys`` processing module). Both read only
 the datasets they need (h5py, through ``pynwb``), not the whole file.
 
@@ -58,7 +59,8 @@ class Spikes:
 @dataclass
 class Traces:
     """Fluorescence or ΔF/F traces read from a file: ``traces`` (time, rois), ``roi_ids``, ``rate`` (Hz),
-    ``timestamps`` (s), the series' ``name`` (``Fluorescence/RoiResponseSeries``) and the trials table."""
+    ``timestamps`` (s), the series' ``name`` (``Fluorescence/RoiResponseSeries``), the trials table, and the
+    ROIs' names where their table has a ``neuron`` or ``name`` column."""
 
     traces: np.ndarray
     roi_ids: np.ndarray
@@ -66,6 +68,7 @@ class Traces:
     timestamps: np.ndarray
     name: str
     trials: Any = None
+    roi_names: np.ndarray | None = None
 
 
 def check_file(path, name: str = "path") -> Path:
@@ -115,28 +118,32 @@ def bin_spike_times(times, unit_of_spike, n_units: int, starts, n_bins: int, bin
     """Counts (windows, bins, units) of spikes in ``n_bins`` bins of ``bin_size`` from each of ``starts``.
 
     ``times``: the concatenated spike times of all units, ``unit_of_spike`` the unit (0..n_units-1) of each.
-    Bins are half-open [a, b). Every window's edges go into one sorted array, each spike finds its bin with
-    one ``np.searchsorted``, and the spikes are counted run by run on their sorted flat index (unit, window,
-    bin): memory is the output plus a few arrays of the spikes' length. Windows must not overlap."""
+    Bins are half-open [a, b) with the edges ``start + bin_size * j``, exactly those of ``np.histogram`` on
+    that edge array. Each spike finds its window with one ``np.searchsorted`` over the window starts and its bin
+    by division (corrected by one where rounding puts it across an edge); the spikes are then counted run by
+    run on their flat index (unit, window, bin), already sorted when each unit's times are: memory is the output
+    plus a few arrays of the spikes' length, and no Python loop runs over units. Windows must not overlap."""
     starts = np.asarray(starts, dtype=float)
     n_win = starts.size
-    width = n_bins + 1                                    # n_bins edges' bins plus the gap to the next window
-    edges = (starts[:, None] + bin_size * np.arange(width)[None, :]).ravel()
-    if n_win > 1 and np.any(np.diff(edges) < 0):
+    if n_win > 1 and np.any(starts[:-1] + bin_size * n_bins > starts[1:] + 1e-9 * bin_size):
         raise ParameterError("The trials overlap or are out of order; cut on trials needs disjoint trials "
                              "(sort the trials table by start_time).")
-    pos = np.searchsorted(edges, np.asarray(times, dtype=float), side="right") - 1
-    keep = (pos >= 0) & (pos % width != n_bins)           # before the first edge, in a gap, or past the last
-    flat = np.asarray(unit_of_spike, dtype=np.int64)[keep] * (n_win * width) + pos[keep]
+    t = np.asarray(times, dtype=float)
+    win = (np.searchsorted(starts, t, side="right") - 1) if n_win > 1 else np.zeros(t.size, dtype=np.int64)
+    origin = starts[np.maximum(win, 0)]
+    j = np.floor((t - origin) / bin_size).astype(np.int64)
+    j -= t < origin + bin_size * j                        # rounding: keep each spike between its bin's edges
+    j += t >= origin + bin_size * (j + 1)
+    keep = (win >= 0) & (j >= 0) & (j < n_bins)
+    flat = np.asarray(unit_of_spike, dtype=np.int64)[keep] * (n_win * n_bins) + win[keep] * n_bins + j[keep]
+    del win, origin, j
     if flat.size > 1 and np.any(flat[1:] < flat[:-1]):    # each unit's times sorted: already in order
         flat.sort()
-    dtype = np.int32
-    out = np.zeros((n_units, n_win, width), dtype=dtype)
+    out = np.zeros((n_units, n_win, n_bins), dtype=np.int32)
     if flat.size:
         run_start = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-        lengths = np.diff(np.r_[run_start, flat.size])
-        out.reshape(-1)[flat[run_start]] = lengths
-    return out[:, :, :n_bins].transpose(1, 2, 0)
+        out.reshape(-1)[flat[run_start]] = np.diff(np.r_[run_start, flat.size])
+    return out.transpose(1, 2, 0)
 
 
 def _unit_columns(units, nwb) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -287,14 +294,18 @@ def read_traces(path, series: str | None = None) -> Traces:
         else:
             rate = float(s.rate)
             stamps = (s.starting_time or 0.0) + np.arange(data.shape[0]) / rate
+        names = None
         try:
-            roi_ids = np.asarray(s.rois.table.id.data[:])[np.asarray(s.rois.data[:])]
+            rows = np.asarray(s.rois.data[:])
+            roi_ids = np.asarray(s.rois.table.id.data[:])[rows]
+            col = next((c for c in ("neuron", "name") if c in s.rois.table.colnames), None)
+            names = np.asarray(s.rois.table[col].data[:]).astype(str)[rows] if col else None
         except Exception:  # noqa: BLE001 - a series without a usable ROI table: number the columns
             roi_ids = np.arange(data.shape[1])
         frame = _trials_frame(nwb)
     finally:
         io.close()
-    return Traces(data, roi_ids, rate, stamps, key, frame)
+    return Traces(data, roi_ids, rate, stamps, key, frame, names)
 
 
 def describe(path) -> list[tuple[str, str]]:
