@@ -279,3 +279,21 @@ def test_recordings_must_share_their_rois(connectome, tmp_path):
     rec = load_recordings([path, path])
     assert rec.traces.shape == (2, data.n_neurons, data.traces.shape[2]) and rec.epoch_names == data.epoch_names
     assert np.array_equal(rec.epoch_of_sample, data.epoch_of_sample) and rec.neurons == list(data.neurons)
+
+
+def test_checks_that_need_the_truth_do_not_apply_to_a_recording(tmp_path):
+    from labkit.report.catalog import CatalogError, Check, load_catalog
+    from labkit.report.runner import data_source
+
+    truth, anywhere = Check("acc", ">=", 0.9, when="simulated"), Check("gain", ">", 0.0)
+    assert truth.evaluate({"acc": 0.5})["passed"] is False
+    assert truth.evaluate({"acc": 0.5}, simulated=False) == {
+        "name": "acc", "value": 0.5, "op": ">=", "threshold": 0.9, "passed": None, "kind": "truth", "applies": False}
+    assert anywhere.evaluate({}, simulated=False)["passed"] is False and anywhere.evaluate({"gain": 1})["applies"]
+    assert data_source({"nwb_path": ""}) == "simulated" and data_source({}) == "simulated"
+    assert data_source({"nwb_path": "/a/x.nwb,/b/y.nwb"}) == "x.nwb, y.nwb"
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text("notebooks:\n  - {id: a/b, title: t, track: a, notebook: a/b.ipynb, papers: [],"
+                   " profiles: {smoke: {}}, checks: [{name: x, op: '>', threshold: 0, when: recorded}]}\n")
+    with pytest.raises(CatalogError, match="has when 'recorded'; expected one of any, simulated"):
+        load_catalog(bad)
