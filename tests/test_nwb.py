@@ -40,6 +40,12 @@ def lab_file(path, *, units=True, trials=True, series=0, seed=0):
         f.add_trial_column("stimulus", "the grating's orientation")
         for k in range(8):
             f.add_trial(start_time=1.0 + 2.3 * k, stop_time=1.0 + 2.3 * k + 2.0 + 0.1 * (k % 3), stimulus=45.0 * k)
+    if units:
+        from pynwb import TimeSeries
+        from pynwb.behavior import BehavioralTimeSeries
+
+        speed = TimeSeries(name="speed", data=rng.random(400), unit="cm/s", rate=20.0, description="running speed")
+        f.create_processing_module("behavior", "running").add(BehavioralTimeSeries(time_series=[speed]))
     if series:
         from pynwb.ophys import DfOverF, OpticalChannel, PlaneSegmentation, RoiResponseSeries
 
@@ -100,6 +106,8 @@ def test_a_lab_file_bins_as_histogram_does(lab):
     assert rec.electrodes.tolist() == [u % 4 for u in range(N_UNITS)]
     assert rec.locations.tolist() == [["CA1", "CA1", "DG", "DG"][u % 4] for u in range(N_UNITS)]
     assert list(rec.trials["stimulus"]) == [45.0 * k for k in range(8)]
+    speed = nwb.read_behavior(path)["behavior/BehavioralTimeSeries/speed"]
+    assert speed.data.shape == (400,) and speed.timestamps[-1] == pytest.approx(399 / 20.0) and speed.unit == "cm/s"
 
 
 def test_trials_cut_every_trial_to_the_shortest(lab):
@@ -146,6 +154,7 @@ def test_written_files_pass_nwbinspector(switching, connectome):
 def test_describe_and_the_command(lab, switching):
     rows = dict(nwb.describe(lab[0]))
     assert rows["units"].startswith(f"{N_UNITS} units") and "CA1" in rows["units"] and "stimulus" in rows["trials"]
+    assert "speed" in rows["behaviour"]
     out = subprocess.run([sys.executable, "-m", "labkit.report.cli", "nwb", str(switching[1])],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "8 units" in out.stdout and "4 trials" in out.stdout and "truth" in out.stdout

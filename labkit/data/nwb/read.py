@@ -26,8 +26,8 @@ import numpy as np
 
 from labkit.core.params import ParameterError
 
-__all__ = ["Spikes", "Traces", "check_file", "read_spikes", "read_traces", "describe", "write_simulation",
-           "read_truth", "bin_spike_times"]
+__all__ = ["Spikes", "Traces", "Behavior", "check_file", "read_spikes", "read_traces", "read_behavior", "describe",
+           "write_simulation", "read_truth", "bin_spike_times"]
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 SESSION_START = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)   # fixed, so a seed writes the same file
@@ -308,6 +308,55 @@ def read_traces(path, series: str | None = None) -> Traces:
     return Traces(data, roi_ids, rate, stamps, key, frame, names)
 
 
+@dataclass
+class Behavior:
+    """One behavioural time series (running speed, position, pupil, ...): ``data`` (time, ...), ``timestamps`` (s),
+    its ``name`` (``module/container/series``) and ``unit``."""
+
+    data: np.ndarray
+    timestamps: np.ndarray
+    name: str
+    unit: str
+
+
+def _behavior_series(nwb) -> dict[str, Any]:
+    """Every TimeSeries in processing['behavior'] (inside Position, BehavioralTimeSeries, ... or on its own)."""
+    found = {}
+    module = nwb.processing.get("behavior")
+    if module is None:
+        return found
+    for cname, container in module.data_interfaces.items():
+        inner = None
+        for attr in ("spatial_series", "time_series", "eye_tracking", "pupil_diameter"):
+            if isinstance(getattr(container, attr, None), dict) or hasattr(getattr(container, attr, None), "items"):
+                inner = getattr(container, attr)
+                break
+        if inner:
+            for sname, series in inner.items():
+                found[f"behavior/{cname}/{sname}"] = series
+        elif hasattr(container, "data") and hasattr(container, "rate"):
+            found[f"behavior/{cname}"] = container
+    return found
+
+
+def read_behavior(path) -> dict[str, Behavior]:
+    """Every behavioural time series of the file's ``behavior`` processing module, by name, read into memory
+    (they are small next to spikes and traces); an empty dict when the file has none."""
+    io, nwb = _open(path)
+    try:
+        out = {}
+        for key, s in _behavior_series(nwb).items():
+            data = np.asarray(s.data[:])
+            if s.timestamps is not None:
+                stamps = np.asarray(s.timestamps[:], dtype=float)
+            else:
+                stamps = (s.starting_time or 0.0) + np.arange(data.shape[0]) / float(s.rate)
+            out[key] = Behavior(data, stamps, key, str(s.unit))
+    finally:
+        io.close()
+    return out
+
+
 def describe(path) -> list[tuple[str, str]]:
     """What a file holds that labkit can use, as (what, summary) rows: units, series, trials, duration."""
     io, nwb = _open(path)
@@ -331,6 +380,8 @@ def describe(path) -> list[tuple[str, str]]:
                          + (f" at {rate:g} Hz" if np.isfinite(rate) else "")))
             if s.rate:
                 last = max(last, (s.starting_time or 0.0) + shape[0] / s.rate)
+        for key, s in _behavior_series(nwb).items():
+            rows.append(("behaviour", f"{key}: {tuple(s.data.shape)} in {s.unit}"))
         if nwb.trials is not None and len(nwb.trials.id):
             cols = [c for c in nwb.trials.colnames if c not in ("start_time", "stop_time")]
             last = max(last, float(np.max(nwb.trials.stop_time.data[:])))
