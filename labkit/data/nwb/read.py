@@ -37,7 +37,8 @@ SESSION_START = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)   # fixed, so 
 class Spikes:
     """Binned spike counts read from a file.
 
-    ``counts``: (time, units), or (trials, time, units) when cut on the trials table; ``unit_ids``: the units
+    ``counts``: (time, units), or (trials, time, units) when cut on the trials table, in the smallest signed
+    integer type that holds the largest count (:func:`count_dtype`); ``unit_ids``: the units
     table's ids; ``electrodes`` / ``locations``: each unit's (first) electrode and its brain area, where the
     file has them; ``bin_edges``: seconds, from the recording's start, or from each trial's start when cut
     on trials; ``trial_starts``: each trial's start (s), or None; ``trials``: the file's trials table."""
@@ -114,35 +115,74 @@ def _positive(name: str, value) -> float:
     return v
 
 
+def count_dtype(largest: int) -> np.dtype:
+    """The smallest signed integer type that holds ``largest`` (int8 for most recordings): the binned output is
+    the one large array of a read, and its memory is most of the read's time (cast before arithmetic that could
+    overflow, e.g. ``counts.astype(float)``)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if largest <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
 def bin_spike_times(times, unit_of_spike, n_units: int, starts, n_bins: int, bin_size: float) -> np.ndarray:
     """Counts (windows, bins, units) of spikes in ``n_bins`` bins of ``bin_size`` from each of ``starts``.
 
     ``times``: the concatenated spike times of all units, ``unit_of_spike`` the unit (0..n_units-1) of each.
     Bins are half-open [a, b) with the edges ``start + bin_size * j``, exactly those of ``np.histogram`` on
     that edge array. Each spike finds its window with one ``np.searchsorted`` over the window starts and its bin
-    by division (corrected by one where rounding puts it across an edge); the spikes are then counted run by
-    run on their flat index (unit, window, bin), already sorted when each unit's times are: memory is the output
-    plus a few arrays of the spikes' length, and no Python loop runs over units. Windows must not overlap."""
+    by division (checked against the edges themselves where rounding could put it across one); every spike then
+    sets its bin, and the few bins with several spikes are added up (``np.add.at`` on the repeats of the flat
+    index, sorted when each unit's times are). The work is in place: memory is the output (:func:`count_dtype`)
+    plus about one array of the spikes' length, and no Python loop runs over units. Windows must not overlap."""
+    return _bin_in_place(np.asarray(times, dtype=float), np.array(unit_of_spike, dtype=np.int64), n_units,
+                         starts, n_bins, bin_size)
+
+
+def _bin_in_place(t: np.ndarray, unit: np.ndarray, n_units: int, starts, n_bins: int, bin_size: float) -> np.ndarray:
+    """:func:`bin_spike_times` on a unit array it may overwrite (int64): every large temporary costs its page
+    faults, which dominate the time of a read of millions of spikes, so the work is done in place."""
     starts = np.asarray(starts, dtype=float)
     n_win = starts.size
     if n_win > 1 and np.any(starts[:-1] + bin_size * n_bins > starts[1:] + 1e-9 * bin_size):
         raise ParameterError("The trials overlap or are out of order; cut on trials needs disjoint trials "
                              "(sort the trials table by start_time).")
-    t = np.asarray(times, dtype=float)
-    win = (np.searchsorted(starts, t, side="right") - 1) if n_win > 1 else np.zeros(t.size, dtype=np.int64)
-    origin = starts[np.maximum(win, 0)]
-    j = np.floor((t - origin) / bin_size).astype(np.int64)
-    j -= t < origin + bin_size * j                        # rounding: keep each spike between its bin's edges
-    j += t >= origin + bin_size * (j + 1)
-    keep = (win >= 0) & (j >= 0) & (j < n_bins)
-    flat = np.asarray(unit_of_spike, dtype=np.int64)[keep] * (n_win * n_bins) + win[keep] * n_bins + j[keep]
-    del win, origin, j
+    win = np.searchsorted(starts, t, side="right") - 1 if n_win > 1 else None
+    x = t - (starts[np.maximum(win, 0)] if n_win > 1 else starts[0])
+    x /= bin_size
+    j = x.astype(np.int64)                                # truncation; spikes before a window come out < 0 below
+    x -= j                                                # the position inside the bin (negative before the window)
+    near = np.flatnonzero((x < 1e-9) | (x > 1 - 1e-9))    # rounding may have crossed an edge: check those exactly
+    del x
+    if near.size:
+        origin = starts[np.maximum(win[near], 0)] if n_win > 1 else starts[0]
+        tn, jn = t[near], j[near]
+        jn -= tn < origin + bin_size * jn
+        jn += tn >= origin + bin_size * (jn + 1)
+        j[near] = jn
+    keep = (j >= 0) & (j < n_bins)
+    if win is not None:
+        keep &= win >= 0
+        j += win * n_bins
+    del win
+    unit *= n_win * n_bins
+    flat = j
+    flat += unit
+    del unit
+    if not keep.all():
+        flat = flat[keep]
+    del keep
     if flat.size > 1 and np.any(flat[1:] < flat[:-1]):    # each unit's times sorted: already in order
         flat.sort()
-    out = np.zeros((n_units, n_win, n_bins), dtype=np.int32)
-    if flat.size:
-        run_start = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-        out.reshape(-1)[flat[run_start]] = np.diff(np.r_[run_start, flat.size])
+    repeat = flat[1:][flat[1:] == flat[:-1]]              # the second, third, ... spike of a bin (few)
+    largest = 1
+    if repeat.size:
+        largest += int(np.diff(np.flatnonzero(np.r_[True, repeat[1:] != repeat[:-1], True])).max())
+    out = np.zeros((n_units, n_win, n_bins), dtype=count_dtype(largest))
+    flat_out = out.reshape(-1)
+    flat_out[flat] = 1
+    if repeat.size:
+        np.add.at(flat_out, repeat, 1)
     return out.transpose(1, 2, 0)
 
 
@@ -243,7 +283,7 @@ def read_spikes(path, bin_size: float, units=None, start: float | None = None, s
     if n_bins < 1:
         where = "the shortest trial" if trials else "the recording"
         raise ParameterError(f"Parameter 'bin_size' ({bin_size} s) is longer than {where} ({span:.6g} s).")
-    counts = bin_spike_times(times, unit_of_spike, chosen.size, starts, n_bins, bin_size)
+    counts = _bin_in_place(times, unit_of_spike, chosen.size, starts, n_bins, bin_size)
     if not counts.any():
         raise ParameterError(f"Parameter 'units': the chosen units have no spikes between {lo} and {hi} s.")
     edges = bin_size * np.arange(n_bins + 1) + (0.0 if trials else lo)
