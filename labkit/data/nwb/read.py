@@ -237,7 +237,8 @@ def read_spikes(path, bin_size: float, units=None, start: float | None = None, s
         chosen = np.arange(ids.size)
         if units is not None:
             wanted = np.atleast_1d(np.asarray(units))
-            missing = [u for u in wanted.tolist() if u not in set(ids.tolist())]
+            known = set(ids.tolist())
+            missing = [u for u in wanted.tolist() if u not in known]
             if missing or wanted.size == 0:
                 raise ParameterError(f"Parameter 'units' must list unit ids of the file ({ids.size} units, ids "
                                      f"{ids[:5].tolist()}{'...' if ids.size > 5 else ''}), got {missing or []!r}.")
@@ -272,7 +273,7 @@ def read_spikes(path, bin_size: float, units=None, start: float | None = None, s
             raise ParameterError("Parameter 'trials': the file has no trials table with start_time and stop_time "
                                  "to cut on.")
         inside = (frame["start_time"] >= lo) & (frame["stop_time"] <= hi)
-        frame = frame[inside]
+        frame = frame[inside].sort_values("start_time", kind="stable")
         if len(frame) == 0:
             raise ParameterError(f"Parameter 'trials': no trial lies between start={lo} and stop={hi} s.")
         starts = frame["start_time"].to_numpy(float)

@@ -279,7 +279,7 @@ def trial_states_figure(states: np.ndarray, bin_size: float, *, trial_labels: Se
                                hovertemplate="%{customdata}<br>t = %{x:.3f} s<br>state %{z}<extra></extra>"))
     if n_test:
         fig.add_hline(y=B - n_test - 0.5, line_color="#000", line_width=2,
-                      annotation_text="held-out trials below", annotation_position="top left")
+                      annotation_text="held-out trials below", annotation_position="bottom right")
     fig.update_layout(title="The states of every trial (Viterbi, chosen one-hot model), aligned on the trials table",
                       xaxis_title="time from the trial's start (s)", yaxis=dict(title="trial", autorange="reversed"),
                       height=max(320, 140 + 18 * B))
