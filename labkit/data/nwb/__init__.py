@@ -7,19 +7,9 @@ file holds that labkit can use (``labkit nwb FILE``).
 Out: :func:`write_simulation` writes a labkit simulation with its ground truth in a ``truth`` processing
 module, which :func:`read_truth` reads back (the tests score a notebook run on a file against it).
 """
-from labkit.data.nwb.read import (
-    Behavior,
-    Spikes,
-    Traces,
-    bin_spike_times,
-    check_file,
-    describe,
-    read_behavior,
-    read_spikes,
-    read_traces,
-    read_truth,
-    write_simulation,
-)
+from labkit.data.nwb.read import Spikes, bin_spike_times, check_file, read_spikes
+from labkit.data.nwb.series import Behavior, Traces, describe, read_behavior, read_traces, read_truth
+from labkit.data.nwb.write import write_simulation
 
 __all__ = ["Spikes", "Traces", "Behavior", "check_file", "read_spikes", "read_traces", "read_behavior", "describe",
            "write_simulation", "read_truth", "bin_spike_times"]

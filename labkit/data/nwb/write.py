@@ -1,4 +1,4 @@
-"""Writing labkit simulations to NWB with their ground truth (called by :func:`labkit.data.nwb.write_simulation`).
+"""Writing labkit simulations to NWB with their ground truth (:func:`write_simulation`).
 
 Spikes go in the units table, traces in an ophys ΔF/F series, the trials (or epochs) in the trials table,
 and everything the simulator knows and a recording would not (states, couplings, communities, gains) in a
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from labkit.core.params import ParameterError
-from labkit.data.nwb.read import SESSION_START
+from labkit.data.nwb.read import SESSION_START, _positive
 
-__all__ = ["write_switching", "write_connectome"]
+__all__ = ["write_simulation", "write_switching", "write_connectome"]
 
 
 def _file(identifier: str, description: str, species: str, seed: int):
@@ -146,3 +146,19 @@ def write_connectome(path: Path, data, animal: int) -> Path:
                       "epoch": (np.asarray(data.epoch_names, dtype=str), "the epoch type"),
                       "gain": (data.gain[animal], "this animal's drive strength in the epoch type")}))
     return _save(nwb, path)
+
+
+def write_simulation(path, data, *, bin_size: float = 0.01, animal: int = 0) -> Path:
+    """Write a labkit simulation with its ground truth to an NWB file at ``path`` and return the path.
+
+    The switching GLM's :class:`~labkit.neuro.switching_glm.SwitchingData`: spikes as a units table (each
+    count a spike time at its bin's centre; bins of ``bin_size`` s; trials back to back in a trials table),
+    and the truth (states, couplings, biases, transitions) in processing['truth']. The dynamic connectome's
+    :class:`~labkit.neuro.dynamic_connectome.DynamicConnectomeData`: one animal's traces (``animal``) as a
+    ΔF/F RoiResponseSeries, the epochs as a trials table, and the truth (epochs, communities, gains)."""
+    kind = type(data).__name__
+    if kind == "SwitchingData":
+        return write_switching(Path(path), data, _positive("bin_size", bin_size))
+    if kind == "DynamicConnectomeData":
+        return write_connectome(Path(path), data, animal)
+    raise ParameterError(f"Parameter 'data' must be a SwitchingData or DynamicConnectomeData, got {kind}.")

@@ -30,6 +30,7 @@ from labkit.neuro.dynamic_connectome.experiment import (
                                                         evaluate,
                                                         factor_arrays,
                                                         rank_scan,
+                                                        rotated_error,
 )
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
@@ -48,5 +49,5 @@ __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_
            "detect_communities",
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",
-           "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces", "TraceRecording", "load_recordings",
-           "save_fit"]
+           "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces", "rotated_error", "TraceRecording",
+           "load_recordings", "save_fit"]
