@@ -24,6 +24,9 @@ from labkit.report.errors import CatalogError
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "catalog.yaml"
 
 CHECK_KINDS = ("truth", "sanity")
+# Which data a check applies to: "any" (the default), or "simulated" only (it needs the simulation's ground truth,
+# which a user's recording, ``nwb_path``, does not have).
+CHECK_WHEN = ("any", "simulated")
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
@@ -34,8 +37,14 @@ class Check:
     threshold: Any
     key: bool = True  # shown on the gallery card
     kind: str = "truth"  # "truth": must fail under the notebook's control profile; "sanity": may pass there
+    when: str = "any"  # "simulated": the check needs the ground truth and does not apply to a user's recording
 
-    def evaluate(self, recorded: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(self, recorded: dict[str, Any], simulated: bool = True) -> dict[str, Any]:
+        """The check against the recorded numbers; on a user's recording (``simulated=False``) a check that
+        needs the truth does not apply: ``applies`` is False, ``passed`` None, and it fails nothing."""
+        if self.when == "simulated" and not simulated:
+            return {"name": self.name, "value": recorded.get(self.name), "op": self.op, "threshold": self.threshold,
+                    "passed": None, "kind": self.kind, "applies": False}
         value = recorded.get(self.name)
         passed = False
         if value is not None:
@@ -44,7 +53,7 @@ class Check:
             except TypeError:
                 passed = False
         return {"name": self.name, "value": value, "op": self.op, "threshold": self.threshold, "passed": passed,
-                "kind": self.kind}
+                "kind": self.kind, "applies": True}
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,11 @@ def _entry(raw: dict[str, Any]) -> Entry:
         if kind not in CHECK_KINDS:
             raise CatalogError(f"catalog entry {raw['id']!r}: check {c.get('name')!r} has kind {kind!r}; "
                                f"expected one of {', '.join(CHECK_KINDS)}.")
-        checks.append(Check(c["name"], c["op"], c["threshold"], c.get("key", True), kind))
+        when = c.get("when", "any")
+        if when not in CHECK_WHEN:
+            raise CatalogError(f"catalog entry {raw['id']!r}: check {c.get('name')!r} has when {when!r}; "
+                               f"expected one of {', '.join(CHECK_WHEN)}.")
+        checks.append(Check(c["name"], c["op"], c["threshold"], c.get("key", True), kind, when))
     profiles = raw.get("profiles") or {}
     if "smoke" not in profiles:
         raise CatalogError(f"catalog entry {raw['id']!r} has no smoke profile.")

@@ -1,7 +1,8 @@
 """The ``labkit`` command: list the catalog, run notebooks as reports, sweep, build workshops.
 
 Every subcommand's parser is here; each calls plain functions of ``runner``, ``sweep``,
-``workshop`` and ``html``, imported when the subcommand runs, so ``labkit --help``, ``labkit list``
+``workshop``, ``html`` and ``labkit.data.nwb`` (``labkit nwb FILE``), imported when the subcommand
+runs, so ``labkit --help``, ``labkit list``
 and a usage error answer without importing torch, nbformat or papermill.
 
 Bad input (an unknown id or parameter, a value of the wrong type or out of range, a device that is
@@ -68,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", default=None, help="sweep folder (default sweeps/<id>)")
     sw.set_defaults(handler=cmd_sweep)
 
+    nw = sub.add_parser("nwb", help="describe what an NWB file holds that labkit can use")
+    nw.add_argument("path", help="an NWB file")
+    nw.set_defaults(handler=cmd_nwb)
+
     ws = sub.add_parser("workshop", help="build student and instructor notebooks and a schedule")
     wsub = ws.add_subparsers(dest="workshop_command", required=True)
     build = wsub.add_parser("build", help="write student/, instructor/ and schedule.html")
@@ -93,6 +98,13 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _absolute_paths(text: str) -> str:
+    """A comma-separated list of paths with each made absolute from the current folder."""
+    from pathlib import Path
+
+    return ",".join(str(Path(p.strip()).expanduser().absolute()) for p in str(text).split(",") if p.strip())
+
+
 def cmd_run(args) -> int:
     from labkit.report.catalog import get_entry, load_catalog
     from labkit.report.html import gallery_index, write_gallery
@@ -105,6 +117,12 @@ def cmd_run(args) -> int:
         if name in overrides:
             raise UsageError(f"parameter {name!r} is given twice.")
         overrides[name] = value
+    if overrides.get("nwb_path"):  # the kernel runs in the notebook's folder: the user's relative paths, made absolute
+        from labkit.data.nwb.read import check_file
+
+        overrides["nwb_path"] = _absolute_paths(overrides["nwb_path"])
+        for path in overrides["nwb_path"].split(","):
+            check_file(path, "nwb_path")
     if "device" in overrides:
         from labkit.core.device import resolve_device
 
@@ -127,7 +145,8 @@ def cmd_run(args) -> int:
         print(f"[{i}/{len(entries)}] {e.id}: {mark} in {result.duration_s:.1f} s -> {result.folder / 'report.html'}",
               flush=True)
         for c in result.checks:
-            print(f"    {'pass' if c['passed'] else 'FAIL'}  {c['name']} = {c['value']!r} ({c['op']} {c['threshold']})")
+            mark = "n/a " if c.get("applies") is False else ("pass" if c["passed"] else "FAIL")
+            print(f"    {mark}  {c['name']} = {c['value']!r} ({c['op']} {c['threshold']})")
         if not result.ok:
             failures += 1
             print(f"    error: {result.error}", file=sys.stderr)
@@ -139,6 +158,16 @@ def cmd_gallery(args) -> int:
     from labkit.report.html import write_gallery
 
     print(write_gallery(args.out))
+    return 0
+
+
+def cmd_nwb(args) -> int:
+    from labkit.data.nwb import describe
+
+    rows = describe(args.path)
+    width = max(len(k) for k, _ in rows)
+    for key, text in rows:
+        print(f"{key:<{width}}  {text}")
     return 0
 
 

@@ -71,6 +71,13 @@ def _write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str, allow_nan=True))
 
 
+def data_source(params: dict[str, Any]) -> str:
+    """``"simulated"``, or the file names of a user's recording (the ``nwb_path`` parameter of the neuro notebooks),
+    on which the checks that need the ground truth do not apply."""
+    path = str(params.get("nwb_path") or "")
+    return ", ".join(Path(p.strip()).name for p in path.split(",") if p.strip()) or "simulated"
+
+
 def report_folder(entry: Entry, out: str | Path = DEFAULT_OUT) -> Path:
     """``out/<id>``, if a run may write it there: a missing or empty folder, or a previous report."""
     return check_replaceable(Path(out) / entry.id, "metrics.json")
@@ -127,15 +134,17 @@ def run_notebook(entry: Entry, overrides: dict[str, Any] | None = None, *, profi
     kernel_log = tmp / "kernel.log"
     if kernel_log.exists() and error is None:
         kernel_log.unlink()
-    checks = [c.evaluate(recorded["metrics"]) for c in entry.checks]
-    failed_checks = [c["name"] for c in checks if not c["passed"]]
-    if error is None and failed_checks:
+    source = data_source(params)
+    checks = [c.evaluate(recorded["metrics"], simulated=source == "simulated") for c in entry.checks]
+    failed = [c for c in checks if c["applies"] and not c["passed"]]
+    if error is None and failed:
         error = "checks failed: " + ", ".join(
-            f"{c['name']} = {c['value']!r} (needs {c['op']} {c['threshold']})" for c in checks if not c["passed"])
+            f"{c['name']} = {c['value']!r} (needs {c['op']} {c['threshold']})" for c in failed)
     status = "ok" if error is None else "failed"
     metrics = {
         "id": entry.id, "title": entry.title, "track": entry.track, "status": status, "error": error,
-        "profile": profile, "parameters": params, "metrics": recorded["metrics"], "checks": checks,
+        "profile": profile, "data_source": source, "parameters": params, "metrics": recorded["metrics"],
+        "checks": checks,
         "duration_s": round(duration, 2), "device": recorded["meta"].get("device", "unknown"),
         "labkit_version": __version__, "git_commit": git_commit(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from labkit.core.params import check_value
-from labkit.neuro.dynamic_connectome.affinity import static_correlation
+from labkit.neuro.dynamic_connectome.affinity import static_correlation, windowed_affinity
 from labkit.neuro.dynamic_connectome.communities import detect_communities, match_time_factors, partition_scores
 from labkit.neuro.dynamic_connectome.metrics import core_consistency
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.simulate import DynamicConnectomeData, epoch_courses
 
-__all__ = ["CONTROLS", "control_traces", "rank_scan", "choose_rank", "evaluate", "factor_arrays"]
+__all__ = ["CONTROLS", "control_traces", "rank_scan", "choose_rank", "evaluate", "factor_arrays", "rotated_error"]
 
 CONTROLS = ("none", "shuffle")
 
@@ -107,3 +107,16 @@ def factor_arrays(model: DynamicConnectome, data: DynamicConnectomeData) -> dict
             "animal_factors": model.animal_factors_, "weights": model.weights_,
             "window_time": (aff.window_start + aff.window / 2.0) * data.dt, "time": data.time,
             "epoch_of_sample": data.epoch_of_sample, "epoch_names": data.epoch_names, "neurons": data.neurons}
+
+
+def rotated_error(model: DynamicConnectome, traces, seed: int = 0) -> float:
+    """The relative error of the same NTF (rank, restarts, iterations) on the affinity tensor of ``traces`` with
+    every trace rotated in time by its own random offset (:func:`control_traces`, seeded ``seed + 1``): what the
+    factorization reaches on data whose neurons keep their own dynamics but no longer move together. A fit that
+    does not explain the data better than that has found no shared structure; it needs no ground truth, so it
+    applies to a user's recordings too."""
+    rotated = control_traces(traces, "shuffle", seed + 1)
+    aff = windowed_affinity(rotated, window=model.window, step=model.step, smooth=model.smooth, kernel=model.kernel,
+                            on_constant=model.on_constant, device=model.device_)
+    return float(NTF(model.rank, n_restarts=model.n_restarts, max_iter=model.max_iter, tol=model.tol,
+                     seed=model.seed, device=model.device_).fit(aff.tensor).error_)

@@ -20,4 +20,5 @@ PARAMETERS = {
     "max_rank": (int, 1, 20),
     "n_restarts": (int, 2, 64),
     "resolution": (float, 0.05, 20.0),
+    "nwb_path": str, "nwb_series": str, "fit_out": str,
 }

@@ -3,6 +3,7 @@
 ``SwitchingGLM`` is the estimator, ``simulate_switching_glm`` the simulator with its ground truth on a
 backbone of :mod:`labkit.data.networks` (random or *C. elegans*), ``PoissonHMM`` the plain Poisson HMM that
 shares the E-step, ``reference_forward_backward`` the textbook recursion that E-step reproduces, and
+``load_recording`` / ``analyze_recording`` the same models on a user's NWB file (no truth), and
 ``figures`` the plotly builders of the notebook ``notebooks/neuro/switching_glm.ipynb``.
 """
 from labkit.neuro.switching_glm.checks import check_counts
@@ -21,6 +22,13 @@ from labkit.neuro.switching_glm.hmm import PoissonHMM, forward_backward, log_lik
 from labkit.neuro.switching_glm.metrics import backbone_roc, match_states, signed_accuracy, state_accuracy
 from labkit.neuro.switching_glm.model import SwitchingGLM
 from labkit.neuro.switching_glm.parameters import PARAMETERS
+from labkit.neuro.switching_glm.recording import (
+    Recording,
+    RecordingFit,
+    analyze_recording,
+    load_recording,
+    save_fit,
+)
 from labkit.neuro.switching_glm.reference import reference_forward_backward
 from labkit.neuro.switching_glm.simulate import SwitchingData, simulate_switching_glm
 
@@ -28,4 +36,5 @@ __all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "log_likelihood", "
            "check_counts", "history_basis", "convolve_history", "simulate_switching_glm", "SwitchingData",
            "match_states", "state_accuracy", "backbone_roc", "fit_models", "score_models", "held_out_curve",
            "true_model", "PARAMETERS", "CONTROLS", "control_spikes", "coupling_captured", "signed_accuracy",
-           "independent_log_likelihood"]
+           "independent_log_likelihood", "Recording", "RecordingFit", "load_recording", "analyze_recording",
+           "save_fit"]

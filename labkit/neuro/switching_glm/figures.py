@@ -85,15 +85,17 @@ def raster_states_figure(spikes: np.ndarray, states: np.ndarray, *, neurons: Seq
     return fig
 
 
-def coupling_grid_figure(true_weights: np.ndarray, fitted: Mapping[str, np.ndarray], *,
+def coupling_grid_figure(true_weights: np.ndarray | None, fitted: Mapping[str, np.ndarray], *,
                          neurons: Sequence[str] | None = None, states: Sequence[int] | None = None,
                          title: str = "") -> go.Figure:
-    """Coupling matrices W[state, post, pre]: the truth in the first row, each model below, one column per state."""
-    true_weights = np.asarray(true_weights)
-    K = true_weights.shape[0]
+    """Coupling matrices W[state, post, pre]: the truth in the first row (none on a recording: ``None``), each
+    model below, one column per state."""
+    first = np.asarray(true_weights if true_weights is not None else next(iter(fitted.values())))
+    K = first.shape[0]
     states = list(range(K)) if states is None else list(states)
-    rows = [("truth", true_weights)] + [(MODEL_NAMES.get(k, k), np.asarray(v)) for k, v in fitted.items()]
-    vmax = float(np.abs(true_weights).max()) or 1.0
+    rows = ([("truth", first)] if true_weights is not None else []) + \
+        [(MODEL_NAMES.get(k, k), np.asarray(v)) for k, v in fitted.items()]
+    vmax = float(np.abs(first).max()) or 1.0
     fig = make_subplots(rows=len(rows), cols=len(states), horizontal_spacing=0.02, vertical_spacing=0.04,
                         column_titles=[f"state {k}" for k in states], row_titles=[r[0] for r in rows])
     labels = list(neurons) if neurons is not None else None
@@ -108,7 +110,8 @@ def coupling_grid_figure(true_weights: np.ndarray, fitted: Mapping[str, np.ndarr
     fig.update_yaxes(title_text="post", row=len(rows), col=1)
     fig.update_xaxes(title_text="pre", row=len(rows), col=1)
     side = 230 if len(states) > 2 else 300
-    fig.update_layout(title=title or "Coupling matrices per state: truth (top) and the three models",
+    fig.update_layout(title=title or ("Coupling matrices per state: truth (top) and the three models"
+                                      if true_weights is not None else "Coupling matrices per state, each model"),
                       height=120 + side * len(rows), width=None)
     return fig
 
@@ -241,4 +244,43 @@ def window_figure(spikes: np.ndarray, states: np.ndarray, posterior: np.ndarray,
     fig.update_xaxes(range=[start - 0.5, stop - 0.5], row=2, col=1)
     fig.update_layout(height=520, legend=dict(orientation="h", y=-0.15, x=0),
                       title="Explorer: a window of one trial and one state's couplings")
+    return fig
+
+
+def selection_figure(selection: Mapping[int, float], chosen: int, *, poisson: float | None = None) -> go.Figure:
+    """Held-out log-likelihood per bin against the number of states, the chosen number marked; the dotted
+    line is independent homogeneous-Poisson neurons, the floor a coupled model must clear."""
+    ks = sorted(selection)
+    fig = go.Figure(go.Scatter(x=ks, y=[selection[k] for k in ks], mode="lines+markers", name="one-hot prior",
+                               line=dict(color=model_colour("one-hot"), width=2.5), marker=dict(size=9)))
+    fig.add_trace(go.Scatter(x=[chosen], y=[selection[chosen]], mode="markers", name=f"chosen: K = {chosen}",
+                             marker=dict(size=18, symbol="star", color=COLORS[3])))
+    if poisson is not None:
+        fig.add_hline(y=poisson, line_dash="dot", line_color="#555",
+                      annotation_text="independent Poisson neurons", annotation_position="bottom right")
+    fig.update_layout(title="Model selection: held-out log-likelihood against the number of states",
+                      xaxis=dict(title="number of states K", tickmode="array", tickvals=ks),
+                      yaxis_title="held-out log-likelihood (nats per bin)", height=420)
+    return fig
+
+
+def trial_states_figure(states: np.ndarray, bin_size: float, *, trial_labels: Sequence[str] | None = None,
+                        n_test: int = 0) -> go.Figure:
+    """Every trial's most probable states (rows: the trials table's trials, in order; columns: seconds from the
+    trial's start), one colour per state; the last ``n_test`` rows are the held-out trials."""
+    states = np.asarray(states)
+    B, T = states.shape
+    K = int(states.max()) + 1
+    labels = list(trial_labels) if trial_labels is not None else [f"trial {b}" for b in range(B)]
+    colorscale = [x for k in range(K) for x in ([k / K, _state_color(k)], [(k + 1) / K, _state_color(k)])]
+    fig = go.Figure(go.Heatmap(z=states, x=(np.arange(T) + 0.5) * bin_size, y=labels, zmin=-0.5, zmax=K - 0.5,
+                               colorscale=colorscale, customdata=np.repeat(np.array(labels)[:, None], T, 1),
+                               colorbar=dict(title="state", tickvals=list(range(K))),
+                               hovertemplate="%{customdata}<br>t = %{x:.3f} s<br>state %{z}<extra></extra>"))
+    if n_test:
+        fig.add_hline(y=B - n_test - 0.5, line_color="#000", line_width=2,
+                      annotation_text="held-out trials below", annotation_position="bottom right")
+    fig.update_layout(title="The states of every trial (Viterbi, chosen one-hot model), aligned on the trials table",
+                      xaxis_title="time from the trial's start (s)", yaxis=dict(title="trial", autorange="reversed"),
+                      height=max(320, 140 + 18 * B))
     return fig
