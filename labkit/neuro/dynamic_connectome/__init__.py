@@ -11,7 +11,8 @@ representations of the functional connectome in neurobiological networks*, ICLR 
 3. :func:`detect_communities` — weighted community detection in each motif's graph.
 
 :class:`DynamicConnectome` runs the three; :func:`simulate_dynamic_connectome` makes data with known
-communities and epochs; :func:`rank_scan` and :func:`choose_rank` choose the number of components.
+communities and epochs; :func:`rank_scan` and :func:`choose_rank` (core consistency), :func:`heldout_scan` and
+:func:`choose_rank_heldout` (held-out error) choose the number of components.
 """
 from labkit.neuro.dynamic_connectome.affinity import (
                                                       KERNELS,
@@ -30,6 +31,7 @@ from labkit.neuro.dynamic_connectome.experiment import (
                                                         factor_arrays,
                                                         rank_scan,
 )
+from labkit.neuro.dynamic_connectome.heldout import cell_folds, choose_rank_heldout, heldout_scan, masked_ntf
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import max_cp_rank, ntf_hals
@@ -46,4 +48,5 @@ __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_
            "detect_communities",
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",
-           "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces"]
+           "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces", "heldout_scan", "choose_rank_heldout",
+           "masked_ntf", "cell_folds"]
