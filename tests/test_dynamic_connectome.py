@@ -473,9 +473,15 @@ def test_choose_rank_heldout_finds_the_planted_rank(seed):
 
 def test_choose_rank_heldout_takes_the_smallest_rank_within_one_standard_error():
     from labkit.neuro.dynamic_connectome import choose_rank_heldout
-    heldout = np.array([[0.60, 0.62], [0.50, 0.52], [0.48, 0.50], [0.49, 0.51]])   # best rank 3, SE 0.01
-    assert choose_rank_heldout({"ranks": np.array([1, 2, 3, 4]), "heldout": heldout}) == 3
-    assert choose_rank_heldout({"ranks": np.array([1, 2, 3, 4]), "heldout": heldout + [[0], [-0.015], [0], [0]]}) == 2
+    ranks = np.array([1, 2, 3, 4])
+    # rank 3 is best; rank 2 is worse by 0.01 on every fold (paired SE 0): not within one SE, although the folds
+    # themselves spread by far more than 0.01
+    base = np.array([0.40, 0.50, 0.60])
+    heldout = np.stack([base + 0.2, base + 0.01, base, base + [0.0, 0.01, -0.005]])
+    assert choose_rank_heldout({"ranks": ranks, "heldout": heldout}) == 3
+    # rank 2 worse by 0.01 on average, but as often better as worse: within one SE, so the smaller rank is kept
+    heldout[1] = base + [0.04, -0.02, 0.01]
+    assert choose_rank_heldout({"ranks": ranks, "heldout": heldout}) == 2
     with pytest.raises(ValueError, match="heldout"):
         choose_rank_heldout({"ranks": np.array([1, 2]), "heldout": np.zeros((2, 1))})
 

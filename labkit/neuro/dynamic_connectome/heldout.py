@@ -14,7 +14,8 @@ other windows and animals share. The cells are split into ``n_folds`` folds; eac
 model is fitted on the rest by EM (the missing cells imputed with the current model, then one HALS sweep per
 factor: a majorize-minimize step, so the error on the observed cells never rises), and scored on the fold.
 :func:`choose_rank_heldout` then takes the smallest rank whose mean held-out error lies within one standard error
-of the best (the one-standard-error rule; Hastie, Tibshirani & Friedman 2009, Sec. 7.10).
+of the best, the error of their fold-by-fold difference (the one-standard-error rule; Hastie, Tibshirani & Friedman
+2009, Sec. 7.10).
 """
 from __future__ import annotations
 
@@ -164,15 +165,19 @@ def heldout_scan(tensor, ranks, *, n_folds: int = 5, n_restarts: int = 2, max_it
 
 
 def choose_rank_heldout(scan: dict) -> int:
-    """The smallest scanned rank whose mean held-out error is within one standard error of the best rank's
-    (the one-standard-error rule): the rank past which further components no longer predict unseen cells
-    measurably better. The standard error is that of the best rank's mean over the folds."""
+    """The smallest scanned rank whose mean held-out error exceeds the best rank's by at most one standard error
+    of their difference (the one-standard-error rule, Hastie, Tibshirani & Friedman 2009, Sec. 7.10, on paired
+    differences): every rank is scored on the same folds, so rank r is compared with the best rank fold by fold,
+    ``d_f = e_f(r) − e_f(best)``, and kept out only if ``mean(d) > SE(d) = sd(d)/√F``. The folds' own spread
+    (which cells each holds) cancels in the difference; with the unpaired SE of the best rank's mean it swamped
+    the small gain of a real component and the rule took one rank too few."""
     ranks = np.asarray(scan["ranks"])
     err = np.asarray(scan["heldout"], dtype=float)
     if err.ndim != 2 or err.shape[0] != len(ranks) or err.shape[1] < 2:
         raise ValueError(f"scan['heldout'] must be (len(ranks), n_folds >= 2), got shape {err.shape}.")
     mean = err.mean(axis=1)
     best = int(np.nanargmin(mean))
-    se = err[best].std(ddof=1) / math.sqrt(err.shape[1])
-    ok = mean <= mean[best] + se
+    diff = err - err[best]
+    se = diff.std(axis=1, ddof=1) / math.sqrt(err.shape[1])
+    ok = mean - mean[best] <= se
     return int(ranks[ok].min())
