@@ -90,7 +90,7 @@ def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency
     ranks, errs, sims = scan["ranks"], np.asarray(scan["errors"]), np.asarray(scan["similarity"])
     core = np.asarray(scan.get("core_consistency", np.full(len(ranks), np.nan)), dtype=float)
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.09,
-                        subplot_titles=["reconstruction error", "stability across restarts", "core consistency"])
+                        subplot_titles=["relative error", "restarts' similarity", "core consistency (%)"])
     xs = np.repeat(ranks, errs.shape[1])
     fig.add_trace(go.Scatter(x=xs, y=errs.ravel(), mode="markers", name="each restart",
                              marker=dict(color=COLORS[0], size=7, opacity=0.6)), row=1, col=1)
@@ -115,10 +115,12 @@ def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency
     if chosen is not None:
         for c in (1, 2, 3):
             fig.add_vline(x=chosen, line_dash="dot", line_color="#888", row=1, col=c)
-    fig.update_xaxes(title_text="rank (number of components)", dtick=1)
-    fig.update_yaxes(title_text="relative error ‖X − X̂‖ / ‖X‖", row=1, col=1)
-    fig.update_yaxes(title_text="factor similarity (1 = same model)", range=[0, 1.05], row=1, col=2)
-    fig.update_yaxes(title_text="CORCONDIA (%, clipped at −20)", range=[-25, 105], row=1, col=3)
+    # The panels' quantities are in their titles, not on y axes: between panels a y title sat on the tick labels
+    # of its neighbour in a narrow view.
+    fig.update_xaxes(title_text="rank", dtick=1)
+    fig.update_yaxes(title_text="‖X − X̂‖ / ‖X‖", row=1, col=1)       # the outer axis has room for its title
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+    fig.update_yaxes(range=[-25, 105], row=1, col=3)   # CORCONDIA clipped at −20 (true value on hover)
     fig.update_layout(title="Choosing the rank" + (f" (dotted: rank {chosen})" if chosen else ""), height=440,
                       legend=dict(orientation="h", y=-0.25, x=0))
     return fig
