@@ -184,7 +184,8 @@ def mode_trajectories_figure(K_sim, K_ode, s, onsets, lr: float, length: int, de
         fig.update_xaxes(title_text="step", row=1, col=j + 1)
     fig.update_yaxes(title_text="K / s", row=1, col=1)
     what = "; ODE: black dashes" if K_sim is not None else " (mode ODE)"
-    fig.update_layout(title=f"Depth {depth}: K_a solid, K_b dotted{what}<br><sup>pathway b's deficit shaded</sup>")
+    fig.update_layout(title=f"Depth {depth}: K_a solid, K_b dotted{what}<br><sup>pathway b's deficit shaded</sup>",
+                      margin=dict(t=110))
     return fig
 
 
