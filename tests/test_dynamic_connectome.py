@@ -429,3 +429,67 @@ def test_epoch_mean_matrices_average_inside_windows_and_name_a_window_too_long()
     long = epoch_courses(epochs, 2, window=12, step=2)
     with pytest.raises(ValueError, match="no window lies wholly inside a block of 'on'.*lower `window`"):
         epoch_mean_matrices(np.zeros((len(long), 2, 2)), long, ["off", "on"])
+
+
+# ------------------------------------------------------------------------------ held-out rank choice
+def test_cell_folds_spread_every_window_over_the_folds():
+    from labkit.neuro.dynamic_connectome import cell_folds
+    folds = cell_folds(40, 8, 5, seed=0)
+    assert folds.shape == (40, 8) and set(np.unique(folds)) == set(range(5))
+    assert all(len(set(row)) == 5 for row in folds)                    # 8 animals: every window in every fold
+    assert np.array_equal(folds, cell_folds(40, 8, 5, seed=0))
+    with pytest.raises(ValueError, match="n_folds"):
+        cell_folds(40, 8, 1)
+
+
+def test_masked_ntf_with_every_cell_observed_is_ntf():
+    from labkit.neuro.dynamic_connectome import masked_ntf
+    X, _ = planted(noise=0.05, seed=1)
+    _, errs = masked_ntf(X, np.ones(X.shape[1:], dtype=bool), 3, n_restarts=3, max_iter=400, tol=1e-7)
+    full = ntf_hals(X, 3, n_restarts=3, max_iter=400, tol=1e-7)
+    assert float(errs.min()) == pytest.approx(float(np.nanmin(full.errors.numpy())), abs=2e-4)
+
+
+def test_masked_ntf_fills_held_out_cells_of_an_exact_cp_tensor():
+    from labkit.neuro.dynamic_connectome import cell_folds, masked_ntf
+    X, _ = planted(noise=0.0, seed=2)
+    test = cell_folds(X.shape[1], X.shape[2], 4, seed=0) == 0
+    (A, B, C), errs = masked_ntf(X, ~test, 3, n_restarts=3, max_iter=1000, tol=1e-9, dtype=torch.float64)
+    best = int(errs.argmin())
+    Xhat = np.einsum("ir,jr,kr->ijk", A[best].numpy(), B[best].numpy(), C[best].numpy())
+    assert np.linalg.norm((X - Xhat)[:, test]) / np.linalg.norm(X[:, test]) < 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_choose_rank_heldout_finds_the_planted_rank(seed):
+    # noisy enough that an extra component only fits noise: the held-out error turns up past rank 3
+    from labkit.neuro.dynamic_connectome import choose_rank_heldout, heldout_scan
+    X, _ = planted(noise=0.3, seed=seed)
+    scan = heldout_scan(X, [1, 2, 3, 4, 5, 6], n_folds=5, n_restarts=2, seed=seed)
+    assert scan["heldout"].shape == (6, 5)
+    assert np.all(np.diff(scan["train"].mean(1)) < 0)                   # training error always falls
+    assert choose_rank_heldout(scan) == 3
+
+
+def test_choose_rank_heldout_takes_the_smallest_rank_within_one_standard_error():
+    from labkit.neuro.dynamic_connectome import choose_rank_heldout
+    ranks = np.array([1, 2, 3, 4])
+    # rank 3 is best; rank 2 is worse by 0.01 on every fold (paired SE 0): not within one SE, although the folds
+    # themselves spread by far more than 0.01
+    base = np.array([0.40, 0.50, 0.60])
+    heldout = np.stack([base + 0.2, base + 0.01, base, base + [0.0, 0.01, -0.005]])
+    assert choose_rank_heldout({"ranks": ranks, "heldout": heldout}) == 3
+    # rank 2 worse by 0.01 on average, but as often better as worse: within one SE, so the smaller rank is kept
+    heldout[1] = base + [0.04, -0.02, 0.01]
+    assert choose_rank_heldout({"ranks": ranks, "heldout": heldout}) == 2
+    with pytest.raises(ValueError, match="heldout"):
+        choose_rank_heldout({"ranks": np.array([1, 2]), "heldout": np.zeros((2, 1))})
+
+
+def test_masked_ntf_bad_mask():
+    from labkit.neuro.dynamic_connectome import masked_ntf
+    X, _ = planted()
+    with pytest.raises(ValueError, match="observed must be a boolean"):
+        masked_ntf(X, np.ones((3, 3), dtype=bool), 2)
+    with pytest.raises(ValueError, match="observed must keep"):
+        masked_ntf(X, np.zeros(X.shape[1:], dtype=bool), 2)

@@ -43,18 +43,23 @@ class Explorer(widgets.VBox):
         return "Interactive explorer: open this notebook in JupyterLab to move the controls."
 
 
+# A control's description (its parameter's name) takes its own width: ipywidgets' default of a fixed ~90 px cuts
+# longer names ("annotation_a" showed as "annotatio…" in JupyterLab).
+_STYLE = {"description_width": "initial"}
+
+
 def _widget_for(name: str, spec: Any) -> widgets.Widget:
     if isinstance(spec, widgets.Widget):
         return spec
     if isinstance(spec, bool):
-        return widgets.Checkbox(value=spec, description=name)
+        return widgets.Checkbox(value=spec, description=name, style=_STYLE)
     if isinstance(spec, (list, tuple)) and spec and all(isinstance(v, str) for v in spec):
-        return widgets.Dropdown(options=list(spec), description=name)
+        return widgets.Dropdown(options=list(spec), description=name, style=_STYLE)
     if isinstance(spec, tuple) and len(spec) in (3, 4):
         low, high, step = spec[:3]
         value = spec[3] if len(spec) == 4 else low
         cls = widgets.IntSlider if all(isinstance(v, int) for v in spec) else widgets.FloatSlider
-        return cls(min=low, max=high, step=step, value=value, description=name, continuous_update=False)
+        return cls(min=low, max=high, step=step, value=value, description=name, continuous_update=False, style=_STYLE)
     raise ValueError(f"explorer: control {name!r} must be (low, high, step[, value]), a list of strings, "
                      f"a bool or a widget, got {spec!r}.")
 

@@ -144,15 +144,15 @@ def pca_figure(panels: dict, choice) -> go.Figure:
 
 
 def mode_trajectories_figure(K_sim, K_ode, s, onsets, lr: float, length: int, depth: int) -> go.Figure:
-    """Per onset: K_a / s and K_b / s of every mode over training (network solid, ODE dashed), the
-    deficit window shaded."""
+    """Per onset: K_a / s (solid) and K_b / s (dotted) of every mode over training, the deficit window shaded. With
+    ``K_sim`` the network's curves are drawn in the modes' colours and the ODE as thin black dashes over them;
+    without it (``K_sim=None``: the explorer) the ODE's curves take the modes' colours and line styles."""
     fig = make_subplots(
         rows=1, cols=len(onsets), subplot_titles=[f"deficit from step {o}" for o in onsets], shared_yaxes=True
     )
     cols = _mode_colors(s)
     x = np.arange(K_ode.shape[1])
     for j, o in enumerate(onsets):
-        fig.add_vrect(x0=o, x1=o + length, fillcolor="rgba(204,121,167,0.15)", line_width=0, row=1, col=j + 1)
         shown = set()
         for k in range(len(s)):
             first = j == 0 and cols[k] not in shown
@@ -172,21 +172,20 @@ def mode_trajectories_figure(K_sim, K_ode, s, onsets, lr: float, length: int, de
                         row=1,
                         col=j + 1,
                     )
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=K_ode[j, :, p, k] / s[k],
-                        line=dict(color="black", dash="dash", width=1),
-                        name="ODE",
-                        legendgroup="ode",
-                        showlegend=first and k == 0 and p == 0,
-                    ),
-                    row=1,
-                    col=j + 1,
-                )
+                    ode = dict(line=dict(color="black", dash="dash", width=1), name="ODE", legendgroup="ode",
+                               showlegend=first and k == 0 and p == 0)
+                else:
+                    ode = dict(line=dict(color=cols[k], dash=dash, width=2.5), name=f"K_{lab}, s = {s[k]:.2f}",
+                               legendgroup=f"{lab}{cols[k]}", showlegend=first)
+                fig.add_trace(go.Scatter(x=x, y=K_ode[j, :, p, k] / s[k], **ode), row=1, col=j + 1)
+        # after the traces: plotly leaves shapes off a subplot that holds no trace yet
+        fig.add_vrect(x0=o, x1=o + length, fillcolor="rgba(204,121,167,0.15)", line_width=0, layer="below",
+                      row=1, col=j + 1)
         fig.update_xaxes(title_text="step", row=1, col=j + 1)
     fig.update_yaxes(title_text="K / s", row=1, col=1)
-    fig.update_layout(title=f"Depth {depth}: pathway a (solid) and b (dotted) per mode; ODE dashed; deficit shaded")
+    what = "; ODE: black dashes" if K_sim is not None else " (mode ODE)"
+    fig.update_layout(title=f"Depth {depth}: K_a solid, K_b dotted{what}<br><sup>pathway b's deficit shaded</sup>",
+                      margin=dict(t=110))
     return fig
 
 

@@ -11,8 +11,9 @@ representations of the functional connectome in neurobiological networks*, ICLR 
 3. :func:`detect_communities` — weighted community detection in each motif's graph.
 
 :class:`DynamicConnectome` runs the three; :func:`simulate_dynamic_connectome` makes data with known
-communities and epochs; :func:`rank_scan` and :func:`choose_rank` choose the number of components;
-:func:`load_recordings` reads a user's NWB files (one per animal) in their place.
+communities and epochs; :func:`rank_scan` and :func:`choose_rank` (core consistency), :func:`heldout_scan` and
+:func:`choose_rank_heldout` (held-out error) choose the number of components; :func:`load_recordings` reads a
+user's NWB files (one per animal) in their place.
 """
 from labkit.neuro.dynamic_connectome.affinity import (
                                                       KERNELS,
@@ -32,6 +33,7 @@ from labkit.neuro.dynamic_connectome.experiment import (
                                                         rank_scan,
                                                         rotated_error,
 )
+from labkit.neuro.dynamic_connectome.heldout import cell_folds, choose_rank_heldout, heldout_scan, masked_ntf
 from labkit.neuro.dynamic_connectome.metrics import core_consistency, cp_reconstruct, factor_similarity
 from labkit.neuro.dynamic_connectome.model import NTF, DynamicConnectome
 from labkit.neuro.dynamic_connectome.ntf import max_cp_rank, ntf_hals
@@ -50,4 +52,4 @@ __all__ = ["DynamicConnectome", "rank_scan", "choose_rank", "evaluate", "factor_
            "partition_scores", "match_time_factors", "NTF", "ntf_hals", "cp_reconstruct", "factor_similarity",
            "max_cp_rank", "DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses",
            "epoch_mean_matrices", "PARAMETERS", "CONTROLS", "control_traces", "rotated_error", "TraceRecording",
-           "load_recordings", "save_fit"]
+           "load_recordings", "save_fit", "heldout_scan", "choose_rank_heldout", "masked_ntf", "cell_folds"]

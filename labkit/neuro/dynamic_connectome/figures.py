@@ -11,6 +11,15 @@ from labkit.viz.theme import COLORS
 __all__ = ["traces_figure", "epoch_affinity_figure", "rank_scan_figure", "convergence_figure", "factors_figure",
            "factor_figure", "comparison_figure", "static_figure"]
 
+_FILL_NAMES = ["white", "orange", "blue", "green", "pink", "light blue"]   # the colours of viz.pieces.RUN_FILLS
+
+
+def _shading_key(epoch_names) -> str:
+    """'shading: white spontaneous, orange stimulus on, ...': the epochs' colours, named once above the panels
+    (labels inside the one-minute blocks of a narrow time panel ran into each other)."""
+    return "shading: " + ", ".join(f"{_FILL_NAMES[e % len(_FILL_NAMES)]} {n}" for e, n in enumerate(epoch_names))
+
+
 def _order(labels):
     return np.lexsort((np.arange(len(labels)), labels))
 
@@ -73,17 +82,27 @@ def epoch_affinity_figure(matrices, epoch_names, communities) -> go.Figure:
     return fig
 
 
-def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency: float | None = None) -> go.Figure:
-    """Relative error of every restart, the restarts' similarity and the core consistency, against the rank."""
+def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency: float | None = None,
+                     heldout: dict | None = None) -> go.Figure:
+    """Relative error of every restart, the restarts' similarity and the core consistency, against the rank;
+    with ``heldout`` (a :func:`~.heldout.heldout_scan`), the mean held-out error over the folds (± one standard
+    error) beside the training error."""
     ranks, errs, sims = scan["ranks"], np.asarray(scan["errors"]), np.asarray(scan["similarity"])
     core = np.asarray(scan.get("core_consistency", np.full(len(ranks), np.nan)), dtype=float)
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.09,
-                        subplot_titles=["reconstruction error", "stability across restarts", "core consistency"])
+                        subplot_titles=["relative error", "restarts' similarity", "core consistency (%)"])
     xs = np.repeat(ranks, errs.shape[1])
     fig.add_trace(go.Scatter(x=xs, y=errs.ravel(), mode="markers", name="each restart",
                              marker=dict(color=COLORS[0], size=7, opacity=0.6)), row=1, col=1)
     fig.add_trace(go.Scatter(x=ranks, y=errs.min(1), mode="lines", name="best restart",
                              line=dict(color=COLORS[0])), row=1, col=1)
+    if heldout is not None:
+        h = np.asarray(heldout["heldout"], dtype=float)
+        se = h.std(axis=1, ddof=1) / np.sqrt(h.shape[1])
+        fig.add_trace(go.Scatter(x=heldout["ranks"], y=h.mean(1), mode="lines+markers",
+                                 name=f"held-out cells (mean of {h.shape[1]} folds ± SE)",
+                                 error_y=dict(type="data", array=se, visible=True),
+                                 line=dict(color=COLORS[3], dash="dash"), marker=dict(size=8)), row=1, col=1)
     fig.add_trace(go.Scatter(x=ranks, y=sims, mode="lines+markers", name="similarity to the best fit",
                              line=dict(color=COLORS[1]), marker=dict(size=8)), row=1, col=2)
     # CORCONDIA can be hugely negative past the right rank: draw it clipped, with the true value on hover.
@@ -96,11 +115,13 @@ def rank_scan_figure(scan: dict, chosen: int | None = None, min_core_consistency
     if chosen is not None:
         for c in (1, 2, 3):
             fig.add_vline(x=chosen, line_dash="dot", line_color="#888", row=1, col=c)
-    fig.update_xaxes(title_text="rank (number of components)", dtick=1)
-    fig.update_yaxes(title_text="relative error ‖X − X̂‖ / ‖X‖", row=1, col=1)
-    fig.update_yaxes(title_text="factor similarity (1 = same model)", range=[0, 1.05], row=1, col=2)
-    fig.update_yaxes(title_text="CORCONDIA (%, clipped at −20)", range=[-25, 105], row=1, col=3)
-    fig.update_layout(title="Choosing the rank" + (f" (dotted: rank {chosen})" if chosen else ""), height=420,
+    # The panels' quantities are in their titles, not on y axes: between panels a y title sat on the tick labels
+    # of its neighbour in a narrow view.
+    fig.update_xaxes(title_text="rank", dtick=1)
+    fig.update_yaxes(title_text="‖X − X̂‖ / ‖X‖", row=1, col=1)       # the outer axis has room for its title
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+    fig.update_yaxes(range=[-25, 105], row=1, col=3)   # CORCONDIA clipped at −20 (true value on hover)
+    fig.update_layout(title="Choosing the rank" + (f" (dotted: rank {chosen})" if chosen else ""), height=440,
                       legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
@@ -161,29 +182,29 @@ def factor_figure(r: int, *, motifs, communities, time_factors, animal_factors, 
     detected community), its time course over the epochs, and its animal loadings. The arrays are those
     of :func:`~.experiment.factor_arrays`."""
     fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.44, 0.22], horizontal_spacing=0.07,
-                        subplot_titles=[f"motif {r}: communities", "time course", "animal loadings"])
+                        subplot_titles=[f"motif {r}: communities", "time course (loading)", "loading per animal"])
     _add_motif_graph(fig, motifs[r], communities[r], neurons, 1, 1, top=top, showlegend=True)
-    _time_panel(fig, window_time, time_factors[:, r], time, epoch_of_sample, epoch_names, 1, 2, label=True)
+    _time_panel(fig, window_time, time_factors[:, r], time, epoch_of_sample, epoch_names, 1, 2)
     _animal_panel(fig, animal_factors[:, r], 1, 3)
-    fig.update_layout(title=f"Factor {r} (weight {weights[r]:.3g})", height=400,
-                      legend=dict(orientation="h", y=-0.2, x=0))
+    fig.update_layout(title=f"Factor {r} (weight {weights[r]:.3g})<br><sup>{_shading_key(epoch_names)}</sup>",
+                      height=440, legend=dict(orientation="h", y=-0.3, x=0), margin=dict(t=110))
     return fig
 
 
 def _time_panel(fig, window_time, course, time, epoch_of_sample, epoch_names, row, col, label=False):
+    """The time factor over the shaded epochs; no y-axis title (the subplot title names the loading: between
+    two panels a y title sat on the tick labels)."""
     fig.add_trace(go.Scatter(x=window_time, y=course, mode="lines+markers", marker=dict(size=5),
                              line=dict(color=COLORS[3]), showlegend=False), row=row, col=col)
     # Shapes go on a subplot only once it holds a trace, so shade after plotting.
     shade_runs(fig, epoch_of_sample, time, names=epoch_names if label else None, row=row, col=col)
     fig.update_xaxes(title_text="time (s; window centres)", row=row, col=col)
-    fig.update_yaxes(title_text="loading", row=row, col=col)
 
 
 def _animal_panel(fig, loadings, row, col):
     fig.add_trace(go.Bar(x=np.arange(len(loadings)), y=loadings, marker_color=COLORS[0], showlegend=False),
                   row=row, col=col)
     fig.update_xaxes(title_text="animal", dtick=1, row=row, col=col)
-    fig.update_yaxes(title_text="loading", row=row, col=col)
 
 
 def factors_figure(*, motifs, communities, time_factors, animal_factors, window_time, time, epoch_of_sample,
@@ -193,7 +214,7 @@ def factors_figure(*, motifs, communities, time_factors, animal_factors, window_
     R = time_factors.shape[1]
     titles = []
     for r in range(R):
-        titles += [f"factor {r}: motif communities", f"factor {r}: time course", f"factor {r}: animals"]
+        titles += [f"factor {r}: motif communities", f"factor {r}: time course (loading)", "loading per animal"]
     fig = make_subplots(rows=R, cols=3, column_widths=[0.3, 0.48, 0.22], horizontal_spacing=0.08,
                         vertical_spacing=0.09 if R < 5 else 0.05, subplot_titles=titles)
     for r in range(R):
@@ -201,9 +222,7 @@ def factors_figure(*, motifs, communities, time_factors, animal_factors, window_
         _time_panel(fig, window_time, time_factors[:, r], time, epoch_of_sample, epoch_names, r + 1, 2)
         _animal_panel(fig, animal_factors[:, r], r + 1, 3)
     fig.update_layout(title="NTF factors: who interacts (motif), when (time course), in whom (animals)<br>"
-                            "<sup>shading: white spontaneous, orange stimulus on, blue stimulus off</sup>"
-                            if list(epoch_names[:3]) == ["spontaneous", "stimulus on", "stimulus off"] else
-                            "NTF factors: who interacts (motif), when (time course), in whom (animals)",
+                            f"<sup>{_shading_key(epoch_names)}</sup>",
                       height=330 * R + 110, showlegend=False, margin=dict(t=120))
     return fig
 

@@ -142,8 +142,8 @@ def auc_figure(table: pd.DataFrame, roc: Mapping[str, tuple[np.ndarray, np.ndarr
 def neighbourhood_figure(df: pd.DataFrame, neuron: str, a: str, b: str) -> go.Figure:
     """A neuron's outputs and inputs in two annotations, and its measured functional partners."""
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=(f"{neuron} → partner (synapses)", f"partner → {neuron} (synapses)",
-                                        f"response to stimulating {neuron} (ΔF/F)"))
+                        subplot_titles=(f"{neuron} → partner<br>(synapses)", f"partner → {neuron}<br>(synapses)",
+                                        f"response to stimulating<br>{neuron} (ΔF/F)"))
     y = list(df.index)
     for col, direction in ((1, "out"), (2, "in")):
         for k, name in enumerate((a, b)):
@@ -158,7 +158,8 @@ def neighbourhood_figure(df: pd.DataFrame, neuron: str, a: str, b: str) -> go.Fi
     for col, t in ((1, "weight"), (2, "weight"), (3, "mean ΔF/F")):
         fig.update_xaxes(title_text=t, row=1, col=col)
     fig.update_layout(title=f"{neuron}: wiring in {a} and {b} against signal propagation", barmode="group",
-                      height=max(420, 160 + 22 * len(y)), legend=dict(orientation="h", y=-0.12, x=0))
+                      height=max(440, 180 + 22 * len(y)), legend=dict(orientation="h", y=-0.12, x=0),
+                      margin=dict(t=130))     # room for the two-line subplot titles below the title
     return fig
 
 

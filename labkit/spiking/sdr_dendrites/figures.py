@@ -106,8 +106,10 @@ def noise_figure(noise, theory: dict, mc: dict | None = None, *, title: str) -> 
 def threshold_figure(choice, *, title: str, mc: dict | None = None) -> go.Figure:
     """False positives, false negatives and their sum against θ; the best θ and the cortical range marked."""
     fig = go.Figure()
-    fig.add_vrect(x0=CORTEX_THETA[0], x1=CORTEX_THETA[1], fillcolor="#CC79A7", opacity=0.12, line_width=0,
-                  annotation_text="NMDA thresholds in cortex", annotation_position="top right")
+    # The band is named in the legend, not on the plot: in a narrow view a label inside it ran across the best-θ line.
+    fig.add_vrect(x0=CORTEX_THETA[0], x1=CORTEX_THETA[1], fillcolor="#CC79A7", opacity=0.12, line_width=0)
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="NMDA thresholds in cortex (8–20)",
+                             marker=dict(symbol="square", size=14, color="rgba(204,121,167,0.35)")))
     curves = {"false positive (random pattern)": choice.false_positive,
               "false negative (noisy pattern)": choice.false_negative, "sum": choice.total}
     for j, (name, y) in enumerate(curves.items()):
