@@ -103,6 +103,15 @@ def test_deactivation_study_shapes(fm, corpus):
     assert st.own[0.25].shape == (7, 7) and st.random[0.1].shape == (2, 7)
     d = st.drops(0.25, "rel")
     assert set(d) == {"own", "other", "random", "own_over_other", "own_over_random"}
+    idx = [0, 1, 2, 3]
+    assert d["own"] == pytest.approx(float(np.mean(st.base[idx] - np.diag(st.own[0.25][np.ix_(idx, idx)]))))
+    sizes = np.array([m.sum() for m in corpus.groups().values()])
+    flat = deactivation_study(fm.model, corpus, budgets=(0.1, 0.25), n_random=1)
+    flat.base = np.full(7, 0.9)
+    flat.own = {b: np.tile(flat.base, (7, 1)) for b in flat.budgets}     # nothing ever drops: not cumulative
+    assert not flat.cumulative("rel", sizes)
+    flat.own = {0.1: np.tile(flat.base, (7, 1)) - 0.01 * np.eye(7), 0.25: np.tile(flat.base, (7, 1)) - 0.5 * np.eye(7)}
+    assert flat.cumulative("rel", sizes)
 
 
 def test_rome_closed_form():

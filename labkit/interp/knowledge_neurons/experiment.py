@@ -40,6 +40,17 @@ class DeactivationStudy:
         return {"own": own, "other": other, "random": rand, "own_over_other": own / max(other, 1e-3),
                 "own_over_random": own / max(rand, 1e-3)}
 
+    def cumulative(self, kind: str, sizes: np.ndarray) -> bool:
+        """Whether the own-group drop of ``kind`` never falls as the budget grows and rises, from the smallest
+        budget to the largest, by more than two binomial standard errors of that difference (``sizes``: the
+        statements per group, in ``names`` order), so that noise in an untrained model's accuracy cannot pass."""
+        kinds = np.array([n.rstrip("0123456789") for n in self.names])
+        idx = np.flatnonzero(kinds == kind)
+        curve = [self.drops(b, kind)["own"] for b in self.budgets]
+        acc = [np.diag(self.own[b][np.ix_(idx, idx)]) for b in (self.budgets[0], self.budgets[-1])]
+        var = sum(float((a * (1 - a) / sizes[idx]).sum()) for a in acc) / len(idx) ** 2
+        return bool(np.all(np.diff(curve) >= 0) and curve[-1] - curve[0] > 2 * np.sqrt(var))
+
 
 @one_thread
 def deactivation_study(model: Transformer, corpus: FactCorpus, budgets=(0.05, 0.1, 0.25), stat: str = "mean",

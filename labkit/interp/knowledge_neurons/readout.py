@@ -69,15 +69,20 @@ def clamp(model: Transformer, tokens: torch.Tensor, layer: int, neurons, values)
 
 @one_thread
 def clamp_success(model: Transformer, corpus: FactCorpus, n_neurons: int = 20, factor: float = 3.0,
-                  layer: int | None = None) -> dict:
+                  layer: int | None = None, n_prompts: int | None = None, seed: int = 0) -> dict:
     """The ``n_neurons`` neurons of ``layer`` (default: the last) with the largest readout margin, each clamped
-    at ``factor`` × its largest activation on the corpus: the share of prompts whose prediction becomes the
-    neuron's top readout token (per neuron, and the mean)."""
+    at ``factor`` × its largest activation on the corpus: the share of prompts (all, or ``n_prompts`` drawn from
+    ``seed``) whose prediction becomes the neuron's top readout token (per neuron, and the mean)."""
     layer = model.cfg.n_layers - 1 if layer is None else layer
+    factor = check_value("factor", factor, (float, 0, None, "neither"), "clamp_success")
+    tokens = corpus.tokens
+    if n_prompts is not None:
+        n_prompts = check_value("n_prompts", n_prompts, (int, 1, None), "clamp_success")
+        tokens = tokens[np.random.default_rng(seed).permutation(len(tokens))[:n_prompts]]
     top, margin = readout_margin(readout(model, layer))
     chosen = torch.argsort(margin, descending=True)[:n_neurons]
     values = factor * max_activation(model, corpus.tokens, layer)[chosen]
-    pred = clamp(model, corpus.tokens, layer, chosen, values)
+    pred = clamp(model, tokens, layer, chosen, values)
     per = (pred == top[chosen, None].cpu()).float().mean(1).numpy()
     return {"neurons": chosen.numpy(), "tokens": top[chosen].numpy(), "margin": margin[chosen].numpy(),
             "success": per, "mean": float(per.mean())}
