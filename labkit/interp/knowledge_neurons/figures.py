@@ -20,9 +20,11 @@ def neurons_by_layer(neurons: dict, n_layers: int, d_mlp: int, title: str = "") 
     return fig
 
 
-def accuracy_matrix(acc: np.ndarray, names: list, random: np.ndarray | None = None, title: str = "") -> go.Figure:
-    """Accuracy on each group (columns) with each group's neurons zeroed (rows), and the random sets' rows."""
-    rows, labels = [acc], [f"{n} zeroed" for n in names]
+def accuracy_matrix(acc: np.ndarray, names: list, random: np.ndarray | None = None, title: str = "",
+                    rows_zeroed: list | None = None) -> go.Figure:
+    """Accuracy on each group (columns) with each group's neurons zeroed (rows: ``rows_zeroed``, default every
+    group in ``names``), and the random sets' rows."""
+    rows, labels = [acc], [f"{n} zeroed" for n in (names if rows_zeroed is None else rows_zeroed)]
     if random is not None:
         rows.append(random)
         labels += [f"random {i}" for i in range(len(random))]
@@ -69,7 +71,7 @@ def readout_table(tokens: list, margins, success, neurons) -> go.Figure:
     """A table of neurons: the token each promotes, its readout margin, and its clamp success."""
     cells = [[int(n) for n in neurons], tokens, [f"{m:.2f}" for m in margins], [f"{s:.2f}" for s in success]]
     return go.Figure(go.Table(header=dict(values=["neuron", "top readout token", "margin", "clamp success"]),
-                              cells=dict(values=cells))).update_layout(height=120 + 22 * len(tokens),
+                              cells=dict(values=cells))).update_layout(height=110 + 21 * len(tokens),
                                                                          title="Last-layer neurons read through W_U")
 
 

@@ -79,12 +79,15 @@ def train_fact_model(corpus: FactCorpus, *, d_model: int = 64, n_layers: int = 2
     cfg = TransformerConfig(d_vocab=corpus.d_vocab, n_ctx=corpus.tokens.shape[1], d_model=d_model,
                             n_layers=n_layers, n_heads=n_heads, d_head=d_model // n_heads, d_mlp=d_mlp)
 
+    dev = resolve_device(device)
+
     def build():
         torch.manual_seed(seed)
         model = Transformer(cfg)
         if control == "untrained":
             return {"state": model.state_dict(), "losses": torch.zeros(0), "steps": torch.tensor(0)}
-        tokens, answers = corpus.tokens, corpus.answers
+        model = model.to(dev)
+        tokens, answers = corpus.tokens.to(dev), corpus.answers.to(dev)
         gen = torch.Generator().manual_seed(seed + 7919)
         done = {"steps": max_steps}
 
@@ -104,7 +107,8 @@ def train_fact_model(corpus: FactCorpus, *, d_model: int = 64, n_layers: int = 2
 
         losses = train(model, loss_fn, max_steps, lr=lr, callbacks=[stop], desc="training on the facts",
                        name="fact model training")
-        return {"state": model.state_dict(), "losses": torch.as_tensor(losses[:done["steps"]]),
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        return {"state": state, "losses": torch.as_tensor(losses[:done["steps"]]),
                 "steps": torch.tensor(done["steps"])}
 
     key = {**values, "d_vocab": corpus.d_vocab, "n_statements": len(corpus),
@@ -112,7 +116,7 @@ def train_fact_model(corpus: FactCorpus, *, d_model: int = 64, n_layers: int = 2
     out = checkpoint("knowledge_neurons", key, build, code="v1") if cache else build()
     model = Transformer(cfg)
     model.load_state_dict(out["state"])
-    model = model.to(resolve_device(device)).eval()
+    model = model.to(dev).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return FactModel(model, np.asarray(out["losses"]), int(out["steps"]), fact_accuracy(model, corpus))
