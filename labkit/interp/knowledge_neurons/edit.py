@@ -38,6 +38,7 @@ def mlp_keys(model: Transformer, tokens: torch.Tensor, layer: int, position: int
     return cache[name][:, position]
 
 
+@one_thread
 def key_covariance(model: Transformer, corpus: FactCorpus, layer: int) -> torch.Tensor:
     """Uncentred second moment of ``layer``'s MLP keys over every non-pad position of the corpus [d_mlp, d_mlp]."""
     layer = check_value("layer", layer, (int, 0, model.cfg.n_layers - 1), "key_covariance")
@@ -123,6 +124,7 @@ def check_edit(corpus: FactCorpus, subject: int, relation: int, new_object: int)
                          f"relation {relation} ({new_object}); an edit must change the fact.")
 
 
+@one_thread
 def fact_edit(model: Transformer, corpus: FactCorpus, C: torch.Tensor, subject: int, relation: int,
               language: int, new_object: int, layer: int, method: str = "pmet", lam: float = 1.0,
               **target_kw) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from labkit.core.params import check_value
+from labkit.core.threads import one_thread
 from labkit.interp.knowledge_neurons.facts import FactCorpus
 from labkit.interp.transformer import Transformer
 
@@ -27,6 +28,7 @@ def _kinds(names) -> np.ndarray:
     return np.array([n.rstrip("0123456789") for n in names])
 
 
+@one_thread
 def neuron_stats(model: Transformer, corpus: FactCorpus, stat: str = "mean", batch: int = 4096) -> np.ndarray:
     """Per group (``corpus.groups()``, in order) and neuron, the statistic at the last position:
     [n_groups, n_layers * d_mlp]. Reduced in the hooks: a group-membership matrix times the activations."""
@@ -67,6 +69,7 @@ def specificity_scores(stats: np.ndarray, names) -> np.ndarray:
     return out
 
 
+@one_thread
 def group_neurons(model: Transformer, corpus: FactCorpus, budget: float = 0.25, stat: str = "mean",
                   stats: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Group name -> its ``round(budget * n_neurons)`` most specific neurons (flat indices, best first).
@@ -92,6 +95,7 @@ def masks_from(sets, n_neurons: int) -> torch.Tensor:
     return masks
 
 
+@one_thread
 def deactivate(model: Transformer, tokens: torch.Tensor, answers: torch.Tensor, masks: torch.Tensor,
                max_rows: int = 32768) -> torch.Tensor:
     """Correctness of every prompt under every mask: [n_masks, n_prompts] bool.
