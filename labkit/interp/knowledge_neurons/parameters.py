@@ -10,6 +10,7 @@ PARAMETERS = {
     "target_accuracy": (float, 0, 1, "right"),
     "stat": list(STATS), "budgets": str, "n_random": (int, 1, 1000),
     "n_clamp": (int, 1, 10_000), "n_clamp_prompts": (int, 1, 1_000_000), "clamp_factor": (float, 0, None, "neither"),
-    "n_edits": (int, 1, 100_000), "edit_methods": str, "n_neighbours": (int, 1, 1_000_000), "lam": (float, 0, None, "neither"),
+    "n_edits": (int, 1, 100_000), "edit_methods": str, "n_neighbours": (int, 1, 1_000_000),
+    "lam": (float, 0, None, "neither"),
     "n_trace": (int, 1, 1_000_000),
 }
