@@ -31,7 +31,7 @@ def accuracy_matrix(acc: np.ndarray, names: list, random: np.ndarray | None = No
     fig = heatmap(np.vstack(rows), x=list(names), y=labels, xaxis="accuracy on group", yaxis="neurons zeroed",
                   colorbar="accuracy", title=title)
     fig.update_traces(zmin=0, zmax=1, texttemplate="%{z:.2f}")
-    fig.update_layout(height=120 + 28 * len(labels))
+    fig.update_layout(height=170 + 28 * len(labels))
     return fig
 
 
