@@ -10,6 +10,7 @@ _EXPORTS = {
     "ReLUSAE": _SPARSE, "TopKSAE": _SPARSE, "JumpReLUSAE": _SPARSE, "Transcoder": _SPARSE,
     "MatchingPursuitSAE": _SPARSE, "VQCodebook": _SPARSE, "SemiNMF": _SPARSE,
     "Transformer": "labkit.interp.transformer", "TransformerConfig": "labkit.interp.transformer",
+    "FactCorpus": "labkit.interp.knowledge_neurons", "FactModel": "labkit.interp.knowledge_neurons",
 }
 
 __all__ = list(_EXPORTS)
