@@ -133,3 +133,25 @@ def training_curve(data: Dataset, sizes, names, *, n_voxels: int, steps: int, ba
             for i, kd in enumerate(("retinotopic", "category")):
                 out[k][kd].append(float(np.median(f.score[kind[v] == i])))
     return out
+
+
+def voxel_view(data: Dataset, fits: dict, voxel: int, scene: int, device) -> dict:
+    """What the explorer shows for one voxel on one test scene: the true read-out map (its window, or its route
+    ``softmax(β e_k)`` on this scene), each readout's map (the factorized mask, the attention route), each
+    readout's prediction and the measured response (mean of the repeats)."""
+    truth, i = data.voxels.truth, data.n_train + data.n_val + scene
+    if truth.kind[voxel] == 0:
+        true_map = truth.window[voxel]
+    else:
+        logits = truth.beta * data.evidence[i, truth.klass[voxel]]
+        true_map = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    maps = {}
+    if "factorized" in fits:
+        maps["factorized"] = fits["factorized"].model.mask()[voxel].detach().cpu().numpy()
+    if "attention" in fits:
+        x = torch.as_tensor(data.features[i:i + 1], dtype=torch.float32, device=device)
+        maps["attention"] = fits["attention"].model.routes(x)[0, voxel].cpu().numpy()
+    return {"image": data.scenes.images[i], "truth": true_map, "maps": maps,
+            "measured": float(data.voxels.test[:, scene, voxel].mean()),
+            "predicted": {k: float(f.prediction[scene, voxel]) for k, f in fits.items()},
+            "kind": ("retinotopic", "category")[truth.kind[voxel]], "klass": int(truth.klass[voxel])}
