@@ -109,7 +109,10 @@ class PerTargetRidge(Estimator):
 
     def fit(self, X, Y) -> PerTargetRidge:
         self._validate()
-        alphas = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
+        try:
+            alphas = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
+        except (TypeError, ValueError):
+            alphas = np.zeros(0)
         if alphas.ndim != 1 or len(alphas) == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
             raise ParameterError(f"Parameter 'alphas' of PerTargetRidge must be positive finite penalties, "
                                  f"got {self.alphas!r}.")
