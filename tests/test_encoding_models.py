@@ -15,7 +15,6 @@ from labkit.neuro.encoding_models import (
     simulate_voxels,
 )
 from labkit.neuro.encoding_models.metrics import half_max_masks, iou, routing_mass
-from labkit.neuro.encoding_models.ridge import thin_svd
 
 
 def _regression(n, p, t, seed=0):
@@ -50,12 +49,16 @@ def test_ridge_loo_error_is_brute_force_leave_one_out():
         np.testing.assert_allclose(fit.loo_mse_[a], np.mean(errs, 0)[0], rtol=1e-8)
 
 
-def test_thin_svd_reconstructs_both_shapes():
-    rng = np.random.default_rng(2)
-    for shape in [(20, 7), (7, 20)]:
-        x = torch.as_tensor(rng.standard_normal(shape))
-        u, s, vh = thin_svd(x)
-        torch.testing.assert_close(u * s @ vh, x)
+@pytest.mark.parametrize("n,p", [(300, 500), (500, 300)])
+def test_ridge_is_exact_on_an_ill_conditioned_design(n, p):
+    """Directions of tiny variance (a spectrum over 10 decades) keep their coefficients: against an SVD solution."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, p)) * np.logspace(0, -10, p)
+    y = rng.standard_normal((n, 2))
+    fit = PerTargetRidge(alphas=[1e-6]).fit(x, y)
+    u, s, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    coef = vt.T @ ((s / (s ** 2 + 1e-6))[:, None] * (u.T @ (y - y.mean(0))))
+    np.testing.assert_allclose(fit.coef_, coef, rtol=1e-6, atol=1e-6 * np.abs(coef).max())
 
 
 def test_ridge_drop_constant_reports_the_voxel():

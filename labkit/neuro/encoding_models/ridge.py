@@ -1,6 +1,6 @@
 """Ridge regression with one penalty per target, chosen by leave-one-out from a single SVD.
 
-With the centred design ``X = U S Vᵀ`` (its thin SVD, from the smaller Gram matrix) and
+With the centred design ``X = U S Vᵀ`` (its thin SVD; computed from the smaller Gram matrix) and
 ``d_j(α) = s_j² / (s_j² + α)``, the fit at penalty ``α`` is
 ``ŷ = ȳ + U diag(d(α)) Uᵀ y`` and the hat matrix's diagonal is ``h_i(α) = 1/n + Σ_j U_ij² d_j(α)`` (the
 intercept is not penalised). The leave-one-out residual is the ordinary residual over ``1 - h_i``, so the
@@ -53,42 +53,41 @@ def check_design(x, y, owner: str, *, drop_constant: bool = False) -> tuple[np.n
     return x, y, constant
 
 
-def thin_svd(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``U, s, Vᵀ`` of ``x`` (n, p) keeping the nonzero singular values, from the eigendecomposition of the
-    smaller Gram matrix (``x xᵀ`` or ``xᵀ x``): the same factors as an SVD, several times cheaper."""
-    n, p = x.shape
-    gram = x @ x.T if n <= p else x.T @ x
-    evals, evecs = torch.linalg.eigh(gram)
-    keep = evals > evals.max() * max(n, p) * torch.finfo(x.dtype).eps
-    s = evals[keep].sqrt()
-    if n <= p:
-        u = evecs[:, keep]
-        return u, s, (x.T @ u / s).T
-    v = evecs[:, keep]
-    return x @ v / s, s, v.T
+def spectrum(xc: torch.Tensor) -> tuple[str, torch.Tensor, torch.Tensor]:
+    """The eigendecomposition of the smaller Gram matrix of the centred design ``xc`` (n, p): ``("dual", λ, U)``
+    from ``xc xcᵀ`` when n <= p, ``("primal", λ, V)`` from ``xcᵀ xc`` otherwise; λ = s² clamped at 0. Every
+    formula below uses λ and these vectors without dividing by a singular value, so directions of tiny variance
+    stay accurate (forming ``V = Xᵀ U / s`` would not)."""
+    n, p = xc.shape
+    lam, vecs = torch.linalg.eigh(xc @ xc.T if n <= p else xc.T @ xc)
+    return ("dual" if n <= p else "primal"), lam.clamp(min=0), vecs
 
 
 def loo_ridge(x: torch.Tensor, y: torch.Tensor, alphas: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-target leave-one-out ridge on tensors (any device, float64 advised): ``x`` (n, p), ``y`` (n, T),
     ``alphas`` (A,) positive. Returns ``coef`` (p, T), ``intercept`` (T,), ``alpha`` (T,), ``alpha_index``
-    (T,) and ``loo_mse`` (A, T), the mean squared leave-one-out error at every penalty."""
+    (T,) and ``loo_mse`` (A, T), the mean squared leave-one-out error at every penalty.
+
+    With ``Q`` the left singular vectors ``U`` (dual) or ``X V = U S`` (primal), the hat matrix is
+    ``1/n + Q diag(g) Qᵀ`` with ``g = λ/(λ+α)`` (dual) or ``1/(λ+α)`` (primal)."""
     n = x.shape[0]
     x_mean, y_mean = x.mean(0), y.mean(0)
     xc, yc = x - x_mean, y - y_mean
-    u, s, vh = thin_svd(xc)
-    uty = u.T @ yc                                                                  # (k, T)
-    u2 = u * u                                                                      # (n, k)
-    s2 = s * s
+    form, lam, vecs = spectrum(xc)
+    q = vecs if form == "dual" else xc @ vecs                                       # (n, k)
+    qty = q.T @ yc                                                                  # (k, T)
+    q2 = q * q
+    top = lam if form == "dual" else torch.ones_like(lam)
     loo = torch.empty((len(alphas), y.shape[1]), dtype=y.dtype, device=y.device)
     for a, alpha in enumerate(alphas):                                              # 12 penalties, every target at once
-        d = s2 / (s2 + alpha)
-        resid = yc - u @ (d[:, None] * uty)
-        h = 1.0 / n + u2 @ d
+        g = top / (lam + alpha)
+        resid = yc - q @ (g[:, None] * qty)
+        h = 1.0 / n + q2 @ g
         loo[a] = ((resid / (1 - h)[:, None]) ** 2).mean(0)
     best = loo.argmin(0)
     alpha = alphas[best]
-    shrink = s[:, None] / (s2[:, None] + alpha[None, :])                            # (k, T)
-    coef = vh.T @ (shrink * uty)
+    inv = 1.0 / (lam[:, None] + alpha[None, :])                                     # (k, T)
+    coef = xc.T @ (vecs @ (inv * qty)) if form == "dual" else vecs @ (inv * qty)
     return {"coef": coef, "intercept": y_mean - x_mean @ coef, "alpha": alpha, "alpha_index": best, "loo_mse": loo}
 
 
