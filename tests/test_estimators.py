@@ -45,7 +45,7 @@ def _tensor(seed=0):
 def _cases():
     """(id, make(**overrides), data, use(fitted) -> array) for every estimator of the package."""
     from labkit.interp import JumpReLUSAE, MatchingPursuitSAE, ReLUSAE, SemiNMF, TopKSAE, Transcoder, VQCodebook
-    from labkit.neuro import NTF, DynamicConnectome, PoissonHMM, SwitchingGLM
+    from labkit.neuro import NTF, DynamicConnectome, PerTargetRidge, PoissonHMM, SwitchingGLM
 
     sae = dict(n_latents=12, steps=20, batch_size=64)
     enc = lambda m, X: m.encode(X)
@@ -57,6 +57,8 @@ def _cases():
         ("NTF", lambda **kw: NTF(**{"rank": 2, "max_iter": 10, **kw}), _tensor(), lambda m, X: m.reconstruct()),
         ("DynamicConnectome", lambda **kw: DynamicConnectome(**{"rank": 2, "window": 50, **kw}), _traces(),
          lambda m, X: m.communities_),  # a pipeline with no method after fit: its learned attributes
+        ("PerTargetRidge", lambda **kw: PerTargetRidge(**kw), (_traces()[0].T, _traces(1)[1].T),
+         lambda m, X: m.predict(X)),
         ("ReLUSAE", lambda **kw: ReLUSAE(**{**sae, **kw}), _activations(), enc),
         ("TopKSAE", lambda **kw: TopKSAE(**{"k": 2, **sae, **kw}), _activations(), enc),
         ("JumpReLUSAE", lambda **kw: JumpReLUSAE(**{**sae, **kw}), _activations(), enc),

@@ -10,6 +10,7 @@ _EXPORTS = {
     "PoissonHMM": "labkit.neuro.switching_glm",
     "DynamicConnectome": "labkit.neuro.dynamic_connectome",
     "NTF": "labkit.neuro.dynamic_connectome",
+    "PerTargetRidge": "labkit.neuro.encoding_models",
 }
 
 __all__ = list(_EXPORTS)
