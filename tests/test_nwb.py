@@ -202,12 +202,61 @@ def test_binning_is_exact_at_bin_centres_and_edges():
     assert np.array_equal(counts, counts2)
 
 
+SMOKE_FIT = dict(n_iter=25, m_steps=10, warmup=8, lr=0.05, tau=0.2, prior_absent=0.8, device="cpu")
+
+
+def test_cross_validation_picks_the_planted_number_of_states(tmp_path):
+    """K chosen by cross-validation over trials (three folds, the default) on a file written from a simulation with
+    3 states at the catalog's smoke scale (10 trials of 600 bins to cross-validate): among 2, 3 and 4 states the
+    planted 3 has the best mean held-out log-likelihood per bin over the folds. An implementation test on seed 0:
+    4 states can copy one of 3 and lose almost nothing, so on other seeds K = 4 can edge K = 3 by less than the
+    fold-to-fold spread (seeds 12-14 at this scale; issue 23's closing note has the numbers)."""
+    from labkit.data.networks import random_backbone
+    from labkit.neuro import switching_glm as sg
+
+    data = sg.simulate_switching_glm(random_backbone(12, density=0.25, seed=0), n_states=3, n_trials=12,
+                                     n_time_bins=600, seed=0)
+    rec = sg.load_recording(nwb.write_simulation(tmp_path / "r.nwb", data, bin_size=0.02), 0.02, n_test=2)
+    folds = sg.cross_validate_states(rec.spikes[:10], [4, 2, 3], n_folds=3, seed=0, **SMOKE_FIT)
+    assert sorted(folds) == [2, 3, 4] and all(v.shape == (3,) and np.isfinite(v).all() for v in folds.values())
+    mean = {k: v.mean() for k, v in folds.items()}
+    assert max(mean, key=mean.get) == data.n_states, mean
+
+
+@pytest.mark.parametrize("n_trials,n_folds", [(2, 2), (7, 3), (10, 3), (9, 9), (13, 4)])
+def test_every_trial_is_in_exactly_one_fold(n_trials, n_folds):
+    fold = __import__("labkit.neuro.switching_glm", fromlist=["trial_folds"]).trial_folds(n_trials, n_folds)
+    assert fold.shape == (n_trials,) and set(fold.tolist()) == set(range(n_folds))
+    held_out = np.concatenate([np.flatnonzero(fold == f) for f in range(n_folds)])
+    assert sorted(held_out.tolist()) == list(range(n_trials))         # every trial held out once, none twice
+    assert np.ptp(np.bincount(fold)) <= 1                              # folds differ by at most one trial
+
+
+@pytest.mark.parametrize("cv_folds", [1, 0, 11, 2.5])
+def test_bad_cv_folds_is_one_sentence_naming_the_argument(cv_folds):
+    import labkit
+    from labkit.neuro import switching_glm as sg
+
+    rec = sg.Recording(np.zeros((13, 50, 3)), ["a", "b", "c"], None, 0.01, "x.nwb")   # 10 training trials
+    calls = [lambda: sg.analyze_recording(rec, 3, [2, 3], cv_folds=cv_folds)]
+    if isinstance(cv_folds, int):
+        calls.append(lambda: sg.trial_folds(10, cv_folds))
+    if isinstance(cv_folds, int) and cv_folds < 2:
+        calls.append(lambda: labkit.check_params({"cv_folds": cv_folds}, {"cv_folds": sg.PARAMETERS["cv_folds"]}))
+    for call in calls:
+        with pytest.raises(ParameterError) as err:
+            call()
+        message = str(err.value)
+        assert "'cv_folds'" in message and message.count(". ") == 0 and message.endswith("."), message
+
+
 @pytest.mark.notebook
 def test_switching_glm_on_a_written_file_recovers_the_truth(tmp_path):
     """The round trip: a simulation with its truth written to NWB, the notebook run on the file alone through the
     runner at its smoke profile (one kernel), and the fit it saves scored by the test against the truth the file
     carries, with the catalog's thresholds: the states (>= 0.9 on held-out trials) and the signed connection types
-    (>= 0.83) are found, and the number of states chosen on held-out trials is the true one."""
+    (>= 0.83) are found, and the number of states chosen by cross-validation over the training trials (two folds, to
+    keep the run short) is the true one."""
     from labkit.data.networks import random_backbone
     from labkit.neuro import switching_glm as sg
     from labkit.report.catalog import get_entry
@@ -218,7 +267,8 @@ def test_switching_glm_on_a_written_file_recovers_the_truth(tmp_path):
     data = sg.simulate_switching_glm(random_backbone(smoke["n_random"], density=smoke["density"], seed=0), n_states=3,
                                      n_trials=smoke["n_trials"], n_time_bins=smoke["n_time_bins"], seed=0)
     path = nwb.write_simulation(tmp_path / "recording.nwb", data, bin_size=0.02)
-    result = run_notebook(entry, {"nwb_path": str(path), "bin_size": 0.02, "fit_out": str(tmp_path / "fit.npz")},
+    result = run_notebook(entry, {"nwb_path": str(path), "bin_size": 0.02, "cv_folds": 2,
+                                  "fit_out": str(tmp_path / "fit.npz")},
                           profile="smoke", out=tmp_path / "reports")
     assert result.ok, result.error
     applies = {c["name"]: c["applies"] for c in result.checks}
@@ -230,7 +280,7 @@ def test_switching_glm_on_a_written_file_recovers_the_truth(tmp_path):
     truth, fit = nwb.read_truth(path), np.load(tmp_path / "fit.npz")
     n_train = smoke["n_trials"] - smoke["n_test"]
     states = truth["states"].reshape(fit["states"].shape)
-    assert int(fit["n_states"]) == data.n_states
+    assert int(fit["n_states"]) == data.n_states and fit["selection_folds"].shape == (3, 2)
     assert sg.state_accuracy(states[n_train:], fit["states"][n_train:]) >= 0.9
     perm = sg.match_states(states[:n_train], fit["states"][:n_train], int(fit["n_states"]))
     assert sg.signed_accuracy(truth["couplings.weights"], fit["weights_one-hot"][perm]) >= 0.83

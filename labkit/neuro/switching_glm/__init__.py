@@ -26,8 +26,10 @@ from labkit.neuro.switching_glm.recording import (
     Recording,
     RecordingFit,
     analyze_recording,
+    cross_validate_states,
     load_recording,
     save_fit,
+    trial_folds,
 )
 from labkit.neuro.switching_glm.reference import reference_forward_backward
 from labkit.neuro.switching_glm.simulate import SwitchingData, simulate_switching_glm
@@ -37,4 +39,4 @@ __all__ = ["SwitchingGLM", "PoissonHMM", "forward_backward", "log_likelihood", "
            "match_states", "state_accuracy", "backbone_roc", "fit_models", "score_models", "held_out_curve",
            "true_model", "PARAMETERS", "CONTROLS", "control_spikes", "coupling_captured", "signed_accuracy",
            "independent_log_likelihood", "Recording", "RecordingFit", "load_recording", "analyze_recording",
-           "save_fit"]
+           "trial_folds", "cross_validate_states", "save_fit"]

@@ -247,18 +247,22 @@ def window_figure(spikes: np.ndarray, states: np.ndarray, posterior: np.ndarray,
     return fig
 
 
-def selection_figure(selection: Mapping[int, float], chosen: int, *, poisson: float | None = None) -> go.Figure:
-    """Held-out log-likelihood per bin against the number of states, the chosen number marked; the dotted
-    line is independent homogeneous-Poisson neurons, the floor a coupled model must clear."""
+def selection_figure(selection: Mapping[int, float], chosen: int, *, poisson: float | None = None,
+                     spread: Mapping[int, float] | None = None) -> go.Figure:
+    """Cross-validated log-likelihood per bin against the number of states, the chosen number marked; error bars
+    (``spread``, when given) are the fold-to-fold standard deviation; the dotted line is independent
+    homogeneous-Poisson neurons on the held-out trials, the floor a coupled model must clear."""
     ks = sorted(selection)
-    fig = go.Figure(go.Scatter(x=ks, y=[selection[k] for k in ks], mode="lines+markers", name="one-hot prior",
+    error = dict(type="data", array=[spread[k] for k in ks], visible=True) if spread else None
+    fig = go.Figure(go.Scatter(x=ks, y=[selection[k] for k in ks], mode="lines+markers", error_y=error,
+                               name="one-hot prior (mean over folds" + (", ± SD)" if spread else ")"),
                                line=dict(color=model_colour("one-hot"), width=2.5), marker=dict(size=9)))
     fig.add_trace(go.Scatter(x=[chosen], y=[selection[chosen]], mode="markers", name=f"chosen: K = {chosen}",
                              marker=dict(size=18, symbol="star", color=COLORS[3])))
     if poisson is not None:
         fig.add_hline(y=poisson, line_dash="dot", line_color="#555",
                       annotation_text="independent Poisson neurons", annotation_position="bottom right")
-    fig.update_layout(title="Model selection: held-out log-likelihood against the number of states",
+    fig.update_layout(title="Model selection: cross-validated log-likelihood against the number of states",
                       xaxis=dict(title="number of states K", tickmode="array", tickvals=ks),
                       yaxis_title="held-out log-likelihood (nats per bin)", height=420)
     return fig
