@@ -205,7 +205,7 @@ def test_binning_is_exact_at_bin_centres_and_edges():
 SMOKE_FIT = dict(n_iter=25, m_steps=10, warmup=8, lr=0.05, tau=0.2, prior_absent=0.8, device="cpu")
 
 
-def test_cross_validation_picks_the_planted_number_of_states(tmp_path):
+def test_cross_validation_on_seed_0_picks_the_planted_number_of_states(tmp_path):
     """K chosen by cross-validation over trials (three folds, the default) on a file written from a simulation with
     3 states at the catalog's smoke scale (10 trials of 600 bins to cross-validate): among 2, 3 and 4 states the
     planted 3 has the best mean held-out log-likelihood per bin over the folds. An implementation test on seed 0:
