@@ -15,6 +15,7 @@ import numpy as np
 
 from labkit.core.params import ParameterError
 from labkit.data import nwb
+from labkit.neuro.dynamic_connectome.simulate import AnimalsNeurons
 
 __all__ = ["TraceRecording", "load_recordings", "EPOCH_COLUMNS", "save_fit"]
 
@@ -22,7 +23,7 @@ EPOCH_COLUMNS = ("epoch", "condition", "stimulus", "trial_type")
 
 
 @dataclass
-class TraceRecording:
+class TraceRecording(AnimalsNeurons):
     """Several animals' traces from NWB files: ``traces`` (animals, neurons, samples), ``time`` (s), ``dt``,
     ``neurons`` (the ROIs' names, else their ids), the epochs of the first file's trials (``epoch_of_sample``
     into ``epoch_names``), and the ``paths`` read."""
@@ -35,13 +36,6 @@ class TraceRecording:
     epoch_names: list[str]
     paths: list[str]
 
-    @property
-    def n_animals(self) -> int:
-        return self.traces.shape[0]
-
-    @property
-    def n_neurons(self) -> int:
-        return self.traces.shape[1]
 
 
 def _epochs(trials, time: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -52,9 +46,12 @@ def _epochs(trials, time: np.ndarray) -> tuple[np.ndarray, list[str]]:
     labels = trials[column].astype(str).to_numpy() if column else np.array(["trial"] * len(trials))
     names = list(dict.fromkeys(labels.tolist()))
     gap = "between trials"
-    of = np.full(time.size, -1, dtype=np.int64)
-    for start, stop, lab in zip(trials["start_time"].to_numpy(float), trials["stop_time"].to_numpy(float), labels):
-        of[(time >= start) & (time < stop)] = names.index(lab)
+    order = np.argsort(trials["start_time"].to_numpy(float), kind="stable")
+    starts, stops = trials["start_time"].to_numpy(float)[order], trials["stop_time"].to_numpy(float)[order]
+    code = np.array([names.index(lab) for lab in labels], dtype=np.int64)[order]
+    trial = np.searchsorted(starts, time, side="right") - 1          # the latest trial started by each sample
+    inside = (trial >= 0) & (time < stops[np.maximum(trial, 0)])
+    of = np.where(inside, code[np.maximum(trial, 0)], -1)
     if (of < 0).any():
         names.append(gap)
         of[of < 0] = len(names) - 1

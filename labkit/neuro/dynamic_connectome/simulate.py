@@ -38,8 +38,21 @@ from labkit.data.networks import Backbone
 __all__ = ["DynamicConnectomeData", "simulate_dynamic_connectome", "epoch_courses", "epoch_mean_matrices"]
 
 
+class AnimalsNeurons:
+    """``n_animals`` and ``n_neurons`` of an object holding ``traces`` (animals, neurons, samples): shared by the
+    simulation and a user's recordings, which the same figures and drivers read."""
+
+    @property
+    def n_animals(self) -> int:
+        return self.traces.shape[0]
+
+    @property
+    def n_neurons(self) -> int:
+        return self.traces.shape[1]
+
+
 @dataclass
-class DynamicConnectomeData:
+class DynamicConnectomeData(AnimalsNeurons):
     """Simulated recordings and their truth (all arrays NumPy)."""
 
     traces: np.ndarray            # (A, N, T) fluorescence
@@ -58,13 +71,6 @@ class DynamicConnectomeData:
     overlap: float = 0.0                       # fraction of each neuron's drive from its second community
     second_communities: np.ndarray | None = field(repr=False, default=None)   # (E, N), when overlap > 0
 
-    @property
-    def n_animals(self) -> int:
-        return self.traces.shape[0]
-
-    @property
-    def n_neurons(self) -> int:
-        return self.traces.shape[1]
 
 
 def _balanced_partition(n: int, k: int, rng) -> np.ndarray:
