@@ -48,8 +48,7 @@ def kernel_figure(kernel: np.ndarray, classes: np.ndarray, which=None, delays=No
     which = list(range(0, n_k, max(1, n_k // 4)))[:4] if which is None else list(which)
     delays = list(np.unique(np.linspace(0, n_d - 1, min(n_d, 6)).astype(int))) if delays is None else list(delays)
     fig = make_subplots(len(which), len(delays), horizontal_spacing=0.01, vertical_spacing=0.04,
-                        column_titles=[f"delay {d}" for d in delays],
-                        row_titles=[class_name(k, classes) for k in which])
+                        column_titles=[f"delay {d}" for d in delays])
     lim = float(np.abs(kernel[which][:, :, delays]).max()) or 1.0
     for r, k in enumerate(which):
         for c, d in enumerate(delays):
@@ -57,8 +56,12 @@ def kernel_figure(kernel: np.ndarray, classes: np.ndarray, which=None, delays=No
                                      showscale=(r == 0 and c == 0), colorbar=dict(x=1.12)), r + 1, c + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
+    for r, k in enumerate(which):  # each row's class, written across, left of its first panel
+        fig.add_annotation(text=class_name(k, classes).replace(", ", "<br>"), textangle=0, showarrow=False,
+                           xref="paper", x=-0.01, xanchor="right", yref=f"y{r * len(delays) + 1 if r else ''} domain",
+                           y=0.5)
     fig.update_layout(title="Learned kernels: weight (ON − OFF) at each delay; the blob moves against the motion",
-                      height=150 * len(which) + 80)
+                      height=150 * len(which) + 80, margin=dict(l=110))
     return fig
 
 
