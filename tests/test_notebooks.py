@@ -34,6 +34,12 @@ def test_smoke_report_passes_checks_and_reproduces(entry):
     assert all(c["passed"] for c in metrics["checks"]) and len(metrics["checks"]) == len(entry.checks)
     for key in ("parameters", "duration_s", "device", "labkit_version", "git_commit"):
         assert key in metrics
+    # the exercises' check cells each printed their ✓ (the instructor build runs this very code: test_workshop.py)
+    executed = json.loads((result.folder / "notebook.ipynb").read_text())
+    for cell in executed["cells"]:
+        if "check" in cell.get("metadata", {}).get("tags", []):
+            printed = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+            assert "✓" in printed and "✗" not in printed, f"a check cell did not pass: {cell['source'][:200]}"
     html = (result.folder / "report.html").read_text()
     assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html), "the report loads from the network"
     replay = nbval(result.folder / "notebook.ipynb")

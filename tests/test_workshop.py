@@ -56,18 +56,16 @@ def test_student_build_fails_only_at_exercises_and_checks_catch_wrong_answers(wo
     assert counts["wrong_answers_caught"] >= counts["checks"]
 
 
-@pytest.mark.notebook
 @pytest.mark.parametrize("entry", WITH_EXERCISES, ids=[e.id for e in WITH_EXERCISES])
-def test_instructor_build_runs_with_every_check_passing(workshop, entry):
-    import papermill as pm
-
-    nb = workshop / "instructor" / entry.notebook
-    out = nb.with_suffix(".out.ipynb")
-    pm.execute_notebook(str(nb), str(out), parameters=entry.profile("smoke"), kernel_name="python3",
-                        progress_bar=False, cwd=str(entry.path.parent))
-    executed = nbformat.read(out, as_version=4)
-    checks = [c for c in executed.cells if "check" in tags(c)]
-    assert checks and all("✓" in "".join(o.get("text", "") for o in c.outputs) for c in checks)
+def test_instructor_build_runs_the_source_code_unchanged(workshop, entry):
+    """The instructor build changes markdown only (answers folded into ``<details>``): its code cells are the
+    source's, cell for cell, so the smoke report of the source (tests/test_notebooks.py, which requires every
+    check cell to print its ✓) is the run of the instructor notebook, and it is not executed a second time."""
+    instructor = nbformat.read(workshop / "instructor" / entry.notebook, as_version=4)
+    source = nbformat.read(entry.path, as_version=4)
+    assert [(c.cell_type, c.source if c.cell_type == "code" else None) for c in instructor.cells] == \
+        [(c.cell_type, c.source if c.cell_type == "code" else None) for c in source.cells]
+    assert any("check" in tags(c) for c in instructor.cells)
 
 
 def _workshop_cli(*args, cwd=None):

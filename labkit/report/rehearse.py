@@ -33,6 +33,9 @@ def rehearse(student_nb, instructor_nb, parameters: dict[str, Any] | None = None
     Each stub must raise ``NotImplementedError`` (and nothing else may raise); the instructor's
     solution then runs in its place; each check cell must pass on it and must fail (ExerciseFailed)
     when fed a wrong answer. Returns counts; raises AssertionError on the first violation.
+
+    The rehearsal stops after the last exercise or check cell: every code cell after it is the source's
+    own code, unchanged by the build, which the smoke report (``tests/test_notebooks.py``) executes.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -50,8 +53,9 @@ def rehearse(student_nb, instructor_nb, parameters: dict[str, Any] | None = None
     def run(source: str, index: int):
         client.execute_cell(nbformat.v4.new_code_cell(source), index)
 
+    last = max((i for i, c in enumerate(student.cells) if {"solution", "check"} & set(tags(c))), default=-1)
     with client.setup_kernel():
-        for index, cell in enumerate(student.cells):
+        for index, cell in enumerate(student.cells[: last + 1]):
             if cell.cell_type != "code":
                 continue
             if "solution" in tags(cell):
