@@ -54,7 +54,7 @@ class DeactivationStudy:
 
 @one_thread
 def deactivation_study(model: Transformer, corpus: FactCorpus, budgets=(0.05, 0.1, 0.25), stat: str = "mean",
-                       n_random: int = 5, seed: int = 0, max_rows: int = 32768) -> DeactivationStudy:
+                       n_random: int = 5, seed: int = 0, max_rows: int = 8192) -> DeactivationStudy:
     """Select each group's neurons at every budget (:func:`group_neurons`), draw ``n_random`` random neuron sets
     of the same size, and evaluate every ablation in batched forwards (:func:`deactivate`)."""
     budgets = [check_value("budget", float(b), (float, 0, 1, "right"), "deactivation_study") for b in budgets]

@@ -97,7 +97,7 @@ def masks_from(sets, n_neurons: int) -> torch.Tensor:
 
 @one_thread
 def deactivate(model: Transformer, tokens: torch.Tensor, answers: torch.Tensor, masks: torch.Tensor,
-               max_rows: int = 32768) -> torch.Tensor:
+               max_rows: int = 8192) -> torch.Tensor:
     """Correctness of every prompt under every mask: [n_masks, n_prompts] bool.
 
     ``masks`` [n_masks, n_layers * d_mlp] multiplies ``hook_post`` at every position (0: the neuron is
