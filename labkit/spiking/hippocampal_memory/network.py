@@ -201,9 +201,9 @@ class CA3Memory:
                                      f"{a.kind} at {a.onset} ms, closer than its minimum spacing of "
                                      f"{MIN_SPACING[a.kind]} ms (pass strict=False to run it anyway).")
 
-    def _current(self, ops, n_steps) -> torch.Tensor:
-        cur = torch.zeros(n_steps, self.batch, self.n)
-        b = np.arange(self.batch)
+    def _current(self, ops, n_steps, batch) -> torch.Tensor:
+        cur = torch.zeros(n_steps, batch, self.n)
+        b = np.arange(batch)
         for op in ops:
             s0 = int(round(op.onset / DT))
             s1 = s0 + int(round((HOLD if op.kind == "learn" else PULSE) / DT))
@@ -227,19 +227,35 @@ class CA3Memory:
         hook = None
         if self.control == "none":
             hook = _GatedSTDP(self, [op.onset for op in ops if op.kind == "learn"])
-        rec = self.net.run(n_steps, self.batch, current=self._current(ops, n_steps), weight=self.weight,
+        rec = self.net.run(n_steps, self.batch, current=self._current(ops, n_steps, self.batch), weight=self.weight,
                            on_step=hook, engine="torch")
         return self._read(ops, rec, n_steps)
+
+    def recall_parallel(self, kind: str, queries, *, sample: int = 0) -> MemoryRun:
+        """Many recalls from the weights of one sample at once, each query a sample of its own batch (no
+        learning happens during recall, so this equals recalling them one after another): ``queries`` are
+        cues (Q,) for ``"recall_cue"`` or fragments (Q, n_bits) for ``"recall_content"``."""
+        kind = check_value("kind", kind, ["recall_cue", "recall_content"], "CA3Memory.recall_parallel")
+        check_value("sample", sample, (int, 0, self.batch - 1), "CA3Memory.recall_parallel")
+        q = np.asarray(queries)
+        one = CA3Memory.__new__(CA3Memory)
+        one.__dict__.update(self.__dict__)
+        one.batch = len(q) if q.ndim else 1
+        op = one.op(kind, 0.0, q if kind == "recall_cue" else None, q if kind == "recall_content" else None)
+        n_steps = int(round((MIN_SPACING[kind] + OUT_LAG + 1.0) / DT))
+        rec = self.net.run(n_steps, one.batch, current=self._current([op], n_steps, one.batch),
+                           weight=self.weight[sample].contiguous(), engine="torch")
+        return one._read([op], rec, n_steps)
 
     def _read(self, ops, rec, n_steps) -> MemoryRun:
         t, b, n = (x.cpu().numpy() for x in (rec.t, rec.b, rec.n))
         onsets = np.array([op.onset for op in ops])
         edges = np.r_[onsets, n_steps * DT] + OUT_LAG
         k = len(ops)
-        addr = np.zeros((k, self.batch, self.n_cues), bool)
-        cont = np.zeros((k, self.batch, self.n_bits), bool)
-        lat_a = np.full((k, self.batch), np.nan)
-        lat_c = np.full((k, self.batch), np.nan)
+        addr = np.zeros((k, rec.batch, self.n_cues), bool)
+        cont = np.zeros((k, rec.batch, self.n_bits), bool)
+        lat_a = np.full((k, rec.batch), np.nan)
+        lat_c = np.full((k, rec.batch), np.nan)
         j = np.searchsorted(edges, t * DT, side="right") - 1
         for name, out, lat in (("A", addr, lat_a), ("O", cont, lat_c)):
             first = self.offset[name][0]
