@@ -108,7 +108,7 @@ class CA3Memory:
         self.weight = self.syn.weight.repeat(batch, 1).contiguous()
 
     def _build(self) -> None:
-        o, P, M = self.offset, self.n_cues, self.n_bits
+        o, M = self.offset, self.n_bits
         pre, post, w, d = [], [], [], []
 
         def add(a, b, weight, delay, *, full=False):
@@ -168,7 +168,8 @@ class CA3Memory:
 
     def _pattern(self, pattern, name) -> np.ndarray:
         p = np.asarray(pattern)
-        p = np.broadcast_to(p, (self.batch, self.n_bits)) if p.ndim == 1 else p
+        if p.ndim == 1 and p.shape[0] == self.n_bits:
+            p = np.broadcast_to(p, (self.batch, self.n_bits))
         if p.shape != (self.batch, self.n_bits) or not np.isin(p, (0, 1)).all():
             raise ParameterError(f"Parameter {name!r} of CA3Memory must be {self.n_bits} bits of 0/1 (or one row "
                                  f"per sample, ({self.batch}, {self.n_bits})), got shape {np.shape(pattern)}.")
