@@ -150,3 +150,16 @@ def test_same_seed_same_numbers():
         return cr.memory.weights("C>K"), r.returned, cr.run.record.t.numpy()
     a, b = once(), once()
     assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
+
+
+def test_a_batch_runs_independent_memories():
+    """Per-sample weights: two memories with different contents in one batch recall what each learned alone."""
+    rng = np.random.default_rng(6)
+    x = np.stack([random_contents(4, 16, 0.3, rng) for _ in range(2)])          # (B, P, M)
+    both = CA3Memory(4, 16, batch=2)
+    ops = both.schedule([("learn", i, x[:, i]) for i in range(4)] + [("recall_cue", i, None) for i in range(4)])
+    got = both.run(ops).contents[4:]                                            # (P, B, M)
+    for b in range(2):
+        alone = ex.store_and_recall(x[b])
+        assert np.array_equal(got[:, b], alone.recalled) and np.array_equal(got[:, b], x[b])
+        assert np.array_equal(both.weights("C>K")[b], alone.memory.weights("C>K")[0])

@@ -30,9 +30,14 @@ def raster_figure(run, offsets: dict, *, title: str = "", latencies=(5.0, 6.0)) 
         if op.kind == "recall_cue":
             for lat, dash in zip(latencies, ("dash", "dot"), strict=True):
                 fig.add_vline(x=op.onset + lat, line=dict(color="black", dash=dash, width=1))
-    fig.update_layout(title=title, xaxis_title="time (ms)", yaxis_title="neuron (populations bottom to top)",
-                      height=520, legend=dict(orientation="h", y=-0.18))
+    mids = [float(np.mean(idx[[0, -1]])) for idx in offsets.values()]
+    fig.update_yaxes(tickvals=mids, ticktext=[POP_NAMES[p] for p in offsets], range=[-1, n_total(offsets)])
+    fig.update_layout(title=title, xaxis_title="time (ms)", height=560, showlegend=False)
     return fig
+
+
+def n_total(offsets: dict) -> int:
+    return int(max(idx[-1] for idx in offsets.values()) + 1)
 
 
 def weights_figure(before: np.ndarray, after: np.ndarray, *,
@@ -64,14 +69,18 @@ def digits_figure(stored: np.ndarray, ca3: np.ndarray, hopfield: np.ndarray, n_s
     """Rows: stored digits, the CA3 memory's recall by cue, the Hopfield network's recall (8x8 each)."""
     k = min(n_show, len(stored))
     rows = (("stored", stored), ("CA3 recall by cue", ca3), ("Hopfield recall", hopfield))
-    fig = make_subplots(3, k, row_titles=[r[0] for r in rows], horizontal_spacing=0.01, vertical_spacing=0.03)
+    fig = make_subplots(3, k, horizontal_spacing=0.01, vertical_spacing=0.03)
     for r, (_, imgs) in enumerate(rows):
         for c in range(k):
             fig.add_trace(go.Heatmap(z=imgs[c].reshape(8, 8).astype(float), zmin=0, zmax=1, showscale=False,
                                      colorscale="Greys"), r + 1, c + 1)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
-    fig.update_layout(title="Digits stored and recalled", height=330)
+    for r, (name, _) in enumerate(rows):
+        fig.add_annotation(x=-0.01, y=1 - (r + 0.5) / 3, xref="paper", yref="paper", text=name, showarrow=False,
+                           xanchor="right", font=dict(size=11))
+    fig.update_layout(title="Digits stored (top), recalled by the CA3 memory's cue (middle), by the Hopfield network "
+                            "(bottom)", height=340, margin=dict(l=150))
     return fig
 
 
