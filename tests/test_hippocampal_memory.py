@@ -163,3 +163,19 @@ def test_a_batch_runs_independent_memories():
         alone = ex.store_and_recall(x[b])
         assert np.array_equal(got[:, b], alone.recalled) and np.array_equal(got[:, b], x[b])
         assert np.array_equal(both.weights("C>K")[b], alone.memory.weights("C>K")[0])
+
+
+def test_size_standard_error_matches_a_monte_carlo():
+    """The closed-form standard error of the mean set size against redrawing contents and fragments
+    (the naive spread-over-sqrt(n) is about 3 times too small)."""
+    from labkit.spiking.hippocampal_memory.contents import size_standard_error
+
+    rng = np.random.default_rng(0)
+    means, ses = [], []
+    for _ in range(300):
+        x = random_contents(20, 60, 0.1, rng, min_active=2)
+        frag, src = fragments(x, 60, 2, rng)
+        means.append(true_addresses(x, frag).sum(1).mean())
+        ses.append(size_standard_error(frag, src, 20, 0.1))
+    assert 0.8 < np.mean(ses) / np.std(means) < 1.15
+    assert abs(np.mean(means) - expected_addresses(20, 0.1, 2)) < 3 * np.std(means) / np.sqrt(300)

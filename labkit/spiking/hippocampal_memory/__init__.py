@@ -19,6 +19,7 @@ from labkit.spiking.hippocampal_memory.contents import (
     fragments,
     orthogonal_contents,
     random_contents,
+    size_standard_error,
     true_addresses,
 )
 from labkit.spiking.hippocampal_memory.hopfield import HopfieldNetwork, flip, overlap, retrieval
@@ -35,7 +36,7 @@ from labkit.spiking.hippocampal_memory.parameters import PARAMETERS
 
 __all__ = [
     "KINDS", "contents_of", "digit_contents", "expected_addresses", "fragments", "orthogonal_contents",
-    "random_contents", "true_addresses",
+    "random_contents", "size_standard_error", "true_addresses",
     "HopfieldNetwork", "flip", "overlap", "retrieval",
     "CONTROLS", "DELAYS", "LATENCY", "MIN_SPACING", "CA3Memory", "MemoryRun", "Op",
     "PARAMETERS",

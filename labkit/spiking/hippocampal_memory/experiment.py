@@ -56,7 +56,9 @@ class ContentRecall:
     exact: np.ndarray         # (n,) returned == truth
     sizes: np.ndarray         # (n,)
     theory: float
-    z: float                  # |mean size - theory| / standard error
+    z: float                  # |mean size - theory| / standard error (contents and fragments random)
+    se: float                 # that standard error (:func:`contents.size_standard_error`)
+    z_naive: float            # the same over the naive standard error (fragments' spread / sqrt(n))
 
 
 def content_recall(mem: CA3Memory, contents: np.ndarray, n: int, k: int, density: float, rng) -> ContentRecall:
@@ -68,11 +70,13 @@ def content_recall(mem: CA3Memory, contents: np.ndarray, n: int, k: int, density
     ctruth = (truth.astype(int) @ contents.astype(int)) > 0
     sizes = ret.sum(1).astype(float)
     theory = float(cn.expected_addresses(contents.shape[0], density, k))
-    se = sizes.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
     diff = abs(sizes.mean() - theory)
+    se = cn.size_standard_error(frag, src, contents.shape[0], density)
+    naive = sizes.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
     z = diff / se if se > 0 else (0.0 if diff == 0 else np.inf)
+    z_naive = diff / naive if naive > 0 else (0.0 if diff == 0 else np.inf)
     return ContentRecall(frag, src, ret, truth, out, ctruth, (ret == truth).all(1) & (out == ctruth).all(1),
-                         sizes, theory, float(z))
+                         sizes, theory, float(z), float(se), float(z_naive))
 
 
 def size_curve(mem: CA3Memory, contents: np.ndarray, ks, n_each: int, density: float, rng):
@@ -81,7 +85,7 @@ def size_curve(mem: CA3Memory, contents: np.ndarray, ks, n_each: int, density: f
     for k in ks:
         r = content_recall(mem, contents, n_each, int(k), density, rng)
         means.append(r.sizes.mean())
-        ses.append(r.sizes.std(ddof=1) / np.sqrt(n_each))
+        ses.append(r.se)
     return np.array(means), np.array(ses), cn.expected_addresses(contents.shape[0], density, np.asarray(ks))
 
 
