@@ -78,7 +78,7 @@ def test_relearning_forgets_the_old_content():
     x = random_contents(6, 30, 0.25, rng)
     cr = ex.store_and_recall(x)
     rl = ex.relearn(cr.memory, x, 3, 0.25, rng)
-    assert (rl.hamming == 0).all() and (rl.stale == 0).all()
+    assert (rl.hamming == 0).all() and (rl.stale == 0).all() and rl.stale_by_content.dtype == bool
     assert rl.weights_after[rl.cues][rl.old & ~rl.new].max() < 3.0      # old bits below threshold
 
 

@@ -96,7 +96,8 @@ class Relearn:
     new: np.ndarray
     recalled: np.ndarray
     hamming: np.ndarray
-    stale: np.ndarray          # old bits (not in the new content) still recalled
+    stale: np.ndarray          # old bits (not in the new content) still recalled by cue
+    stale_by_content: np.ndarray  # per cue: returned by a one-bit fragment of an old-only bit (False if none)
     weights_before: np.ndarray  # C -> K (P, M) before re-learning
     weights_after: np.ndarray
 
@@ -111,7 +112,14 @@ def relearn(mem: CA3Memory, contents: np.ndarray, n_relearn: int, density: float
     run = mem.run(ops)
     rec = run.contents[len(cues):, 0]
     old = contents[cues]
-    return Relearn(cues, old, new, rec, (rec != new).sum(1), (rec & old & ~new).sum(1), before,
+    only_old = old & ~new
+    has = only_old.any(1)
+    by_content = np.zeros(len(cues), bool)
+    if has.any():                      # one old-only bit of each re-learned cue, recalled from
+        probe = np.zeros((int(has.sum()), m), bool)
+        probe[np.arange(len(probe)), only_old[has].argmax(1)] = True
+        by_content[has] = mem.recall_parallel("recall_content", probe).addresses[0][np.arange(len(probe)), cues[has]]
+    return Relearn(cues, old, new, rec, (rec != new).sum(1), (rec & only_old).sum(1), by_content, before,
                    mem.weights("C>K")[0])
 
 

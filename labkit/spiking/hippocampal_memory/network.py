@@ -151,6 +151,13 @@ class CA3Memory:
         want = (a[:, None] * self.n + b[None, :]).ravel()
         return torch.as_tensor(np.searchsorted(key, want).reshape(len(a), len(b)), device=self.device)
 
+    def copy(self) -> CA3Memory:
+        """The same network with its own copy of the learned weights."""
+        other = CA3Memory.__new__(CA3Memory)
+        other.__dict__.update(self.__dict__)
+        other.weight = self.weight.clone()
+        return other
+
     def weights(self, which: str = "C>K") -> np.ndarray:
         """The plastic weights (B, n_src, n_dst): ``"C>K"`` (cue to content) or ``"Kf>C"`` (content to cue)."""
         which = check_value("which", which, ["C>K", "Kf>C"], "CA3Memory.weights")
