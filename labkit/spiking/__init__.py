@@ -28,6 +28,8 @@ _EXPORTS = {
     "LiquidConfig": "labkit.spiking.liquid_state_machine",
     "OverlapSample": "labkit.spiking.sdr_dendrites",
     "ThresholdChoice": "labkit.spiking.sdr_dendrites",
+    "CA3Memory": "labkit.spiking.hippocampal_memory",
+    "HopfieldNetwork": "labkit.spiking.hippocampal_memory",
 }
 
 __all__ = list(_EXPORTS)

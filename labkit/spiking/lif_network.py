@@ -358,7 +358,7 @@ class LIFNetwork:
                     ext = poisson.current(min(t + chunk, n_steps) - t, dtype)
                 drive2[:, :n] += ext[t % chunk]
             for (ids, part), spk in zip(self._by_delay, reversed(past), strict=True):
-                if spk.numel():
+                if spk.numel() and part.nnz:             # a delay that no synapse has delivers nothing
                     w = weight if part is self.syn else w_all.index_select(-1, ids)
                     part.propagate(spk % stride, None if batch == 1 else spk // stride, drive, w, stride)
             in_b = in_src = None
