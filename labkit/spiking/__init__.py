@@ -28,6 +28,7 @@ _EXPORTS = {
     "LiquidConfig": "labkit.spiking.liquid_state_machine",
     "OverlapSample": "labkit.spiking.sdr_dendrites",
     "ThresholdChoice": "labkit.spiking.sdr_dendrites",
+    "ReservoirConfig": "labkit.spiking.reservoir_prediction",
 }
 
 __all__ = list(_EXPORTS)

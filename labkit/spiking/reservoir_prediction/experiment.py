@@ -72,11 +72,11 @@ def run_study(spec: TaskSpec, cfg: ReservoirConfig, rule: ro.RuleParams = ro.Rul
     control = check_value("control", control, list(CONTROLS), "run_study")
     stim = schedule(spec, n_replicates, seed=seed)
     rec = record(spec, cfg, stim, n_probe=n_probe, seed=seed, device=device)
-    X, probe = ro.centered(rec.trials.cpu(), rec.probe.cpu())
+    X, probe = ro.centered(rec.trials, rec.probe)
     if control == "untrained":
         rule = ro.RuleParams(eta=0.0, eta_what=0.0, gate_ms=rule.gate_ms, target_ms=rule.target_ms)
     study = Study(spec, cfg, stim, rec, random_angle_deg=me.random_angle_deg(cfg.n, seed=seed))
-    with threads(1):
+    with threads(1, device=X.device):
         study.learners["three_factor"] = score(ro.train_three_factor(X, stim, spec, rec.t_ms, rule), probe, spec,
                                                rec.t_ms)
         if force:

@@ -21,7 +21,7 @@ PROB_TOL = 0.1     # the issue's max_k |a_k - p_k| <= 0.1
 
 def mean_curves(when: torch.Tensor, what: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Replicate means: when (n_trials, n_bins), what (n_trials, K, n_bins)."""
-    return when.mean(1).numpy(), what.mean(1).numpy()
+    return when.mean(1).cpu().numpy(), what.mean(1).cpu().numpy()
 
 
 def peak_and_amplitudes(when: np.ndarray, what: np.ndarray, t_ms: np.ndarray, cue_onset: float):
@@ -73,7 +73,7 @@ def subspace_angle_deg(when: torch.Tensor, what: torch.Tensor) -> np.ndarray:
     u = torch.nn.functional.normalize(when[..., :-1], dim=-1)
     v = torch.nn.functional.normalize(what[..., :-1], dim=-1)
     cos = torch.einsum("...rd,...rkd->...rk", u, v).clamp(-1, 1)
-    return torch.rad2deg(torch.arccos(cos)).mean((-1, -2)).numpy()
+    return torch.rad2deg(torch.arccos(cos)).mean((-1, -2)).cpu().numpy()
 
 
 def random_angle_deg(dim: int, n: int = 2000, seed: int = 0) -> float:

@@ -58,7 +58,7 @@ class RuleParams:
 
 def with_bias(x: torch.Tensor) -> torch.Tensor:
     """Append the constant input 1 to the last axis."""
-    return torch.cat([x, torch.ones(*x.shape[:-1], 1, dtype=x.dtype)], -1)
+    return torch.cat([x, torch.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)], -1)
 
 
 def when_target(t_ms: np.ndarray, onset_ms, width_ms: float) -> torch.Tensor:
@@ -78,8 +78,8 @@ def gate(t_ms: np.ndarray, expected_ms, width_ms: float) -> torch.Tensor:
 
 def three_factor_update(w: torch.Tensor, e: torch.Tensor, target, g, eta: float) -> torch.Tensor:
     """One step of the when-rule for each replicate: ``w += eta g (target - w.e) e / |e|^2``; w, e: (R, D)."""
-    m = torch.as_tensor(target, dtype=w.dtype) - (w * e).sum(-1)
-    return w + (eta * torch.as_tensor(g, dtype=w.dtype) * m / (e * e).sum(-1).clamp_min(1e-12))[:, None] * e
+    m = target - (w * e).sum(-1)
+    return w + (eta * g * m / (e * e).sum(-1).clamp_min(1e-12))[:, None] * e
 
 
 def consolidate(W: torch.Tensor, e_on: torch.Tensor, stim: torch.Tensor, eta_what: float) -> torch.Tensor:
@@ -111,16 +111,17 @@ def train_three_factor(X: torch.Tensor, stim: np.ndarray, spec: TaskSpec, t_ms: 
     """The three-factor learner over every trial of every replicate (``X``: (R, n_trials, n_bins, N) traces,
     ``stim`` (R, n_trials)). Trials run in order (the rule is sequential), replicates side by side."""
     R, T, onset, on_bin, _ = _inputs(X, spec, t_ms)
-    target = when_target(t_ms, onset, rule.target_ms)
+    dev = X.device
+    target = when_target(t_ms, onset, rule.target_ms).tolist()
     K, D = spec.n_stimuli, X.shape[-1] + 1
-    w, W = torch.zeros(R, D), torch.zeros(R, K, D)
-    out_w, out_W = torch.empty(T, R, D), torch.empty(T, R, K, D)
-    s = torch.as_tensor(stim)
+    w, W = torch.zeros(R, D, device=dev), torch.zeros(R, K, D, device=dev)
+    out_w, out_W = torch.empty(T, R, D, device=dev), torch.empty(T, R, K, D, device=dev)
+    s = torch.as_tensor(stim, device=dev)
     for i in range(T):
         x = with_bias(X[:, i])                                      # (R, n_bins, D)
-        g = gate(t_ms, onset[i - 1] if i else None, rule.gate_ms)
+        g = gate(t_ms, onset[i - 1] if i else None, rule.gate_ms).tolist()
         for b in range(x.shape[1]):                                 # online: each bin sees the last one's w
-            w = three_factor_update(w, x[:, b], target[i, b], g[b], rule.eta)
+            w = three_factor_update(w, x[:, b], target[i][b], g[b], rule.eta)
         W = consolidate(W, x[:, on_bin[i]], s[:, i], rule.eta_what)
         out_w[i], out_W[i] = w, W
     return Learned(out_w, out_W)
@@ -143,12 +144,14 @@ def train_force(X: torch.Tensor, stim: np.ndarray, spec: TaskSpec, t_ms: np.ndar
     ``frozen``: no step at all (the negative control)."""
     check_value("alpha", alpha, (float, 0, None, "neither"), "train_force")
     R, T, onset, on_bin, _ = _inputs(X, spec, t_ms)
-    target = when_target(t_ms, onset, target_ms)
+    dev = X.device
+    target = when_target(t_ms, onset, target_ms).to(dev)
     K, D = spec.n_stimuli, X.shape[-1] + 1
-    onehot = torch.nn.functional.one_hot(torch.as_tensor(stim), K).float()     # (R, T, K)
-    eye = torch.eye(D).repeat(R, 1, 1) / alpha
-    runs = {"no_reset": [eye.clone(), torch.zeros(R, 1, D), eye.clone(), torch.zeros(R, K, D)]}
-    out = {key: Learned(torch.empty(T, R, D), torch.empty(T, R, K, D)) for key in ("no_reset", "reset")}
+    onehot = torch.nn.functional.one_hot(torch.as_tensor(stim, device=dev), K).float()     # (R, T, K)
+    eye = torch.eye(D, device=dev).repeat(R, 1, 1) / alpha
+    runs = {"no_reset": [eye.clone(), torch.zeros(R, 1, D, device=dev), eye.clone(), torch.zeros(R, K, D, device=dev)]}
+    out = {key: Learned(torch.empty(T, R, D, device=dev), torch.empty(T, R, K, D, device=dev))
+           for key in ("no_reset", "reset")}
     for i in range(T):
         if i == spec.change_trial:
             P, w, Q, W = runs["no_reset"]

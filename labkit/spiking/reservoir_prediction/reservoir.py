@@ -136,10 +136,10 @@ def eligibility(rec: SpikeRecord, cfg: ReservoirConfig, n_bins: int) -> torch.Te
     keep = b < n_bins
     b, n, smp, emitted = b[keep], rec.n[keep], rec.b[keep], emitted[keep]
     wgt = torch.exp(-(b * spb - emitted).double() * cfg.dt / cfg.tau_e)
-    c = torch.zeros(rec.batch * n_bins * rec.n_neurons, dtype=torch.float64)
+    c = torch.zeros(rec.batch * n_bins * rec.n_neurons, dtype=torch.float64, device=rec.t.device)
     c.index_add_(0, (smp * n_bins + b) * rec.n_neurons + n, wgt)
     c = c.view(rec.batch, n_bins, rec.n_neurons)
-    lag = torch.arange(n_bins, dtype=torch.float64) * (cfg.bin_ms / cfg.tau_e)     # E_b = r^b cumsum(c r^-b)
+    lag = torch.arange(n_bins, dtype=torch.float64, device=c.device) * (cfg.bin_ms / cfg.tau_e)     # E_b = r^b cumsum(c r^-b)
     scan = torch.cumsum(c * torch.exp(lag)[None, :, None], 1) * torch.exp(-lag)[None, :, None]
     return scan.float()
 
@@ -176,7 +176,7 @@ def record(spec: TaskSpec, cfg: ReservoirConfig, stim: np.ndarray, *, n_probe: i
     steps = int(round(spec.trial_ms / cfg.dt))
     parts, raster = [], {}
     exc_n = int(round(cfg.frac_exc * cfg.n))
-    total = torch.zeros(cfg.n, dtype=torch.float64)
+    total = torch.zeros(cfg.n, dtype=torch.float64, device=net.device)
     for s0 in range(0, len(labels), chunk):
         sl = slice(s0, min(s0 + chunk, len(labels)))
         rec = net.run(steps, sl.stop - sl.start, inputs=trial_inputs(spec, cfg, labels[sl], delays[sl]),
@@ -184,7 +184,7 @@ def record(spec: TaskSpec, cfg: ReservoirConfig, stim: np.ndarray, *, n_probe: i
         parts.append(eligibility(rec, cfg, n_bins))
         total += torch.bincount(rec.n, minlength=cfg.n).double()
         if s0 == 0:
-            raster = {"t_ms": (rec.t[rec.b == 0].numpy() + 1) * cfg.dt, "neuron": rec.n[rec.b == 0].numpy(),
+            raster = {"t_ms": (rec.t[rec.b == 0].cpu().numpy() + 1) * cfg.dt, "neuron": rec.n[rec.b == 0].cpu().numpy(),
                       "n_exc": exc_n}
     X = torch.cat(parts)
     rate = total / (len(labels) * spec.trial_ms / 1000.0)
