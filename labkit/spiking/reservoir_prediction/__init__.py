@@ -40,7 +40,7 @@ from labkit.spiking.reservoir_prediction.readouts import (
     train_force,
     train_three_factor,
 )
-from labkit.spiking.reservoir_prediction.reservoir import ReservoirConfig, Recording, build_reservoir, record
+from labkit.spiking.reservoir_prediction.reservoir import Recording, ReservoirConfig, build_reservoir, record
 from labkit.spiking.reservoir_prediction.task import TaskSpec, balanced_block, parse_probs, schedule
 
 __all__ = [

@@ -22,13 +22,15 @@ from labkit.spiking.lif_network import LIFNetwork
 from labkit.spiking.neurons import Izhikevich
 from labkit.spiking.reservoir_prediction import metrics as me
 from labkit.spiking.reservoir_prediction import readouts as ro
-from labkit.spiking.reservoir_prediction.reservoir import ReservoirConfig, Recording, record
+from labkit.spiking.reservoir_prediction.reservoir import Recording, ReservoirConfig, record
 from labkit.spiking.reservoir_prediction.task import TaskSpec, schedule
 from labkit.spiking.synapses import Synapses
 
 CONTROLS = ("none", "untrained")
 """The method as it is, or the notebook's negative control (see the module's docstring)."""
-LEARNERS = {"three_factor": "three-factor", "force_no_reset": "FORCE, no reset", "force_reset": "FORCE, reset at the change"}
+LEARNERS = {"three_factor": "three-factor", "force_no_reset": "FORCE, no reset",
+            "force_reset": "FORCE, reset at the change"}
+DEFAULT_RULE = ro.RuleParams()
 
 
 @dataclass
@@ -65,7 +67,7 @@ def score(learned: ro.Learned, probe: torch.Tensor, spec: TaskSpec, t_ms: np.nda
                   me.error_per_trial(when, what, t_ms, spec), me.subspace_angle_deg(learned.when, learned.what))
 
 
-def run_study(spec: TaskSpec, cfg: ReservoirConfig, rule: ro.RuleParams = ro.RuleParams(), *, n_replicates: int = 8,
+def run_study(spec: TaskSpec, cfg: ReservoirConfig, rule: ro.RuleParams = DEFAULT_RULE, *, n_replicates: int = 8,
               n_probe: int = 8, alpha: float = 1.0, seed: int = 0, device="cpu", control: str = "none",
               force: bool = True) -> Study:
     """Record, train every learner, score (see the module docstring)."""
@@ -87,7 +89,7 @@ def run_study(spec: TaskSpec, cfg: ReservoirConfig, rule: ro.RuleParams = ro.Rul
     return study
 
 
-def rule_sweep(study: Study, etas, gates, rule: ro.RuleParams = ro.RuleParams()) -> dict:
+def rule_sweep(study: Study, etas, gates, rule: ro.RuleParams = DEFAULT_RULE) -> dict:
     """The three-factor rule again on the study's traces for every learning rate ``etas`` x gate width ``gates``:
     ``{"trials_to_criterion": (len(etas), len(gates)), "after_delay_error", "after_prob_error"}``."""
     rec, spec = study.recording, study.spec
@@ -105,7 +107,7 @@ def rule_sweep(study: Study, etas, gates, rule: ro.RuleParams = ro.RuleParams())
     return out
 
 
-def explore(delay: float, probs, cfg: ReservoirConfig, rule: ro.RuleParams = ro.RuleParams(), *, n_trials: int = 40,
+def explore(delay: float, probs, cfg: ReservoirConfig, rule: ro.RuleParams = DEFAULT_RULE, *, n_trials: int = 40,
             n_replicates: int = 2, seed: int = 0) -> Scored:
     """A one-block task with stimulus delay ``delay`` and probabilities ``probs`` (no change: the "after" block
     is the last trial), learned by the three-factor rule; for the explorer."""
@@ -124,6 +126,7 @@ def regular_spiking_spikes(current: float = 10.0, duration_ms: float = 1000.0, d
     steps = int(round(check_value("duration_ms", duration_ms, (float, 0, None, "neither"), "regular_spiking_spikes")
                       / dt))
     empty = np.zeros(0, dtype=np.int64)
-    net = LIFNetwork(Izhikevich(1, a=0.02, b=0.2, c=-65.0, d=8.0, dt=dt), Synapses.from_edges(empty, empty, empty, 1, 1))
+    neuron = Izhikevich(1, a=0.02, b=0.2, c=-65.0, d=8.0, dt=dt)
+    net = LIFNetwork(neuron, Synapses.from_edges(empty, empty, empty, 1, 1))
     rec = net.run(steps, 1, current=torch.full((steps, 1, 1), float(current)))
     return (rec.t.numpy() + 1) * dt

@@ -107,9 +107,10 @@ def _inputs(X: torch.Tensor, spec: TaskSpec, t_ms: np.ndarray):
 
 
 def train_three_factor(X: torch.Tensor, stim: np.ndarray, spec: TaskSpec, t_ms: np.ndarray,
-                       rule: RuleParams = RuleParams()) -> Learned:
+                       rule: RuleParams | None = None) -> Learned:
     """The three-factor learner over every trial of every replicate (``X``: (R, n_trials, n_bins, N) traces,
     ``stim`` (R, n_trials)). Trials run in order (the rule is sequential), replicates side by side."""
+    rule = rule or RuleParams()
     R, T, onset, on_bin, _ = _inputs(X, spec, t_ms)
     dev = X.device
     target = when_target(t_ms, onset, rule.target_ms).tolist()

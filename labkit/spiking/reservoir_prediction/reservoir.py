@@ -85,8 +85,8 @@ class ReservoirConfig:
         """The neurons driven by the cue and by each stimulus: (cue ids, [ids of stimulus k])."""
         n_cue, n_stim = max(1, round(self.cue_frac * self.n)), max(1, round(self.stim_frac * self.n))
         if n_cue + n_stimuli * n_stim > self.n:
-            raise ParameterError(f"Parameter 'n' of ReservoirConfig: {self.n} neurons cannot hold the cue's {n_cue} and "
-                                 f"{n_stimuli} stimuli of {n_stim} neurons each.")
+            raise ParameterError(f"Parameter 'n' of ReservoirConfig: {self.n} neurons cannot hold the cue's {n_cue} "
+                                 f"and {n_stimuli} stimuli of {n_stim} neurons each.")
         cue = np.arange(n_cue)
         return cue, [n_cue + k * n_stim + np.arange(n_stim) for k in range(n_stimuli)]
 
@@ -139,7 +139,8 @@ def eligibility(rec: SpikeRecord, cfg: ReservoirConfig, n_bins: int) -> torch.Te
     c = torch.zeros(rec.batch * n_bins * rec.n_neurons, dtype=torch.float64, device=rec.t.device)
     c.index_add_(0, (smp * n_bins + b) * rec.n_neurons + n, wgt)
     c = c.view(rec.batch, n_bins, rec.n_neurons)
-    lag = torch.arange(n_bins, dtype=torch.float64, device=c.device) * (cfg.bin_ms / cfg.tau_e)     # E_b = r^b cumsum(c r^-b)
+    # E_b = r^b cumsum(c r^-b), r = exp(-bin_ms / tau_e)
+    lag = torch.arange(n_bins, dtype=torch.float64, device=c.device) * (cfg.bin_ms / cfg.tau_e)
     scan = torch.cumsum(c * torch.exp(lag)[None, :, None], 1) * torch.exp(-lag)[None, :, None]
     return scan.float()
 

@@ -28,7 +28,8 @@ def parse_probs(probs, name: str = "probs", owner: str = "TaskSpec") -> tuple:
         try:
             probs = [float(x) for x in probs.split(",") if x.strip()]
         except ValueError:
-            raise ParameterError(f"Parameter {name!r} of {owner} must be comma-separated numbers, got {probs!r}.")
+            raise ParameterError(f"Parameter {name!r} of {owner} must be comma-separated numbers, got {probs!r}.") \
+                from None
     vals = tuple(float(p) for p in np.atleast_1d(np.asarray(probs, dtype=np.float64)))
     if len(vals) < 2:
         raise ParameterError(f"Parameter {name!r} of {owner} must give at least two probabilities, got {vals}.")
