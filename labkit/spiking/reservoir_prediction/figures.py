@@ -35,9 +35,9 @@ def reservoir_figure(raster: dict, rate_hz: dict, spec, groups, stim_label: int,
     fig.add_trace(go.Bar(x=list(rate_hz), y=list(rate_hz.values()), marker_color=[COLORS[0], COLORS[3]],
                          showlegend=False, text=[f"{v:.1f} Hz" for v in rate_hz.values()]), row=1, col=2)
     fig.update_xaxes(title_text="time in trial (ms)", row=1, col=1)
-    fig.update_yaxes(title_text="neuron (cue's first, then each stimulus's)", row=1, col=1)
+    fig.update_yaxes(title_text="neuron (cue's at the bottom, then each stimulus's)", row=1, col=1)
     fig.update_yaxes(title_text="Hz", row=1, col=2)
-    fig.update_layout(height=450, legend=dict(x=0.0, y=1.1, orientation="h"))
+    fig.update_layout(height=450, legend=dict(x=0.0, y=-0.18, orientation="h"))
     return fig
 
 
@@ -56,6 +56,7 @@ def readout_figure(t_ms, when, what, spec, trials, title: str = "") -> go.Figure
         _events(fig, spec, 1, c, spec.delay_at(i))
         fig.update_xaxes(title_text="time in trial (ms)", row=1, col=c)
     fig.update_yaxes(title_text="readout on cue-only probes", row=1, col=1)
+    fig.update_yaxes(range=[-0.5, 1.1])           # the cue's transient dips far below; the prediction is above 0
     fig.update_layout(title=title, height=400)
     return fig
 
