@@ -108,15 +108,16 @@ def rule_sweep(study: Study, etas, gates, rule: ro.RuleParams = DEFAULT_RULE) ->
 
 
 def explore(delay: float, probs, cfg: ReservoirConfig, rule: ro.RuleParams = DEFAULT_RULE, *, n_trials: int = 40,
-            n_replicates: int = 2, seed: int = 0) -> Scored:
-    """A one-block task with stimulus delay ``delay`` and probabilities ``probs`` (no change: the "after" block
-    is the last trial), learned by the three-factor rule; for the explorer."""
-    spec = TaskSpec(n_trials=n_trials, change_trial=n_trials - 1, delay_before=delay, delay_after=delay, probs=probs)
+            n_replicates: int = 2, seed: int = 0) -> tuple[TaskSpec, Scored]:
+    """``n_trials`` trials with stimulus delay ``delay`` and probabilities ``probs``, learned by the three-factor
+    rule; for the explorer. Returns the task and the scored learner. (A task needs a change: it comes after the
+    last trial, which is run but not shown.)"""
+    spec = TaskSpec(n_trials=n_trials + 1, change_trial=n_trials, delay_before=delay, delay_after=delay, probs=probs)
     stim = schedule(spec, n_replicates, seed=seed)
     rec = record(spec, cfg, stim, n_probe=4, seed=seed)
     X, probe = ro.centered(rec.trials, rec.probe)
-    with threads(1):
-        return score(ro.train_three_factor(X, stim, spec, rec.t_ms, rule), probe, spec, rec.t_ms)
+    with threads(1, device=X.device):
+        return spec, score(ro.train_three_factor(X, stim, spec, rec.t_ms, rule), probe, spec, rec.t_ms)
 
 
 def regular_spiking_spikes(current: float = 10.0, duration_ms: float = 1000.0, dt: float = 1.0) -> np.ndarray:
