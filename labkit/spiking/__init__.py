@@ -30,6 +30,7 @@ _EXPORTS = {
     "ThresholdChoice": "labkit.spiking.sdr_dendrites",
     "CA3Memory": "labkit.spiking.hippocampal_memory",
     "HopfieldNetwork": "labkit.spiking.hippocampal_memory",
+    "ReservoirConfig": "labkit.spiking.reservoir_prediction",
 }
 
 __all__ = list(_EXPORTS)
