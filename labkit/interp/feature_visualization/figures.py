@@ -25,16 +25,16 @@ def image_grid(images: np.ndarray, n_cols: int, title: str, row_labels=(), col_l
     tile = mosaic(images, n_cols)
     h = images.shape[-1] + 2
     fig = go.Figure(go.Image(z=tile, hoverinfo="skip"))
-    for r, lab in enumerate(row_labels):
-        fig.add_annotation(x=-4, y=r * h + h / 2, text=lab, showarrow=False, xanchor="right", font=dict(size=11))
-    for c, lab in enumerate(col_labels):
-        fig.add_annotation(x=c * h + h / 2, y=-3, text=lab, showarrow=False, yanchor="bottom", font=dict(size=10))
-    left = 170 if row_labels else 20
     scale = cell / h
-    fig.update_layout(title=title, width=left + 20 + tile.shape[1] * scale, height=110 + tile.shape[0] * scale,
-                      margin=dict(l=left, r=20, t=90 if col_labels else 50, b=10))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    left = 150 if len(row_labels) else 20
+    top = 100 if len(col_labels) else 50
+    fig.update_layout(title=title, width=max(560, left + 30 + tile.shape[1] * scale),
+                      height=130 + tile.shape[0] * scale, margin=dict(l=left, r=20, t=top, b=10))
+    fig.update_xaxes(showgrid=False, zeroline=False, side="top",
+                     tickvals=[c * h + h / 2 for c in range(len(col_labels))],
+                     ticktext=list(col_labels), showticklabels=bool(len(col_labels)), tickfont=dict(size=10))
+    fig.update_yaxes(showgrid=False, zeroline=False, tickvals=[r * h + h / 2 for r in range(len(row_labels))],
+                     ticktext=list(row_labels), showticklabels=bool(len(row_labels)))
     return fig
 
 
@@ -50,9 +50,9 @@ def tsne_figure(classes: list, facet_names, class_index: int = 0) -> go.Figure:
     c = d["found"].centroids
     fig.add_trace(go.Scatter(x=c[:, 0], y=c[:, 1], mode="markers", name="k-means centroids",
                              marker=dict(symbol="x", size=14, color="black")))
-    fig.update_layout(title=f"class {class_index}: penultimate codes (t-SNE), colour = planted facet, "
-                            f"symbol = found cluster (ARI {d['ari']:.2f})",
-                      xaxis_title="t-SNE 1", yaxis_title="t-SNE 2", height=450, width=800)
+    fig.update_layout(title=f"class {class_index}: codes in t-SNE; colour = planted facet, symbol = cluster "
+                            f"(ARI {d['ari']:.2f})",
+                      xaxis_title="t-SNE 1", yaxis_title="t-SNE 2", height=450, width=900)
     return fig
 
 
