@@ -150,3 +150,14 @@ def test_notebook_parameters_reject_an_unknown_control():
     from labkit.core.params import check_params
     with pytest.raises(ParameterError, match="control"):
         check_params({"control": "random"}, {"control": fv.PARAMETERS["control"]})
+
+
+def test_hash_study_repeats_and_its_control_learns_no_class():
+    a = fv.hash_study((2, 8), steps=20, records=2, seed=4)
+    b = fv.hash_study((2, 8), steps=20, records=2, seed=4)
+    assert np.array_equal(a.redundancy, b.redundancy) and np.array_equal(a.knn, b.knn)
+    assert a.redundancy_epochs.shape == (2, 2) and a.redundancy[0] > a.redundancy[1]
+    c = fv.hash_study((8,), steps=60, records=1, seed=4, control="shuffle")
+    assert c.mlp[0] < 0.3
+    with pytest.raises(ParameterError, match="'control'"):
+        fv.hash_study((8,), steps=1, control="random")
