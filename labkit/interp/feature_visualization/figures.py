@@ -88,7 +88,7 @@ def hash_figure(hs, bound: np.ndarray) -> go.Figure:
     fig.update_xaxes(title_text="training step", row=1, col=2)
     fig.update_yaxes(title_text="redundancy ratio", row=1, col=1)
     fig.update_yaxes(title_text="test accuracy", row=1, col=3)
-    fig.update_layout(height=420, width=1200, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=440, width=1050, legend=dict(orientation="h", y=-0.28))
     return fig
 
 

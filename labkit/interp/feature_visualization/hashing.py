@@ -5,6 +5,7 @@ regression classify from the code alone.
 """
 from __future__ import annotations
 
+import warnings
 from math import comb
 
 import numpy as np
@@ -58,10 +59,13 @@ def region_bound(n: int, d: int) -> int:
 def kmeans_accuracy(codes, labels, k: int = 10, seed: int = 0) -> float:
     """k-means on the codes, clusters matched one-to-one to classes (Hungarian); the accuracy of that map."""
     from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
 
     c = _binary(codes, "kmeans_accuracy").astype(np.float64)
     labels = np.asarray(labels)
-    pred = KMeans(k, n_init=4, random_state=seed).fit_predict(c)
+    with warnings.catch_warnings():          # a narrow layer has fewer distinct codes than k: expected, not news
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pred = KMeans(k, n_init=4, random_state=seed).fit_predict(c)
     classes = np.unique(labels)
     cont = np.array([[np.sum((pred == j) & (labels == y)) for y in classes] for j in range(k)])
     rows, cols = linear_sum_assignment(-cont)
