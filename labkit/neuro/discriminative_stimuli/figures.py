@@ -61,7 +61,7 @@ def types_figure(names, spatial: np.ndarray, temporal: np.ndarray) -> go.Figure:
     fig.update_xaxes(title_text="frames before now", row=2, col=1)
     fig.update_annotations(font_size=11)
     fig.update_layout(title="The true types: receptive field (top, red = ON drive) and temporal filter (bottom)",
-                      height=430, width=max(160 * n, 640), margin=dict(l=30, r=20, t=80, b=40))
+                      height=430, width=max(170 * n, 900), margin=dict(l=30, r=20, t=80, b=40))
     return fig
 
 
