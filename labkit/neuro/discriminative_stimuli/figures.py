@@ -131,7 +131,7 @@ def final_figure(stimuli: np.ndarray, filters: np.ndarray, cluster_labels, type_
             fig.add_annotation(text=text, x=0, xanchor="right", y=r * h + h / 2, showarrow=False, font_size=10,
                                xref=f"x{'' if side == 1 else 2}", yref=f"y{'' if side == 1 else 2}")
     fig.update_layout(title=f"Final stimuli beside the true filters (frames {frames[0]}..{frames[-1]}, newest right)",
-                      height=90 + 60 * len(stimuli), width=1200, margin=dict(l=150, r=20, t=80, b=20))
+                      height=90 + 60 * len(stimuli), width=1000, margin=dict(l=150, r=20, t=80, b=20))
     return fig
 
 
@@ -142,6 +142,7 @@ def ari_figure(ks, mds_ari, kmeans_ari: float, n_types: int) -> go.Figure:
     fig.update_traces(mode="lines+markers")
     fig.add_hline(y=kmeans_ari, line_dash="dot", annotation_text=f"k-means, true K = {n_types}")
     fig.update_yaxes(range=[min(0.0, min(mds_ari) - 0.05), 1.05])
+    fig.update_xaxes(tickvals=list(ks))
     return fig
 
 
@@ -165,4 +166,5 @@ def explorer_figure(stimuli: np.ndarray, responses: np.ndarray, assignment: np.n
 
 def assignment_heatmap(types: np.ndarray, assignment: np.ndarray, names, title: str) -> go.Figure:
     """Clusters × true types, counts written in."""
-    return heatmap(confusion(types, assignment), title=title, x=list(names), yaxis="cluster")
+    conf = confusion(types, assignment)
+    return heatmap(conf, title=title, x=list(names), y=[f"stimulus {i}" for i in range(len(conf))])
