@@ -69,7 +69,8 @@ def class_frequency(counts, classes=None) -> go.Figure:
     labels = [f"digit {c}, layer {layer}" for c in classes for layer in range(L)]
     fig = go.Figure(go.Heatmap(z=z, y=labels, colorscale="Blues", colorbar=dict(title="share")))
     fig.update_layout(title="Per-class path neuron frequencies (JAS, K = 1)", xaxis_title="neuron",
-                      height=max(400, 14 * C * L), yaxis=dict(autorange="reversed", tickfont=dict(size=9)))
+                      height=max(400, 14 * C * L), yaxis=dict(autorange="reversed", tickfont=dict(size=9),
+                                                            tickmode="array", tickvals=labels, ticktext=labels))
     return fig
 
 
@@ -105,7 +106,7 @@ def explorer_figure(image, acts, path, p: dict, title: str) -> go.Figure:
     """The explorer's view: the image's path over its activations, with p_y clean / removed / enhanced."""
     fig = path_on_activations(image, acts, {"JAS": path}, title)
     text = "   ".join(f"{k}: {v:.3f}" for k, v in p.items())
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=1.18, showarrow=False)
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=1.0, xanchor="right", y=1.2, showarrow=False)
     return fig
 
 
