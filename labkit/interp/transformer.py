@@ -52,7 +52,8 @@ class TransformerConfig:
 
     ``d_mlp=0`` makes an attention-only model (no MLP sublayers, no ``mlp.*`` hooks).
     ``normalization`` is ``"ln"`` (pre-LayerNorm before each sublayer and before the unembedding)
-    or ``"none"``. ``bias`` adds biases to every linear map, as TransformerLens does.
+    or ``"none"``. ``bias`` adds biases to every linear map, as TransformerLens does. ``causal=False``
+    lets every position attend to every other (an encoder, as in a vision transformer).
     """
 
     d_vocab: int
@@ -68,6 +69,7 @@ class TransformerConfig:
     bias: bool = True
     rope_base: float = 10000.0
     init_std: float = 0.02
+    causal: bool = True
 
     def __post_init__(self):
         check_args("TransformerConfig", {name: getattr(self, name) for name in _CONFIG_RULES}, _CONFIG_RULES)
@@ -85,7 +87,7 @@ _CONFIG_RULES = {
     **{name: (int, 1, None) for name in ("d_vocab", "n_ctx", "d_model", "n_layers", "n_heads", "d_head")},
     "d_mlp": (int, 0, None), "positional": ["learned", "rope"], "normalization": ["ln", "none"],
     "act_fn": list(_ACTIVATIONS), "bias": bool, "rope_base": (float, 0, None, "neither"),
-    "init_std": (float, 0, None, "neither"),
+    "init_std": (float, 0, None, "neither"), "causal": bool,
 }
 
 
@@ -177,13 +179,15 @@ class Attention(nn.Module):
         P = x.shape[1]
         if h.active(f"{n}.hook_attn_scores") or h.active(f"{n}.hook_pattern"):
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(self.cfg.d_head)
-            mask = torch.ones(P, P, dtype=torch.bool, device=x.device).triu(1)
-            scores = h.point(f"{n}.hook_attn_scores", scores.masked_fill(mask, float("-inf")))
+            if self.cfg.causal:
+                mask = torch.ones(P, P, dtype=torch.bool, device=x.device).triu(1)
+                scores = scores.masked_fill(mask, float("-inf"))
+            scores = h.point(f"{n}.hook_attn_scores", scores)
             pattern = h.point(f"{n}.hook_pattern", torch.softmax(scores, dim=-1))
             z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
         else:  # nothing looks at the pattern: the fused kernel computes the same thing
             z = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                               is_causal=True).transpose(1, 2)
+                                               is_causal=self.cfg.causal).transpose(1, 2)
         z = h.point(f"{n}.hook_z", z)
         if h.active(f"{n}.hook_result"):
             result = h.point(f"{n}.hook_result", torch.einsum("bphe,hed->bphd", z, self.W_O))
@@ -331,7 +335,9 @@ class Transformer(nn.Module):
         return tokens.to(self.W_E.device, torch.long)
 
     # ----------------------------------------------------------------------------- forward passes
-    def _forward(self, tokens, h: _Hooks) -> torch.Tensor:
+    def embed(self, tokens, h: _Hooks) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """The residual stream entering block 0 [batch, pos, d_model], and the rotary tables (or None).
+        Subclasses that read other inputs (images, in a vision transformer) override this alone."""
         tokens = self.check_tokens(tokens)
         x = h.point("hook_embed", self.W_E[tokens])
         rope = None
@@ -340,6 +346,10 @@ class Transformer(nn.Module):
         else:
             P = tokens.shape[1]
             rope = (self.rope_cos[:P], self.rope_sin[:P])
+        return x, rope
+
+    def _forward(self, tokens, h: _Hooks) -> torch.Tensor:
+        x, rope = self.embed(tokens, h)
         for block in self.blocks:
             x = block(x, h, rope)
         if self.ln_final is not None:
