@@ -23,10 +23,18 @@ __all__ = ["attention_connectivity", "xcorr_asymmetry", "glm_couplings", "edge_a
 
 
 @torch.no_grad()
-def attention_connectivity(model: Neuroformer, tokens: Tokens, rows, stimulus, batch_size: int = 256) -> np.ndarray:
-    """``A[i, j]``: normalised attention from the positions predicting neuron i onto neuron j's tokens."""
+def attention_connectivity(model: Neuroformer, tokens: Tokens, rows, stimulus, batch_size: int = 256,
+                           relative: bool = False) -> np.ndarray:
+    """``A[i, j]``: normalised attention from the positions predicting neuron i onto neuron j's tokens.
+
+    ``relative=True`` divides instead by the mass that *uniform* attention (every allowed key alike) would
+    put on j from the same positions: how much more than co-occurrence the model attends to j. Uniform
+    attention already scores j's share of i's recent tokens, a lagged co-occurrence that finds the circuit
+    on its own (an untrained model does this); only the relative score measures what training added.
+    """
     n = model.n
     mass = torch.zeros(n, n, dtype=torch.float64)
+    flat = torch.zeros(n, n, dtype=torch.float64)
     count = torch.zeros(n, dtype=torch.float64)
     L = model.tf.cfg.n_layers
     names = [f"blocks.{k}.{a}.hook_pattern" for k in range(L) for a in ("attn", "xattn")]
@@ -45,13 +53,21 @@ def attention_connectivity(model: Neuroformer, tokens: Tokens, rows, stimulus, b
             k_self = torch.cat([torch.zeros(B, 1, n, dtype=torch.float64), q[:, :-1]], 1)  # input at p: token p-1
             k_past = torch.nn.functional.one_hot(b.past_ids.clamp(min=0), n).double() * (b.past_ids >= 0)[..., None]
             Lp = b.past_ids.shape[1]
+            u_self = torch.ones(P, P, dtype=torch.float64).tril()
+            u_self = (u_self / u_self.sum(1, keepdim=True))[None]
+            u_x = mask.double() / mask.double().sum(1, keepdim=True)
+            flat += (torch.einsum("bpi,xpq,bqj->ij", q, u_self, k_self)
+                     + torch.einsum("bpi,bq,bqj->ij", q, u_x[:, 1:1 + Lp], k_past)) * L
             for k in range(L):
                 a_self = cache[f"blocks.{k}.attn.hook_pattern"].double().mean(1)            # (B, P, P)
                 a_x = cache[f"blocks.{k}.xattn.hook_pattern"].double().mean(1)[:, :, 1:1 + Lp]
                 mass += torch.einsum("bpi,bpq,bqj->ij", q, a_self, k_self) + torch.einsum("bpi,bpq,bqj->ij", q,
                                                                                            a_x, k_past)
             count += q.sum((0, 1)) * L
-            del P
+    if relative:
+        A = (mass / flat.clamp(min=1e-12)).numpy()
+        np.fill_diagonal(A, 0.0)
+        return A
     share = np.bincount(tokens.ids[tokens.ids >= 0], minlength=n) / max(int((tokens.ids >= 0).sum()), 1)
     A = (mass / count.clamp(min=1)[:, None]).numpy() / np.maximum(share, 1e-9)[None]
     np.fill_diagonal(A, 0.0)

@@ -142,11 +142,12 @@ class Neuroformer(nn.Module):
         return self.ar_loss(b) if self.causal else self.masked_loss(b, generator)
 
     def features(self, b: Batch) -> torch.Tensor:
-        """A window's feature: the last residual (normalized) averaged over its start and real tokens."""
+        """A window's feature: the last residual (normalized) summed over its start and real tokens, over
+        ``n_ctx`` (a sum, not a mean, so the number of spikes stays readable)."""
         ctx, mask = self.context(b)
         key_mask = None if self.causal else torch.cat([torch.ones_like(b.ids[:, :1], dtype=torch.bool),
                                                        b.ids >= 0], 1)
         _, cache = self.run(self.inputs(b.ids, b.dt), ctx, mask, key_mask=key_mask)
         h = cache["ln_final.hook_normalized"]
         real = (torch.arange(h.shape[1], device=h.device)[None] <= b.length[:, None]).float()
-        return (h * real[..., None]).sum(1) / real.sum(1, keepdim=True)
+        return (h * real[..., None]).sum(1) / self.n_ctx

@@ -81,7 +81,7 @@ def generate(model: Neuroformer, n_trials: int, trial_length: int, stimulus, *, 
         for w in range(n_win):
             tk = tokenize(*events, n_trials=n_trials, n_neurons=n, trial_length=(w + 1) * window, window=window,
                           prev=prev, dt_res=dt_res)
-            b = make_batch(tk, tk.rows(np.arange(n_trials)), stimulus)
+            b = make_batch(tk, np.arange(n_trials) * (w + 1) + w, stimulus)      # window w of each trial
             ctx, mask = model.context(b)
             ids = torch.zeros(n_trials, 0, dtype=torch.long)
             dts = torch.zeros(n_trials, 0, dtype=torch.long)
