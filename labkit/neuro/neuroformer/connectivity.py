@@ -104,10 +104,13 @@ def _offdiag(n):
     return ~np.eye(n, dtype=bool)
 
 
-def edge_auc(score: np.ndarray, adjacency_pre_post: np.ndarray) -> float:
-    """ROC AUC of ``score[i, j]`` (i <- j) for the true edges ``adjacency[j, i]`` over ordered pairs i != j."""
+def edge_auc(score: np.ndarray, adjacency_pre_post: np.ndarray, exclude: np.ndarray | None = None) -> float:
+    """ROC AUC of ``score[i, j]`` (i <- j) for the true edges ``adjacency[j, i]`` over ordered pairs i != j
+    (leaving out the pairs where ``exclude[i, j]``)."""
     truth = np.asarray(adjacency_pre_post).T
     off = _offdiag(truth.shape[0])
+    if exclude is not None:
+        off = off & ~np.asarray(exclude, bool)
     s, t = np.asarray(score)[off], truth[off]
     if t.all() or not t.any():
         raise ValueError("adjacency must hold both edges and non-edges off the diagonal.")

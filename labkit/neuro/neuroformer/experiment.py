@@ -78,14 +78,14 @@ def connectivity_study(model, study: Study, *, glm: bool = True, seed: int = 0) 
             "cross-correlation": xcorr_asymmetry(train_counts)}
     if glm:
         mats["GLM"] = glm_couplings(train_counts, seed=seed)
-    exc = excitatory_edges(d) | (~d.adjacency & excitatory_edges(d).T & False)
-    # excitatory scoring: excitatory edges against the unconnected pairs (inhibitory pairs left out)
-    keep = ~(d.adjacency & (d.weights < 0))
+    exc = excitatory_edges(d)
+    inhibitory = (d.adjacency & (d.weights < 0)).T                       # [post, pre], left out below
     scores = {}
     for name, S in mats.items():
         s = _scores(S, d.adjacency, exc)
-        Sx = np.where(keep.T, S, np.nan)
-        s["auc_excitatory"] = edge_auc(np.nan_to_num(Sx, nan=-np.inf), exc) if True else s["auc_excitatory"]
+        # excitatory: the excitatory synapses against the unconnected pairs (inhibitory pairs ranked last and
+        # counted as neither: they are neither positives nor negatives of this score)
+        s["auc_excitatory"] = edge_auc(S, exc, exclude=inhibitory)
         scores[name] = s
     return {"matrices": mats, "scores": scores}
 
@@ -111,14 +111,20 @@ def generation_study(model, study: Study, *, n_trials: int | None = None, seed: 
             "driven": driven, "bin_ms": bin_ms}
 
 
-def few_shot_study(model, study: Study, shots=(2, 5, 10, 25, 50), *, n_labelled: int | None = None,
-                   scratch_steps: int = 150, lr: float = 3e-3, alpha: float = 10.0, seed: int = 0) -> dict:
-    """R^2 on held-out trials of the three decoders (module :mod:`.decoding`) for each labelled budget."""
+def few_shot_study(model, study: Study, shots=(2, 5, 10, 25, 50), *, behavior: np.ndarray | None = None,
+                   n_labelled: int | None = None, scratch_steps: int = 150, lr: float = 3e-3, alpha: float = 10.0,
+                   seed: int = 0) -> dict:
+    """R^2 on held-out trials of the three decoders (module :mod:`.decoding`) for each labelled budget.
+    ``behavior`` (trials, ms): the study's own when None."""
     tk, d = study.tokens, study.data
+    behavior = d.behavior if behavior is None else np.asarray(behavior)
+    if behavior.ndim != 2 or behavior.shape[0] != tk.n_trials:
+        raise ValueError(f"behavior must have one row per trial of the spikes ({tk.n_trials}), got shape "
+                         f"{behavior.shape}.")
     pool = study.train if n_labelled is None else study.train[:n_labelled]
     for k in shots:
         check_budget(int(k), pool.size)
-    y = window_behavior(d.behavior, tk.window)
+    y = window_behavior(behavior, tk.window)
     cfg = model.tf.cfg
     f_all = window_features(model, tk, d.stimulus, np.arange(tk.ids.shape[0]))
     c_all = count_features(study.counts, tk.window, tk.prev)
