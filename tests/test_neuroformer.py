@@ -195,3 +195,14 @@ def test_studies_run_and_count_features_shape(small):
     fs = few_shot_study(model, study, (2,), scratch_steps=2)
     assert len(fs["pretrained"]) == len(fs["scratch"]) == len(fs["ridge"]) == 1
     assert count_features(study.counts, 50, 150).shape == (12 * 20, 20 * 4)
+
+
+def test_joint_training_needs_matching_behavior_and_learns_it(small):
+    study, _, _ = small
+    tk, d = study.tokens, study.data
+    with pytest.raises(ValueError, match="behavior must have one row per trial"):
+        pretrain(tk, d.stimulus, study.train, steps=2, behavior=d.behavior[:3], behavior_weight=1.0, cache=False)
+    kw = dict(d_model=16, n_heads=2, steps=20, batch_size=8, seed=3, cache=False)
+    joint, losses = pretrain(tk, d.stimulus, study.train, behavior=d.behavior, behavior_weight=1.0, **kw)
+    plain, plain_losses = pretrain(tk, d.stimulus, study.train, **kw)
+    assert joint.behavior_weight == 1.0 and not np.array_equal(losses, plain_losses)

@@ -113,9 +113,10 @@ def generation_study(model, study: Study, *, n_trials: int | None = None, seed: 
 
 def few_shot_study(model, study: Study, shots=(2, 5, 10, 25, 50), *, behavior: np.ndarray | None = None,
                    n_labelled: int | None = None, scratch_steps: int = 150, lr: float = 3e-3, alpha: float = 10.0,
-                   seed: int = 0) -> dict:
+                   seed: int = 0, pretrained_only: bool = False) -> dict:
     """R^2 on held-out trials of the three decoders (module :mod:`.decoding`) for each labelled budget.
-    ``behavior`` (trials, ms): the study's own when None."""
+    ``behavior`` (trials, ms): the study's own when None. ``pretrained_only``: the frozen-feature head only
+    (the same labelled trials are drawn, so curves of two models compare trial for trial)."""
     tk, d = study.tokens, study.data
     behavior = d.behavior if behavior is None else np.asarray(behavior)
     if behavior.ndim != 2 or behavior.shape[0] != tk.n_trials:
@@ -134,6 +135,8 @@ def few_shot_study(model, study: Study, shots=(2, 5, 10, 25, 50), *, behavior: n
     for k in shots:
         rows = tk.rows(np.sort(rng.choice(pool, int(k), replace=False)))
         out["pretrained"].append(r2(y[test_rows], ridge_fit_predict(f_all[rows], y[rows], f_all[test_rows], alpha)))
+        if pretrained_only:
+            continue
         out["ridge"].append(r2(y[test_rows], ridge_fit_predict(c_all[rows], y[rows], c_all[test_rows], alpha)))
         pred = scratch_predict(tk, d.stimulus, y, rows, test_rows, d_model=cfg.d_model, n_layers=cfg.n_layers,
                                n_heads=cfg.n_heads, steps=scratch_steps, lr=lr, seed=seed)

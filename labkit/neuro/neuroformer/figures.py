@@ -68,8 +68,8 @@ def generation_figure(gen: dict, names) -> go.Figure:
 def connectivity_figure(truth_pre_post: np.ndarray, mats: dict, scores: dict) -> go.Figure:
     """The signed truth (i <- j) beside each method's score matrix, with its AUC in the subplot title."""
     names = list(mats)
-    titles = ["truth (signed weight, i <- j)"] + [f"{k}: AUC {scores[k]['auc']:.2f} (excit. "
-                                                  f"{scores[k]['auc_excitatory']:.2f})" for k in names]
+    titles = ["truth: signed weight"] + [f"{k}<br>AUC {scores[k]['auc']:.2f}, excit. {scores[k]['auc_excitatory']:.2f}"
+                                         for k in names]
     fig = make_subplots(1, 1 + len(names), subplot_titles=titles, horizontal_spacing=0.04)
     w = np.asarray(truth_pre_post).T
     m = float(np.abs(w).max()) or 1.0
@@ -80,13 +80,18 @@ def connectivity_figure(truth_pre_post: np.ndarray, mats: dict, scores: dict) ->
     for c in range(1 + len(names)):
         fig.update_yaxes(autorange="reversed", title_text="i (post)" if c == 0 else None, row=1, col=c + 1)
         fig.update_xaxes(title_text="j (pre)", row=1, col=c + 1)
-    fig.update_layout(height=360, title="Connectivity: the truth against attention, cross-correlation and the GLM")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=400, margin=dict(t=110),
+                      title="Connectivity: the truth against attention, cross-correlation and the GLM")
     return fig
 
 
-def few_shot_figure(fs: dict) -> go.Figure:
-    """Held-out R^2 against labelled trials for each decoder."""
+def few_shot_figure(fs: dict, joint: dict | None = None) -> go.Figure:
+    """Held-out R^2 against labelled trials for each decoder (and the jointly pretrained model's head)."""
     fig = go.Figure()
+    if joint is not None:
+        fig.add_trace(go.Scatter(x=joint["shots"], y=joint["pretrained"], name="joint spikes + behavior, frozen + "
+                                 "linear head", mode="lines+markers", line=dict(color=COLORS[0], dash="dot")))
     for i, k in enumerate(("pretrained", "scratch", "ridge")):
         fig.add_trace(go.Scatter(x=fs["shots"], y=fs[k], name={"pretrained": "pretrained, frozen + linear head",
                                                                "scratch": "same model from scratch",
@@ -97,11 +102,22 @@ def few_shot_figure(fs: dict) -> go.Figure:
     return fig
 
 
-def partners_figure(A: np.ndarray, truth_pre_post: np.ndarray, i: int, names) -> go.Figure:
-    """Neuron i's attention partners (A[i, j]) with its true inputs j -> i marked by sign."""
+def partners_figure(A: np.ndarray, truth_pre_post: np.ndarray, i: int, names, gen: dict | None = None) -> go.Figure:
+    """Neuron i's attention partners (A[i, j]) with its true inputs j -> i marked by sign, and (with ``gen``)
+    its generated against held-out PSTH."""
     w = np.asarray(truth_pre_post)[:, i]
-    color = np.where(w > 0, COLORS[1], np.where(w < 0, COLORS[3], "lightgrey"))
-    fig = go.Figure(go.Bar(x=list(names), y=A[i], marker_color=list(color)))
-    fig.update_layout(title=f"{names[i]}: attention onto each neuron (orange: excitatory input, red: inhibitory, "
-                            "grey: none)", yaxis_title="normalised attention A[i <- j]", height=360)
+    color = np.where(w > 0, "#2ca02c", np.where(w < 0, "#d62728", "lightgrey"))
+    fig = make_subplots(1, 2, column_widths=[0.62, 0.38], subplot_titles=(
+        "attention lift onto each neuron (green: excitatory input, red: inhibitory, grey: none)", "PSTH"))
+    fig.add_trace(go.Bar(x=list(names), y=A[i], marker_color=list(color), showlegend=False), 1, 1)
+    fig.add_hline(y=1.0, line_dash="dot", line_color="grey", row=1, col=1)
+    if gen is not None:
+        t = (np.arange(gen["psth_true"].shape[0]) + 0.5) * gen["bin_ms"]
+        fig.add_trace(go.Scatter(x=t, y=gen["psth_true"][:, i], name="held-out", line=dict(color=COLORS[0])), 1, 2)
+        fig.add_trace(go.Scatter(x=t, y=gen["psth_generated"][:, i], name="generated",
+                                 line=dict(color=COLORS[1], dash="dot")), 1, 2)
+    fig.update_yaxes(title_text="A[i <- j] / uniform", row=1, col=1)
+    fig.update_yaxes(title_text="rate (Hz)", row=1, col=2)
+    fig.update_xaxes(title_text="time in trial (ms)", row=1, col=2)
+    fig.update_layout(title=f"{names[i]}: its attention partners and its spikes", height=380)
     return fig

@@ -29,7 +29,7 @@ __all__ = ["Neuroformer", "Batch", "make_batch"]
 class Batch:
     """Model inputs for rows of :class:`Tokens` as tensors (sequences padded to the rows' longest)."""
 
-    def __init__(self, tokens: Tokens, rows, stimulus: np.ndarray | None, device="cpu"):
+    def __init__(self, tokens: Tokens, rows, stimulus: np.ndarray | None, device="cpu", behavior=None):
         rows = np.asarray(rows)
         n = tokens.n_neurons
         L = max(int(tokens.length[rows].max()), 0)
@@ -42,6 +42,7 @@ class Batch:
         self.past_ids = torch.as_tensor(tokens.past_ids[rows, :Lp]).to(device)
         self.past_dt = torch.as_tensor(tokens.past_dt[rows, :Lp]).to(device)
         self.n = n
+        self.behavior = None if behavior is None else torch.as_tensor(np.asarray(behavior)[rows], dtype=torch.float32)
         nb = (tokens.prev + tokens.window) // tokens.dt_res
         if stimulus is None:
             self.stim = torch.zeros(rows.size, nb, device=device)
@@ -53,8 +54,9 @@ class Batch:
             self.stim = torch.as_tensor(bins[first[:, None] + np.arange(nb)[None]]).to(device)
 
 
-def make_batch(tokens: Tokens, rows, stimulus=None, device="cpu") -> Batch:
-    return Batch(tokens, rows, stimulus, device)
+def make_batch(tokens: Tokens, rows, stimulus=None, device="cpu", behavior=None) -> Batch:
+    """A :class:`Batch` of ``rows``; ``behavior``: one target per row of ``tokens`` (joint training)."""
+    return Batch(tokens, rows, stimulus, device, behavior)
 
 
 class Neuroformer(nn.Module):
@@ -76,6 +78,8 @@ class Neuroformer(nn.Module):
         self.w_stim = nn.Parameter(torch.randn(d_model) * std)
         self.null = nn.Parameter(torch.randn(d_model) * std)
         self.dt_head = nn.Linear(d_model, n_dt)
+        self.behavior_head = nn.Linear(d_model, 1)        # used by joint (spikes + behavior) training only
+        self.behavior_weight = 0.0
 
     # ------------------------------------------------------------------ inputs
     def context(self, b: Batch):
@@ -120,7 +124,11 @@ class Neuroformer(nn.Module):
         has = dt_target >= 0
         dt_logits = self.dt_head(cache["ln_final.hook_normalized"])
         dt_loss = F.cross_entropy(dt_logits[has], dt_target[has]) if has.any() else dt_logits.sum() * 0
-        return id_loss + dt_loss
+        loss = id_loss + dt_loss
+        if self.behavior_weight > 0 and b.behavior is not None:      # joint: the window's behavior as well
+            pred = self.behavior_head(self._pool(cache["ln_final.hook_normalized"], b.length))[:, 0]
+            loss = loss + self.behavior_weight * ((pred - b.behavior) ** 2).mean()
+        return loss
 
     def masked_loss(self, b: Batch, generator: torch.Generator, frac: float = 0.3) -> torch.Tensor:
         """Cross-entropy of the hidden tokens' ids and offsets (``frac`` of the window's tokens hidden)."""
@@ -148,6 +156,8 @@ class Neuroformer(nn.Module):
         key_mask = None if self.causal else torch.cat([torch.ones_like(b.ids[:, :1], dtype=torch.bool),
                                                        b.ids >= 0], 1)
         _, cache = self.run(self.inputs(b.ids, b.dt), ctx, mask, key_mask=key_mask)
-        h = cache["ln_final.hook_normalized"]
-        real = (torch.arange(h.shape[1], device=h.device)[None] <= b.length[:, None]).float()
+        return self._pool(cache["ln_final.hook_normalized"], b.length)
+
+    def _pool(self, h: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+        real = (torch.arange(h.shape[1], device=h.device)[None] <= length[:, None]).float()
         return (h * real[..., None]).sum(1) / self.n_ctx

@@ -19,5 +19,6 @@ PARAMETERS = {
     "shots": str,
     "scratch_steps": (int, 1, 1_000_000),
     "glm": bool,
+    "joint_weight": (float, 0, None),
     "control": list(CONTROLS),
 }

@@ -30,11 +30,23 @@ def build_model(tokens: Tokens, *, d_model: int, n_layers: int, n_heads: int, ca
 
 def pretrain(tokens: Tokens, stimulus, train_trials, *, d_model: int = 32, n_layers: int = 1, n_heads: int = 2,
              steps: int = 300, batch_size: int = 32, lr: float = 3e-3, causal: bool = True, seed: int = 0,
-             name: str = "neuroformer", cache: bool = True):
-    """Train a model on the windows of ``train_trials``; return ``(model, losses)``. ``steps=0``: untrained."""
+             behavior: np.ndarray | None = None, behavior_weight: float = 0.0, name: str = "neuroformer",
+             cache: bool = True):
+    """Train a model on the windows of ``train_trials``; return ``(model, losses)``. ``steps=0``: untrained.
+
+    Joint training (the paper's spikes + behavior): with ``behavior`` (trials, ms) and ``behavior_weight > 0``
+    the loss adds that weight times the squared error of a linear head on the window's features predicting
+    the window's mean behavior (autoregressive models only)."""
     torch.manual_seed(seed)
     model = build_model(tokens, d_model=d_model, n_layers=n_layers, n_heads=n_heads, causal=causal)
     rows = tokens.rows(np.asarray(train_trials))
+    y = None
+    if behavior_weight > 0:
+        if behavior is None or np.shape(behavior)[0] != tokens.n_trials:
+            raise ValueError(f"behavior must have one row per trial of the spikes ({tokens.n_trials}) for joint "
+                             f"training, got {None if behavior is None else np.shape(behavior)}.")
+        b = np.asarray(behavior)
+        y = b[:, : tokens.n_windows * tokens.window].reshape(b.shape[0], tokens.n_windows, -1).mean(2).ravel()
     if steps == 0:
         return model, np.zeros(0)
 
@@ -43,16 +55,20 @@ def pretrain(tokens: Tokens, stimulus, train_trials, *, d_model: int = 32, n_lay
         rng = np.random.default_rng(seed)
         gen = torch.Generator().manual_seed(seed)
         m = build_model(tokens, d_model=d_model, n_layers=n_layers, n_heads=n_heads, causal=causal)
+        m.behavior_weight = float(behavior_weight)
         with threads(1):
-            losses = train(m, lambda s: m.loss(make_batch(tokens, rng.choice(rows, batch_size), stimulus), gen),
+            losses = train(m, lambda s: m.loss(make_batch(tokens, rng.choice(rows, batch_size), stimulus,
+                                                          behavior=y), gen),
                            steps, lr=lr, clip=1.0, desc=name, name=name)
         return {"state": m.state_dict(), "losses": torch.as_tensor(losses)}
 
     key = dict(ids=_digest(tokens), stim=_digest_arr(stimulus), trials=_digest_arr(np.asarray(train_trials)),
                d_model=d_model, n_layers=n_layers, n_heads=n_heads, steps=steps, batch_size=batch_size, lr=lr,
-               causal=causal, seed=seed, n_ctx=model.n_ctx)
+               causal=causal, seed=seed, n_ctx=model.n_ctx, behavior_weight=float(behavior_weight),
+               behavior=None if y is None else _digest_arr(y))
     out = checkpoint(name, key, build) if cache else build()
     model.load_state_dict(out["state"])
+    model.behavior_weight = float(behavior_weight)
     model.eval()
     return model, np.asarray(out["losses"])
 
