@@ -78,13 +78,15 @@ def _stimulus(rng, length: int, smooth_ms: float = 40.0) -> np.ndarray:
 
 
 def simulate_circuit(n_trials: int = 300, trial_length: int = 1000, *, backbone: str = "worm", n_neurons: int = 20,
-                     coupling: float = 10.0, background_hz: float = 250.0, background_mv: float = 2.0,
+                     coupling: float = 1.5, background_hz: float = 250.0, background_mv: float = 2.0,
                      stimulus_mv: float = 1.0, behavior_tau: float = 50.0, behavior_noise: float = 0.1,
                      seed: int = 0) -> CircuitData:
     """Simulate ``n_trials`` trials of ``trial_length`` ms at 1 ms (see the module docstring).
 
-    ``coupling``: mV of one spike at the median-weight synapse (weights scale with synapse count, capped at
-    3x); ``background_hz`` / ``background_mv``: the Poisson background's rate and step per event;
+    ``coupling``: the spectral radius of the excitatory synapses' weight matrix, in units of the threshold (20 mV);
+    weights scale with synapse count (capped at 3x the median) and all of them, excitatory and inhibitory, are
+    scaled together to this radius, so that every seed's sign draw gives a network equally far from runaway
+    excitation (1.5: one spike of the median synapse moves its target by roughly 8-10 mV); ``background_hz`` / ``background_mv``: the Poisson background's rate and step per event;
     ``stimulus_mv``: the peak stimulus current per step; ``behavior_tau`` (ms) and ``behavior_noise`` (in
     units of the readout's standard deviation) shape the behavior.
     """
@@ -101,7 +103,9 @@ def simulate_circuit(n_trials: int = 300, trial_length: int = 1000, *, backbone:
                                                                                       seed=seed)
     n = bb.n_neurons
     scale = np.minimum(bb.weights / max(np.median(bb.weights[bb.adjacency]), 1e-9), 3.0)
-    signed = np.where(bb.adjacency, bb.sign * scale * coupling, 0.0)
+    signed = np.where(bb.adjacency, bb.sign * scale, 0.0)
+    radius = float(np.abs(np.linalg.eigvals(np.maximum(signed, 0.0))).max())
+    signed = signed * (coupling * 20.0 / max(radius, 1e-9))
     pre, post = np.nonzero(bb.adjacency)
     syn = Synapses.from_edges(pre, post, signed[pre, post], n, n)
     net = LIFNetwork(LIFPopulation(n, tau_m=20.0, v_th=20.0, t_ref=2.0, tau_syn=0.0), syn)
