@@ -61,7 +61,8 @@ def generation_figure(gen: dict, names) -> go.Figure:
     fig.update_yaxes(title_text="generated rate (Hz)", row=1, col=1)
     fig.update_xaxes(title_text="time in trial (ms)", row=1, col=2)
     fig.update_yaxes(title_text="rate (Hz)", row=1, col=2)
-    fig.update_layout(height=430, title="Generated trials against held-out trials")
+    fig.update_layout(height=480, margin=dict(t=90), title="Generated trials against held-out trials",
+                      legend=dict(orientation="h", y=-0.2, font_size=10))
     return fig
 
 
@@ -119,5 +120,6 @@ def partners_figure(A: np.ndarray, truth_pre_post: np.ndarray, i: int, names, ge
     fig.update_yaxes(title_text="A[i <- j] / uniform", row=1, col=1)
     fig.update_yaxes(title_text="rate (Hz)", row=1, col=2)
     fig.update_xaxes(title_text="time in trial (ms)", row=1, col=2)
-    fig.update_layout(title=f"{names[i]}: its attention partners and its spikes", height=380)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=f"{names[i]}: its attention partners and its spikes", height=400, margin=dict(t=90))
     return fig

@@ -86,7 +86,8 @@ def simulate_circuit(n_trials: int = 300, trial_length: int = 1000, *, backbone:
     ``coupling``: the spectral radius of the excitatory synapses' weight matrix, in units of the threshold (20 mV);
     weights scale with synapse count (capped at 3x the median) and all of them, excitatory and inhibitory, are
     scaled together to this radius, so that every seed's sign draw gives a network equally far from runaway
-    excitation (1.5: one spike of the median synapse moves its target by roughly 8-10 mV); ``background_hz`` / ``background_mv``: the Poisson background's rate and step per event;
+    excitation (1.5: one spike of the median synapse moves its target by roughly 6-10 mV);
+    ``background_hz`` / ``background_mv``: the Poisson background's rate and step per event;
     ``stimulus_mv``: the peak stimulus current per step; ``behavior_tau`` (ms) and ``behavior_noise`` (in
     units of the readout's standard deviation) shape the behavior.
     """
