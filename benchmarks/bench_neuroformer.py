@@ -4,7 +4,8 @@ The same model — spike tokens (neuron-id + time-offset embeddings, learned pos
 self-attention, cross-attention to the past tokens and the stimulus, and an MLP (d_model 64, 4 heads, pre-LayerNorm),
 then the id and offset heads — with the body either labkit's :class:`labkit.interp.transformer.Transformer`
 (cross-attention on) or ``x_transformers.Decoder(cross_attend=True)`` (a benchmark-only dependency, the ``bench``
-extra). Both train on the same pre-drawn batches of 32 windows of the simulated circuit with AdamW, single-threaded.
+extra). Both train on the same pre-drawn batches of 32 windows of the simulated circuit with AdamW, single-threaded,
+one step of each in turn.
 Printed: tokens per second of each (median step after a warm-up) and their ratio, and the mean loss over the last 20
 of 200 steps of each (the architectures match, so the losses should agree within a few percent).
 
@@ -41,18 +42,21 @@ def peer_model(tokens, seed):
     return model
 
 
-def timed_training(model, batches, lr=3e-3):
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    times, losses = [], []
+def timed_training(models: dict, batches, lr=3e-3):
+    """Train every model on the same batches, one step of each in turn (so a change in the machine's load
+    falls on all of them alike); return {name: (step seconds, losses)}."""
+    opts = {k: torch.optim.AdamW(m.parameters(), lr=lr) for k, m in models.items()}
+    out = {k: ([], []) for k in models}
     for b in batches:
-        t0 = time.perf_counter()
-        loss = model.ar_loss(b)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - t0)
-        losses.append(loss.item())
-    return np.array(times), np.array(losses)
+        for k, m in models.items():
+            t0 = time.perf_counter()
+            loss = m.ar_loss(b)
+            opts[k].zero_grad(set_to_none=True)
+            loss.backward()
+            opts[k].step()
+            out[k][0].append(time.perf_counter() - t0)
+            out[k][1].append(loss.item())
+    return {k: (np.array(t), np.array(v)) for k, (t, v) in out.items()}
 
 
 def main(quick: bool = False):
@@ -65,13 +69,13 @@ def main(quick: bool = False):
     n_tokens = np.array([int(b.length.sum()) + len(r) for b, r in zip(batches, rows)])   # + an end token each
     torch.manual_seed(0)
     ours = build_model(tk, d_model=64, n_layers=2, n_heads=4)
-    results = {}
+    models = {"labkit": ours}
+    try:
+        models["x-transformers"] = peer_model(tk, 0)
+    except ImportError:
+        print("x-transformers is not installed (pip install x-transformers): labkit's numbers only.")
     with threads(1):
-        results["labkit"] = timed_training(ours, batches)
-        try:
-            results["x-transformers"] = timed_training(peer_model(tk, 0), batches)
-        except ImportError:
-            print("x-transformers is not installed (pip install x-transformers): labkit's numbers only.")
+        results = timed_training(models, batches)
     warm = 10
     for name, (t, loss) in results.items():
         rate = np.median(n_tokens[warm:] / t[warm:])

@@ -42,7 +42,8 @@ class Batch:
         self.past_ids = torch.as_tensor(tokens.past_ids[rows, :Lp]).to(device)
         self.past_dt = torch.as_tensor(tokens.past_dt[rows, :Lp]).to(device)
         self.n = n
-        self.behavior = None if behavior is None else torch.as_tensor(np.asarray(behavior)[rows], dtype=torch.float32)
+        self.behavior = None if behavior is None else \
+            torch.as_tensor(np.asarray(behavior)[rows], dtype=torch.float32).to(device)
         nb = (tokens.prev + tokens.window) // tokens.dt_res
         if stimulus is None:
             self.stim = torch.zeros(rows.size, nb, device=device)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from labkit.core.cache import checkpoint
+from labkit.core.device import resolve_device
 from labkit.core.threads import threads
 from labkit.core.train import train
 from labkit.neuro.neuroformer.model import Neuroformer, make_batch
@@ -31,12 +32,14 @@ def build_model(tokens: Tokens, *, d_model: int, n_layers: int, n_heads: int, ca
 def pretrain(tokens: Tokens, stimulus, train_trials, *, d_model: int = 32, n_layers: int = 1, n_heads: int = 2,
              steps: int = 300, batch_size: int = 32, lr: float = 3e-3, causal: bool = True, seed: int = 0,
              behavior: np.ndarray | None = None, behavior_weight: float = 0.0, name: str = "neuroformer",
-             cache: bool = True):
+             cache: bool = True, device="cpu"):
     """Train a model on the windows of ``train_trials``; return ``(model, losses)``. ``steps=0``: untrained.
 
     Joint training (the paper's spikes + behavior): with ``behavior`` (trials, ms) and ``behavior_weight > 0``
     the loss adds that weight times the squared error of a linear head on the window's features predicting
-    the window's mean behavior (autoregressive models only)."""
+    the window's mean behavior (autoregressive models only). ``device``: where the training runs (``"auto"``
+    picks CUDA, then MPS, then the CPU); the trained model is returned on the CPU, where the analyses run."""
+    dev = resolve_device(device)
     torch.manual_seed(seed)
     model = build_model(tokens, d_model=d_model, n_layers=n_layers, n_heads=n_heads, causal=causal)
     rows = tokens.rows(np.asarray(train_trials))
@@ -54,18 +57,18 @@ def pretrain(tokens: Tokens, stimulus, train_trials, *, d_model: int = 32, n_lay
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         gen = torch.Generator().manual_seed(seed)
-        m = build_model(tokens, d_model=d_model, n_layers=n_layers, n_heads=n_heads, causal=causal)
+        m = build_model(tokens, d_model=d_model, n_layers=n_layers, n_heads=n_heads, causal=causal).to(dev)
         m.behavior_weight = float(behavior_weight)
-        with threads(1):
-            losses = train(m, lambda s: m.loss(make_batch(tokens, rng.choice(rows, batch_size), stimulus,
+        with threads(1, device=dev):
+            losses = train(m, lambda s: m.loss(make_batch(tokens, rng.choice(rows, batch_size), stimulus, dev,
                                                           behavior=y), gen),
                            steps, lr=lr, clip=1.0, desc=name, name=name)
-        return {"state": m.state_dict(), "losses": torch.as_tensor(losses)}
+        return {"state": {k: v.cpu() for k, v in m.state_dict().items()}, "losses": torch.as_tensor(losses)}
 
     key = dict(ids=_digest(tokens), stim=_digest_arr(stimulus), trials=_digest_arr(np.asarray(train_trials)),
                d_model=d_model, n_layers=n_layers, n_heads=n_heads, steps=steps, batch_size=batch_size, lr=lr,
                causal=causal, seed=seed, n_ctx=model.n_ctx, behavior_weight=float(behavior_weight),
-               behavior=None if y is None else _digest_arr(y))
+               behavior=None if y is None else _digest_arr(y), **({} if dev.type == "cpu" else {"device": dev.type}))
     out = checkpoint(name, key, build) if cache else build()
     model.load_state_dict(out["state"])
     model.behavior_weight = float(behavior_weight)
