@@ -29,6 +29,20 @@ RoFormer, eq. 34, in the "rotate-half" layout of GPT-NeoX) after ``hook_q``/``ho
 rotated ones pass ``attn.hook_rot_q``/``attn.hook_rot_k``. Weights are stored per head in the
 TransformerLens layout (``W_Q``: [n_heads, d_model, d_head], ``W_O``: [n_heads, d_head, d_model]),
 so circuit analyses such as the OV circuit ``W_E W_V W_O W_U`` read straight off the parameters.
+
+Two optional paths (off by default; models without them compute exactly as before):
+
+* **Input embeddings.** ``forward(None, embeds=x)`` (and ``run_with_cache`` / ``run_with_hooks``) takes
+  summed embeddings ``x`` [batch, pos, d_model] in place of token ids: they pass ``hook_embed`` and
+  the positional embedding is added as usual (the Neuroformer's neuron-id + time-offset tokens).
+* **Cross-attention** (``cross_attention=True``): after self-attention each block attends to a
+  ``context`` [batch, keys, d_model] (keys masked by ``context_mask`` [batch, keys], True = real)::
+
+      x_mid2 = x_mid + sum_h softmax(LN(x_mid) W_Q (ctx W_K)^T / sqrt(d_head)) ctx W_V W_O
+                                       xattn.hook_q/k/v, hook_attn_scores, hook_pattern, hook_z; hook_xattn_out
+
+  ``causal=False`` makes self-attention bidirectional (masked modelling), with ``key_mask``
+  [batch, pos] hiding padded positions.
 """
 from __future__ import annotations
 
@@ -69,6 +83,7 @@ class TransformerConfig:
     bias: bool = True
     rope_base: float = 10000.0
     init_std: float = 0.02
+    cross_attention: bool = False
     causal: bool = True
 
     def __post_init__(self):
@@ -87,7 +102,7 @@ _CONFIG_RULES = {
     **{name: (int, 1, None) for name in ("d_vocab", "n_ctx", "d_model", "n_layers", "n_heads", "d_head")},
     "d_mlp": (int, 0, None), "positional": ["learned", "rope"], "normalization": ["ln", "none"],
     "act_fn": list(_ACTIVATIONS), "bias": bool, "rope_base": (float, 0, None, "neither"),
-    "init_std": (float, 0, None, "neither"), "causal": bool,
+    "init_std": (float, 0, None, "neither"), "cross_attention": bool, "causal": bool,
 }
 
 
@@ -167,7 +182,8 @@ class Attention(nn.Module):
         out = torch.einsum("bpd,hde->bphe", x, W)
         return out if b is None else out + b
 
-    def forward(self, x: torch.Tensor, h: _Hooks, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, h: _Hooks, rope: tuple[torch.Tensor, torch.Tensor] | None,
+                key_mask: torch.Tensor | None = None) -> torch.Tensor:
         n = self.prefix
         q = h.point(f"{n}.hook_q", self._project(x, self.W_Q, self.b_Q))
         k = h.point(f"{n}.hook_k", self._project(x, self.W_K, self.b_K))
@@ -177,11 +193,17 @@ class Attention(nn.Module):
             q = h.point(f"{n}.hook_rot_q", q * cos + _rotate_half(q) * sin)
             k = h.point(f"{n}.hook_rot_k", k * cos + _rotate_half(k) * sin)
         P = x.shape[1]
-        if h.active(f"{n}.hook_attn_scores") or h.active(f"{n}.hook_pattern"):
+        hidden = None  # [b or 1, 1, q, k]: True where a query may not look
+        if self.cfg.causal:
+            hidden = torch.ones(P, P, dtype=torch.bool, device=x.device).triu(1)[None, None]
+        if key_mask is not None:
+            pad = ~key_mask[:, None, None, :]
+            hidden = pad if hidden is None else hidden | pad
+        if h.active(f"{n}.hook_attn_scores") or h.active(f"{n}.hook_pattern") or not self.cfg.causal \
+                or key_mask is not None:
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(self.cfg.d_head)
-            if self.cfg.causal:
-                mask = torch.ones(P, P, dtype=torch.bool, device=x.device).triu(1)
-                scores = scores.masked_fill(mask, float("-inf"))
+            if hidden is not None:
+                scores = scores.masked_fill(hidden, float("-inf"))
             scores = h.point(f"{n}.hook_attn_scores", scores)
             pattern = h.point(f"{n}.hook_pattern", torch.softmax(scores, dim=-1))
             z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
@@ -194,6 +216,30 @@ class Attention(nn.Module):
             out = result.sum(dim=2)
         else:
             out = torch.einsum("bphe,hed->bpd", z, self.W_O)
+        return out if self.b_O is None else out + self.b_O
+
+
+class CrossAttention(Attention):
+    """Multi-head attention from the residual stream onto a ``context`` (no causal mask, no rotation);
+    hook points ``blocks.L.xattn.hook_q/k/v/attn_scores/pattern/z``."""
+
+    def __init__(self, cfg: TransformerConfig, layer: int):
+        super().__init__(cfg, layer)
+        self.prefix = f"blocks.{layer}.xattn"
+
+    def forward(self, x: torch.Tensor, h: _Hooks, context: torch.Tensor,
+                context_mask: torch.Tensor | None = None) -> torch.Tensor:
+        n = self.prefix
+        q = h.point(f"{n}.hook_q", self._project(x, self.W_Q, self.b_Q))
+        k = h.point(f"{n}.hook_k", self._project(context, self.W_K, self.b_K))
+        v = h.point(f"{n}.hook_v", self._project(context, self.W_V, self.b_V))
+        scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(self.cfg.d_head)
+        if context_mask is not None:
+            scores = scores.masked_fill(~context_mask[:, None, None, :], float("-inf"))
+        scores = h.point(f"{n}.hook_attn_scores", scores)
+        pattern = h.point(f"{n}.hook_pattern", torch.softmax(scores, dim=-1))
+        z = h.point(f"{n}.hook_z", torch.einsum("bhqk,bkhe->bqhe", pattern, v))
+        out = torch.einsum("bphe,hed->bpd", z, self.W_O)
         return out if self.b_O is None else out + self.b_O
 
 
@@ -227,14 +273,21 @@ class Block(nn.Module):
         norm = cfg.normalization == "ln"
         self.ln1 = LayerNorm(cfg.d_model, f"{self.prefix}.ln1") if norm else None
         self.attn = Attention(cfg, layer)
+        if cfg.cross_attention:
+            self.lnx = LayerNorm(cfg.d_model, f"{self.prefix}.lnx") if norm else None
+            self.xattn = CrossAttention(cfg, layer)
         self.ln2 = LayerNorm(cfg.d_model, f"{self.prefix}.ln2") if norm and not cfg.attn_only else None
         self.mlp = MLP(cfg, layer) if not cfg.attn_only else None
 
-    def forward(self, x: torch.Tensor, h: _Hooks, rope) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, h: _Hooks, rope, context=None, context_mask=None,
+                key_mask=None) -> torch.Tensor:
         n = self.prefix
         x = h.point(f"{n}.hook_resid_pre", x)
-        a = self.attn(self.ln1(x, h) if self.ln1 is not None else x, h, rope)
+        a = self.attn(self.ln1(x, h) if self.ln1 is not None else x, h, rope, key_mask)
         x = h.point(f"{n}.hook_resid_mid", x + h.point(f"{n}.hook_attn_out", a))
+        if context is not None:
+            c = self.xattn(self.lnx(x, h) if self.lnx is not None else x, h, context, context_mask)
+            x = x + h.point(f"{n}.hook_xattn_out", c)
         if self.mlp is not None:
             m = self.mlp(self.ln2(x, h) if self.ln2 is not None else x, h)
             x = x + h.point(f"{n}.hook_mlp_out", m)
@@ -287,6 +340,11 @@ class Transformer(nn.Module):
                 names += [f"{b}.attn.hook_rot_q", f"{b}.attn.hook_rot_k"]
             names += [f"{b}.attn.hook_{s}" for s in ("attn_scores", "pattern", "z", "result")]
             names += [f"{b}.hook_attn_out", f"{b}.hook_resid_mid"]
+            if cfg.cross_attention:
+                if cfg.normalization == "ln":
+                    names.append(f"{b}.lnx.hook_normalized")
+                names += [f"{b}.xattn.hook_{s}" for s in ("q", "k", "v", "attn_scores", "pattern", "z")]
+                names.append(f"{b}.hook_xattn_out")
             if not cfg.attn_only:
                 if cfg.normalization == "ln":
                     names.append(f"{b}.ln2.hook_normalized")
@@ -335,46 +393,67 @@ class Transformer(nn.Module):
         return tokens.to(self.W_E.device, torch.long)
 
     # ----------------------------------------------------------------------------- forward passes
-    def embed(self, tokens, h: _Hooks) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
-        """The residual stream entering block 0 [batch, pos, d_model], and the rotary tables (or None).
+    def check_embeds(self, embeds) -> torch.Tensor:
+        """Return ``embeds`` as a [batch, pos, d_model] float tensor, or raise ValueError."""
+        if not isinstance(embeds, torch.Tensor) or not embeds.dtype.is_floating_point or embeds.dim() != 3 \
+                or embeds.shape[-1] != self.cfg.d_model or embeds.shape[1] == 0:
+            raise ValueError(f"embeds must be a float tensor of shape [batch, pos, d_model={self.cfg.d_model}], got "
+                             f"{getattr(embeds, 'shape', type(embeds).__name__)}.")
+        if embeds.shape[1] > self.cfg.n_ctx:
+            raise ValueError(f"embeds has sequence length {embeds.shape[1]}, longer than the model's context "
+                             f"n_ctx={self.cfg.n_ctx}.")
+        return embeds
+
+    def embed(self, tokens, h: _Hooks, embeds=None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """The residual stream entering block 0 [batch, pos, d_model], and the rotary tables (or None):
+        token ids through ``W_E``, or summed input ``embeds``, both at ``hook_embed``, plus positions.
         Subclasses that read other inputs (images, in a vision transformer) override this alone."""
-        tokens = self.check_tokens(tokens)
-        x = h.point("hook_embed", self.W_E[tokens])
+        if embeds is None:
+            tokens = self.check_tokens(tokens)
+            x = h.point("hook_embed", self.W_E[tokens])
+        else:
+            x = h.point("hook_embed", self.check_embeds(embeds))
+        P = x.shape[1]
         rope = None
         if self.W_pos is not None:
-            x = x + h.point("hook_pos_embed", self.W_pos[: tokens.shape[1]][None].expand_as(x))
+            x = x + h.point("hook_pos_embed", self.W_pos[:P][None].expand_as(x))
         else:
-            P = tokens.shape[1]
             rope = (self.rope_cos[:P], self.rope_sin[:P])
         return x, rope
 
-    def _forward(self, tokens, h: _Hooks) -> torch.Tensor:
-        x, rope = self.embed(tokens, h)
+    def _forward(self, tokens, h: _Hooks, embeds=None, context=None, context_mask=None, key_mask=None):
+        if context is not None and not self.cfg.cross_attention:
+            raise ValueError("context was given, but the model has no cross-attention (cross_attention=False).")
+        x, rope = self.embed(tokens, h) if embeds is None else self.embed(tokens, h, embeds)
         for block in self.blocks:
-            x = block(x, h, rope)
+            x = block(x, h, rope, context, context_mask, key_mask) if context is not None or key_mask is not None \
+                else block(x, h, rope)
         if self.ln_final is not None:
             x = self.ln_final(x, h)
         logits = x @ self.W_U
         return logits if self.b_U is None else logits + self.b_U
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits [batch, pos, d_vocab] for integer ``tokens`` [batch, pos]."""
-        return self._forward(tokens, _Hooks())
+    def forward(self, tokens: torch.Tensor | None, **inputs) -> torch.Tensor:
+        """Logits [batch, pos, d_vocab] for integer ``tokens`` [batch, pos] (or ``embeds=``; optional
+        ``context=``, ``context_mask=``, ``key_mask=``: see the module docstring)."""
+        return self._forward(tokens, _Hooks(), **inputs)
 
     def run_with_cache(self, tokens: torch.Tensor, names: NamesFilter = None, *, detach: bool = True,
-                       fwd_hooks: Iterable[tuple[str, HookFn]] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                       fwd_hooks: Iterable[tuple[str, HookFn]] = (),
+                       **inputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits and a dict of activations: all hook points, or those in ``names`` (a name, a list,
         or a predicate on names). ``fwd_hooks`` run first, so the cache shows what they wrote."""
         cache: dict[str, torch.Tensor] = {}
         h = _Hooks(self._hook_dict(fwd_hooks), cache, self._select(names), detach)
-        logits = self._forward(tokens, h)
+        logits = self._forward(tokens, h, **inputs)
         return logits, {n: cache[n] for n in self._names if n in cache}
 
-    def run_with_hooks(self, tokens: torch.Tensor, fwd_hooks: Iterable[tuple[str, HookFn]] = ()) -> torch.Tensor:
+    def run_with_hooks(self, tokens: torch.Tensor, fwd_hooks: Iterable[tuple[str, HookFn]] = (),
+                       **inputs) -> torch.Tensor:
         """Logits with each ``fn(activation, name)`` applied at its hook point; a returned tensor
         replaces the activation (ablation, patching, clamping), ``None`` leaves it. Gradients flow
         through replacements, so this also clamps activations during training."""
-        return self._forward(tokens, _Hooks(self._hook_dict(fwd_hooks)))
+        return self._forward(tokens, _Hooks(self._hook_dict(fwd_hooks)), **inputs)
 
     def _hook_dict(self, fwd_hooks) -> dict[str, list[HookFn]]:
         out: dict[str, list[HookFn]] = {}

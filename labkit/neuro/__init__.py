@@ -11,6 +11,7 @@ _EXPORTS = {
     "DynamicConnectome": "labkit.neuro.dynamic_connectome",
     "NTF": "labkit.neuro.dynamic_connectome",
     "PerTargetRidge": "labkit.neuro.encoding_models",
+    "Neuroformer": "labkit.neuro.neuroformer",
 }
 
 __all__ = list(_EXPORTS)
