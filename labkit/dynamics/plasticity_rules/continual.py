@@ -4,8 +4,8 @@ A layer ``z = W x`` keeps its old tasks' outputs if every later update ``ΔW`` a
 ``ΔW x_old = 0``. Projecting each gradient off the old inputs' principal subspace, ``G ← G − G Pᵀ P``, does that.
 
 * :class:`HebbianSubspace` — HLOP (Xiao et al. 2024): lateral neurons ``y = H x`` learn that subspace by Oja's
-  subspace rule ``ΔH = y (x − Hᵀ y)ᵀ`` (official: 5 iterations per batch, momentum 0.9); each task adds new
-  lateral neurons, and only the new ones learn (the old ones already hold the old tasks).
+  subspace rule ``ΔH = y (x − Hᵀ y)ᵀ`` (here averaged over each task's inputs, with momentum 0.9); each task adds
+  new lateral neurons, and only the new ones learn (the old ones already hold the old tasks).
 * :func:`exact_subspace` — the exact answer (GPM, Saha et al. 2021): an SVD of the activity left over by the old
   basis, keeping the fewest new directions that bring the captured energy to ``energy``.
 * :class:`OrthogonalProjection` — an optimizer wrapper (``train(..., optimizer=OrthogonalProjection(...))``) that
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labkit.core.params import ParameterError, check_value
+from labkit.core.threads import threads
 from labkit.data.datasets import Split
 
 
@@ -99,13 +100,15 @@ def exact_subspace(activity: torch.Tensor, energy: float, basis: torch.Tensor | 
 class HebbianSubspace:
     """HLOP's lateral neurons for several layers: ``H_l`` (k_l × d_l) learnt by Oja's subspace rule.
 
-    ``add(counts)`` gives each layer new lateral neurons (small random weights); ``fit(batches)`` runs ``iters``
-    Oja steps per batch on the new neurons only, ``ΔH_new = mean_b y_new (x − Hᵀ y)ᵀ``, with momentum. The step is
-    ``lr`` divided by the batch's mean squared norm (the trace of its second moment, an upper bound on its top
-    eigenvalue), so one rate is stable in every layer whatever its activity's scale (``lr / (1 - momentum)`` below 1).
+    ``add(counts)`` gives each layer new lateral neurons (random unit-norm weights); ``fit(activity)`` runs
+    ``iters`` steps of Oja's rule on the new neurons only, ``ΔH_new = ⟨y_new (x − Hᵀ y)ᵀ⟩`` with ``y = H x``,
+    averaged over all of a finished task's inputs (the rule's expected update, computed through the second moment
+    ``C = ⟨x xᵀ⟩`` of what the old neurons leave over), with momentum. HLOP's official code takes 5 such
+    steps per minibatch instead; at this laptop budget the minibatch rule did not converge (see the notebook). The
+    step is ``lr`` over the top eigenvalue of that ``C``, so one rate is stable in every layer whatever its scale.
     """
 
-    def __init__(self, dims, lr: float = 0.1, momentum: float = 0.9, iters: int = 5, seed: int = 0):
+    def __init__(self, dims, lr: float = 0.08, momentum: float = 0.9, iters: int = 2000, seed: int = 0):
         self.dims = [int(check_value("dims", d, (int, 1, None), "HebbianSubspace")) for d in dims]
         self.lr = check_value("lr", lr, (float, 0.0, 1.0, "right"), "HebbianSubspace")
         self.momentum = check_value("momentum", momentum, (float, 0.0, 1.0, "left"), "HebbianSubspace")
@@ -125,22 +128,29 @@ class HebbianSubspace:
             self.n_old[l] = self.H[l].shape[0]
             self.H[l] = torch.cat([self.H[l], torch.randn(c, d, generator=self.gen) / d ** 0.5])
 
-    def fit(self, batches) -> None:
-        """``batches``: an iterable of lists (one activity tensor, samples × d_l, per layer)."""
-        buf = [torch.zeros_like(h) for h in self.H]
-        for batch in batches:
-            for l, x in enumerate(batch):
-                k0 = self.n_old[l]
-                if self.H[l].shape[0] == k0:
-                    continue
-                x = x.detach().float()
-                lam = float(x.pow(2).sum(1).mean()) + 1e-12  # the second moment's trace: >= its top eigenvalue
-                for _ in range(self.iters):
-                    h = self.H[l]
-                    y = x @ h.T                                   # (b, k)
-                    delta = y[:, k0:].T @ (x - y @ h) / x.shape[0]  # Oja's subspace rule, new neurons only
-                    buf[l][k0:] = self.momentum * buf[l][k0:] + delta
-                    self.H[l] = torch.cat([h[:k0], h[k0:] + self.lr / lam * buf[l][k0:]])
+    def fit(self, activity) -> None:
+        """``activity``: one tensor per layer, a finished task's inputs to that layer (samples × d_l).
+
+        The new neurons see what the old ones leave over, ``x − H_oldᵀ H_old x`` (the old lateral circuit's
+        residual), so Oja's rule on it is the rule on the whole ``H`` with the old rows held fixed."""
+        with threads(1):
+            for l, x in enumerate(activity):
+                k0, h = self.n_old[l], self.H[l]
+                if h.shape[0] > k0:
+                    self.H[l] = torch.cat([h[:k0], self._oja(x.detach().float(), h[:k0], h[k0:].clone())])
+
+    def _oja(self, x: torch.Tensor, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        c = x.T @ x / max(len(x), 1)
+        if old.shape[0]:
+            r = torch.eye(c.shape[0]) - old.T @ old
+            c = r @ c @ r.T
+        lam = float(torch.linalg.eigvalsh(c)[-1]) + 1e-12
+        buf = torch.zeros_like(new)
+        for _ in range(self.iters):
+            hc = new @ c                                   # ⟨y xᵀ⟩ on the residual
+            buf = self.momentum * buf + hc - (hc @ new.T) @ new   # ⟨y (x − Hᵀ y)ᵀ⟩: Oja's subspace rule
+            new = new + self.lr / lam * buf
+        return new
 
     def bases(self) -> list[torch.Tensor]:
         return [h.clone() for h in self.H]

@@ -143,8 +143,8 @@ def _random_rows(k: int, d: int, old: torch.Tensor, gen: torch.Generator) -> tor
 
 
 def run_stream(stream: RotatedDigits, hidden=(256, 256), method: str = "hlop", *, lr: float = 0.05,
-               epochs: int = 30, batch: int = 64, energy: float = 0.97, hebb_epochs: int = 2,
-               hebb_lr: float = 0.1, seed: int = 0, control: str = "none") -> StreamRun:
+               epochs: int = 30, batch: int = 64, energy: float = 0.97, hebb_iters: int = 2000,
+               hebb_lr: float = 0.08, seed: int = 0, control: str = "none") -> StreamRun:
     """Train one network on the tasks in turn by ``method``: "finetune" (plain SGD), "hlop" (gradients projected
     off the lateral neurons' subspaces; each task adds as many neurons per layer as the exact criterion at
     ``energy`` would) or "exact" (off the exact GPM subspaces). Biases learn on the first task only, as HLOP's."""
@@ -159,7 +159,7 @@ def run_stream(stream: RotatedDigits, hidden=(256, 256), method: str = "hlop", *
     weights = [layer.weight for layer in net.layers]
     biases = [layer.bias for layer in net.layers]
     dims = [w.shape[1] for w in weights]
-    hebb = HebbianSubspace(dims, lr=hebb_lr, seed=seed + 2)
+    hebb = HebbianSubspace(dims, lr=hebb_lr, iters=hebb_iters, seed=seed + 2)
     exact = [torch.zeros(d, 0) for d in dims]   # the exact subspaces (columns); HLOP's size follows them
     rows = [torch.zeros(0, d) for d in dims]    # the protected rows the projection uses
     gen = torch.Generator().manual_seed(seed + 3)
@@ -189,9 +189,7 @@ def run_stream(stream: RotatedDigits, hidden=(256, 256), method: str = "hlop", *
             rows = [e.T.contiguous() for e in exact]
         else:
             hebb.add(new)
-            order, per_epoch = _batches(len(x), batch, hebb_epochs, seed + 7 + t)
-            hebb.fit([a[order[e, b * batch:(b + 1) * batch]] for a in ins]
-                     for e in range(hebb_epochs) for b in range(per_epoch))
+            hebb.fit(ins)
             rows = hebb.bases()
         if method == "hlop":
             # the exact answer for the new neurons: the leading directions of what the old rows leave over

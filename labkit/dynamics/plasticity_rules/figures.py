@@ -38,11 +38,13 @@ def alignment_figure(alignment: dict, title: str = "") -> go.Figure:
 
 def code_pca_figure(acts: list, codes: list, labels: np.ndarray, title: str = "") -> go.Figure:
     """Per layer: samples' forward activity a_l (dots, coloured by class) and the feedback codes c_l of the ten
-    classes (stars), both projected on the first two principal components of a_l."""
+    classes (stars), both projected on the first two principal components of a_l. Only a code's direction matters
+    to the loss (a_l c_lᵀ), so each code is drawn scaled to the activity's mean norm, or it would sit at the origin."""
     n = len(acts)
     fig = make_subplots(rows=1, cols=n, subplot_titles=[f"layer {l + 1}" for l in range(n)])
     for l, (a, c) in enumerate(zip(acts, codes)):
         mu = a.mean(0)
+        c = c * (np.linalg.norm(a - mu, axis=1).mean() / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))
         _, _, vt = np.linalg.svd(a - mu, full_matrices=False)
         pa, pc = (a - mu) @ vt[:2].T, (c - mu) @ vt[:2].T
         for k in range(c.shape[0]):

@@ -18,7 +18,7 @@ PARAMETERS = {
     "stream_lr": (float, 0.0, 10.0, "right"),
     "stream_epochs": (int, 1, 10_000),
     "energy": (float, 0.0, 1.0, "neither"),
-    "hebb_epochs": (int, 1, 1000),
+    "hebb_iters": (int, 1, 1_000_000),
     "hebb_lr": (float, 0.0, 1.0, "right"),
     "replicates": (int, 1, 100),
 }
