@@ -4,6 +4,7 @@ from labkit.dynamics.plasticity_rules.experiment import CONTROLS
 
 PARAMETERS = {
     "seed": "seed",
+    "device": "device",
     "control": list(CONTROLS),
     "hidden": (int, 1, 4096),
     "depth": (int, 1, 10),
