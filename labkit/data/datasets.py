@@ -8,12 +8,15 @@ spikes), so the arrays here are as their source gives them.
 - :func:`load_mnist1d`: MNIST-1D (Greydanus 2020), 40-point signals generated procedurally by the
   ``mnist1d`` package.
 - :func:`split_indices`: a seeded random train/test split of ``n`` samples.
+- :func:`digits`, :func:`mnist1d`: the same data as a stratified, standardised :class:`Split` of tensors.
 """
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from labkit.core.params import check_value
 
@@ -55,3 +58,46 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
     if not 0 < n_test < n - 1:
         raise ValueError(f"test_fraction={test_fraction} of {n} samples leaves no samples to train or to test on.")
     return perm[n_test:], perm[:n_test]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A stratified train/test split as standardised float32 tensors (features scaled by the training
+    set's mean and standard deviation, so no test statistic leaks into the scaling) and int64 labels."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return int(torch.cat([self.y_train, self.y_test]).max()) + 1
+
+
+def make_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25, seed: int = 0) -> Split:
+    """Split ``(x, y)`` stratified by label (scikit-learn's ``train_test_split``) and standardise it."""
+    from sklearn.model_selection import train_test_split
+
+    check_value("test_size", test_size, (float, 0, 1, "neither"), "make_split")
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_size, random_state=int(seed), stratify=y)
+    mu, sd = xtr.mean(0), xtr.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    f = lambda a: torch.as_tensor((a - mu) / sd, dtype=torch.float32)  # noqa: E731
+    return Split(f(xtr), torch.as_tensor(ytr, dtype=torch.long), f(xte), torch.as_tensor(yte, dtype=torch.long))
+
+
+def digits(seed: int = 0, test_size: float = 0.25) -> Split:
+    """scikit-learn's 8x8 digits as a stratified, standardised :class:`Split`."""
+    x, y = load_digits()
+    return make_split(x, y, test_size, seed)
+
+
+def mnist1d(n_samples: int = 4000, seed: int = 0, test_size: float = 0.2) -> Split:
+    """MNIST-1D (``n_samples`` signals generated with ``seed``) as a stratified, standardised :class:`Split`."""
+    x, y = load_mnist1d(n_samples, seed)
+    return make_split(x, y, test_size, seed)

@@ -23,6 +23,7 @@ _EXPORTS.update(
 )
 
 _EXPORTS.update({n: "labkit.dynamics.representational_geometry" for n in ("cube_study", "rdm", "cka", "gt_transform")})
+_EXPORTS.update({n: "labkit.dynamics.plasticity_rules" for n in ("MLP", "HebbianSubspace", "OrthogonalProjection")})
 
 __all__ = list(_EXPORTS)
 
