@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from labkit.core.params import ParameterError
+from labkit.data.datasets import Split
 from labkit.interp import neuron_paths as npth
-from labkit.interp.neuron_paths.vit import Digits, shift
+from labkit.interp.neuron_paths.vit import shift
 from labkit.interp.transformer import Transformer, TransformerConfig
 
 
@@ -163,7 +164,7 @@ def test_class_paths_jaccard_prune():
 def test_repeatable():
     model, x, y = _tiny()
     assert torch.equal(npth.find_path(model, x, y, k=2, m=3), npth.find_path(model, x, y, k=2, m=3))
-    data = Digits(torch.rand(40, 1, 8, 8), torch.arange(40) % 10, torch.rand(10, 1, 8, 8), torch.arange(10))
+    data = Split(torch.rand(40, 1, 8, 8), torch.arange(40) % 10, torch.rand(10, 1, 8, 8), torch.arange(10))
     cfg = npth.vit_config(d_model=8, n_layers=1, n_heads=2, d_mlp=8)
     a, la = npth.train_vit(data, cfg, steps=3, seed=4, cache=False)
     b, lb = npth.train_vit(data, cfg, steps=3, seed=4, cache=False)

@@ -62,8 +62,9 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 @dataclass(frozen=True)
 class Split:
-    """A stratified train/test split as standardised float32 tensors (features scaled by the training
-    set's mean and standard deviation, so no test statistic leaks into the scaling) and int64 labels."""
+    """A train/test split as float32 tensors and int64 labels. :func:`digits` and :func:`mnist1d` stratify it
+    and standardise the features by the training set's mean and standard deviation (so no test statistic leaks
+    into the scaling); a method may fill it otherwise (neuron_paths' ViT keeps raw pixels in [0, 1])."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor

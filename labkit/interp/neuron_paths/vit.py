@@ -11,8 +11,6 @@ the transformer's own; the class logits are ``W_U`` read at position 0 (``d_voca
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,7 +20,7 @@ from labkit.core.cache import checkpoint
 from labkit.core.params import ParameterError, check_args
 from labkit.core.threads import one_thread
 from labkit.core.train import train
-from labkit.data.datasets import load_digits, split_indices
+from labkit.data.datasets import Split, load_digits, split_indices
 from labkit.interp.transformer import Transformer, TransformerConfig, _Hooks
 
 
@@ -99,23 +97,14 @@ def vit_config(n_classes: int = 10, image_size: int = 8, patch: int = 2, d_model
                              init_std=init_std, causal=False)
 
 
-@dataclass
-class Digits:
-    """sklearn's digits as [n, 1, 8, 8] float tensors in [0, 1], split into train and test by ``seed``."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-def digits(seed: int = 0, test_fraction: float = 0.3) -> Digits:
-    """The 1,797 8×8 digits, pixels scaled to [0, 1], a seeded train/test split."""
+def digits(seed: int = 0, test_fraction: float = 0.3) -> Split:
+    """The 1,797 8×8 digits as images [n, 1, 8, 8], pixels scaled to [0, 1] (not standardised, unlike
+    :func:`labkit.data.datasets.digits`: a ViT reads raw patches), in a seeded train/test :class:`Split`."""
     x, y = load_digits()
     x = torch.as_tensor(x / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
     y = torch.as_tensor(y)
     tr, te = split_indices(len(x), test_fraction, seed)
-    return Digits(x[tr], y[tr], x[te], y[te])
+    return Split(x[tr], y[tr], x[te], y[te])
 
 
 def shift(images: torch.Tensor, generator: torch.Generator, max_shift: int = 1) -> torch.Tensor:
@@ -141,7 +130,7 @@ _TRAIN_RULES = {"steps": (int, 1, 10_000_000), "lr": (float, 0, 1, "neither"), "
 
 
 @one_thread
-def train_vit(data: Digits, cfg: TransformerConfig, *, patch: int = 2, steps: int = 1500, lr: float = 2e-3,
+def train_vit(data: Split, cfg: TransformerConfig, *, patch: int = 2, steps: int = 1500, lr: float = 2e-3,
               batch_size: int = 128, weight_decay: float = 0.05, max_shift: int = 1, seed: int = 0,
               trained: bool = True, cache: bool = True) -> tuple[ViT, np.ndarray]:
     """Train a :class:`ViT` on ``data`` (cross-entropy at the class token, AdamW, random ±``max_shift`` pixel
